@@ -1,0 +1,455 @@
+//! Record graphs against a backend: saving a value to a JSON file plus its
+//! content files, loading it back, and walking any graph without its Rust
+//! types.
+//!
+//! Saving follows the commit protocol of DESIGN.md: content files first
+//! (concurrently, up to a bound), the JSON file last (the commit point),
+//! deletions of removed items only after it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::stream::{self, StreamExt, TryStreamExt};
+
+use crate::context::{DecodeContext, EncodeContext, EncodeOptions, SavePlan};
+use crate::error::{Error, Result};
+use crate::json::{self, Value};
+use crate::path::StoragePath;
+use crate::serial::{self, split_envelope, Serializable};
+use crate::storage::StorageBackend;
+
+/// How many content files a save writes at once unless told otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 16;
+
+/// A record found in a JSON document without knowing its Rust type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordRef {
+    /// Where in the document (`store[0]`, `data`).
+    pub at: String,
+    /// The target as written, relative to the document's folder.
+    pub target: String,
+    /// The storage-type name.
+    pub sto_type: String,
+    /// Whether the record asks to be read when its holder is loaded.
+    pub preload: bool,
+}
+
+/// Whether a JSON object is the content of a record (`target` and
+/// `sto_type`, as written inside an envelope or by a compact modelclass).
+fn record_content(value: &Value) -> Option<(&str, &str, bool)> {
+    let obj = value.as_object()?;
+    let target = obj.get("target")?.as_str()?;
+    let sto_type = obj.get("sto_type")?.as_str()?;
+    if obj
+        .keys()
+        .any(|k| !matches!(k.as_str(), "target" | "sto_type" | "preload" | "exceptions"))
+    {
+        return None;
+    }
+    let preload = obj.get("preload").and_then(Value::as_bool).unwrap_or(false);
+    Some((target, sto_type, preload))
+}
+
+/// Every record in a JSON document, in document order.
+pub fn records(value: &Value) -> Vec<RecordRef> {
+    let mut out = Vec::new();
+    walk(value, String::new(), &mut out);
+    out
+}
+
+fn walk(value: &Value, at: String, out: &mut Vec<RecordRef>) {
+    if let Some((name, content)) = split_envelope(value) {
+        if name == crate::record::RECORD_TYPE {
+            if let Some((target, sto_type, preload)) = record_content(content) {
+                out.push(RecordRef {
+                    at,
+                    target: target.into(),
+                    sto_type: sto_type.into(),
+                    preload,
+                });
+                return;
+            }
+        }
+        return walk(content, at, out);
+    }
+    match value {
+        Value::Object(map) => {
+            if let Some((target, sto_type, preload)) = record_content(value) {
+                out.push(RecordRef {
+                    at,
+                    target: target.into(),
+                    sto_type: sto_type.into(),
+                    preload,
+                });
+                return;
+            }
+            for (k, v) in map {
+                let sub = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                walk(v, sub, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                walk(v, format!("{at}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether a target is a JSON record graph of its own, which the untyped
+/// walkers follow (Python writes serializable storables as `.json`).
+fn is_json_target(path: &StoragePath) -> bool {
+    path.suffix() == Some(".json")
+}
+
+/// Parses the JSON file at `path`, naming it in errors.
+pub async fn read_json(store: &Arc<dyn StorageBackend>, path: &StoragePath) -> Result<Value> {
+    let bytes = store.read(path).await?;
+    parse_json(&bytes, store, path)
+}
+
+fn parse_json(bytes: &[u8], store: &Arc<dyn StorageBackend>, path: &StoragePath) -> Result<Value> {
+    json::from_slice(bytes).map_err(|source| Error::Json {
+        file: format!("{} in {}", path, store.location()),
+        source,
+    })
+}
+
+/// Reads ahead the files of every `preload` record reachable from `value`
+/// through preloaded JSON files. Missing files are left out: the record then
+/// fails on access, naming the file.
+pub async fn prefetch(
+    store: &Arc<dyn StorageBackend>,
+    dir: &StoragePath,
+    value: &Value,
+) -> Result<HashMap<StoragePath, Bytes>> {
+    let mut found = HashMap::new();
+    let mut pending: Vec<StoragePath> = preload_paths(dir, value);
+    while !pending.is_empty() {
+        let batch: Vec<_> = std::mem::take(&mut pending)
+            .into_iter()
+            .filter(|p| !found.contains_key(p))
+            .collect();
+        let read: Vec<(StoragePath, Option<Bytes>)> = stream::iter(batch)
+            .map(|p| async move {
+                match store.read(&p).await {
+                    Ok(b) => Ok((p, Some(b))),
+                    Err(e) if e.is_not_found() => Ok((p, None)),
+                    Err(e) => Err(Error::from(e)),
+                }
+            })
+            .buffer_unordered(DEFAULT_CONCURRENCY)
+            .try_collect()
+            .await?;
+        for (path, bytes) in read {
+            let Some(bytes) = bytes else { continue };
+            if is_json_target(&path) {
+                let doc = parse_json(&bytes, store, &path)?;
+                let sub = path.parent().unwrap_or_else(StoragePath::root);
+                pending.extend(preload_paths(&sub, &doc));
+            }
+            found.insert(path, bytes);
+        }
+    }
+    Ok(found)
+}
+
+fn preload_paths(dir: &StoragePath, value: &Value) -> Vec<StoragePath> {
+    records(value)
+        .into_iter()
+        .filter(|r| r.preload)
+        .filter_map(|r| dir.join(&r.target).ok())
+        .collect()
+}
+
+/// Every file a JSON record graph at `path` owns: the records it holds,
+/// followed through JSON targets, to any depth. Missing files and refused
+/// targets are skipped; the file itself is not included.
+pub async fn owned_files(
+    store: &Arc<dyn StorageBackend>,
+    path: &StoragePath,
+) -> Result<Vec<StoragePath>> {
+    let mut seen: HashSet<StoragePath> = HashSet::new();
+    let mut out = Vec::new();
+    let mut pending = vec![path.clone()];
+    while let Some(file) = pending.pop() {
+        let doc = match store.read(&file).await {
+            Ok(bytes) => match json::from_slice(&bytes) {
+                Ok(doc) => doc,
+                Err(_) => continue,
+            },
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let dir = file.parent().unwrap_or_else(StoragePath::root);
+        for r in records(&doc) {
+            let Ok(p) = dir.join(&r.target) else { continue };
+            if seen.insert(p.clone()) {
+                if is_json_target(&p) {
+                    pending.push(p.clone());
+                }
+                out.push(p);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What a save did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SaveReport {
+    /// Files written, the root file last.
+    pub written: Vec<StoragePath>,
+    /// Files copied to a new place.
+    pub copied: Vec<StoragePath>,
+    /// Files left as they were.
+    pub kept: usize,
+    /// Files deleted after the commit.
+    pub deleted: Vec<StoragePath>,
+}
+
+/// Encodes `value` as the JSON file `path` of `store`: the document (with
+/// envelope) and the plan of content files it needs.
+pub fn encode<T: Serializable>(
+    value: &T,
+    store: &Arc<dyn StorageBackend>,
+    path: &StoragePath,
+    options: EncodeOptions,
+) -> Result<(Value, SavePlan)> {
+    let mut plan = SavePlan::new(store.clone(), options);
+    let dir = path.parent().unwrap_or_else(StoragePath::root);
+    plan.claim(path.clone())?;
+    let doc = serial::serialize(value, &mut EncodeContext::new(&mut plan, dir))?;
+    Ok((doc, plan))
+}
+
+/// Saves `value` as the JSON file `path`, following the commit protocol.
+pub async fn save<T: Serializable>(
+    value: &T,
+    store: &Arc<dyn StorageBackend>,
+    path: &StoragePath,
+    options: EncodeOptions,
+    concurrency: usize,
+) -> Result<SaveReport> {
+    let (doc, plan) = encode(value, store, path, options)?;
+    let root = Bytes::from(json::to_string_pretty(&doc).into_bytes());
+    execute(plan, path, root, concurrency).await
+}
+
+/// Carries out a plan: content files, then the root file, then deletions.
+pub async fn execute(
+    plan: SavePlan,
+    root: &StoragePath,
+    root_bytes: Bytes,
+    concurrency: usize,
+) -> Result<SaveReport> {
+    let store = plan.store().clone();
+    let concurrency = concurrency.max(1);
+    let mut live = plan.live_paths();
+    live.insert(root.clone());
+
+    // What removed items own is read now, before new files overwrite any
+    // of them (a cleared run list writes its new runs where the old were).
+    let mut doomed: Vec<StoragePath> = Vec::new();
+    for op in &plan.removals {
+        doomed.push(op.path.clone());
+        if op.nested {
+            doomed.extend(owned_files(&store, &op.path).await?);
+        }
+    }
+
+    // Moved records carry the files they own to the same relative places.
+    let mut copies: Vec<(Arc<dyn StorageBackend>, StoragePath, StoragePath)> = Vec::new();
+    for op in &plan.copies {
+        copies.push((op.from_store.clone(), op.from.clone(), op.to.clone()));
+        if op.nested {
+            let from_dir = op.from.parent().unwrap_or_else(StoragePath::root);
+            let to_dir = op.to.parent().unwrap_or_else(StoragePath::root);
+            for owned in owned_files(&op.from_store, &op.from).await? {
+                if let Some(rel) = owned.strip_prefix(&from_dir) {
+                    let dest = to_dir.join_path(&rel);
+                    live.insert(dest.clone());
+                    copies.push((op.from_store.clone(), owned, dest));
+                }
+            }
+        }
+    }
+
+    let mut report = SaveReport {
+        kept: plan.kept.len(),
+        ..SaveReport::default()
+    };
+    let writes = plan.writes;
+    report.written = writes.iter().map(|(p, _)| p.clone()).collect();
+    stream::iter(writes)
+        .map(|(path, bytes)| {
+            let store = store.clone();
+            async move { store.write(&path, bytes).await.map_err(Error::from) }
+        })
+        .buffer_unordered(concurrency)
+        .try_collect::<Vec<()>>()
+        .await?;
+    report.copied = copies.iter().map(|(_, _, to)| to.clone()).collect();
+    stream::iter(copies)
+        .map(|(from_store, from, to)| {
+            let store = store.clone();
+            async move {
+                if crate::record::same_store(&from_store, &store) {
+                    store.copy(&from, &to).await.map_err(Error::from)
+                } else {
+                    let bytes = from_store.read(&from).await?;
+                    store.write(&to, bytes).await.map_err(Error::from)
+                }
+            }
+        })
+        .buffer_unordered(concurrency)
+        .try_collect::<Vec<()>>()
+        .await?;
+
+    store.write(root, root_bytes).await?;
+    plan.committed.store(true, Ordering::Release);
+    report.written.push(root.clone());
+    tracing::debug!(target: "dman::save", file = %root, written = report.written.len(), kept = report.kept, "committed");
+
+    let mut deleted = HashSet::new();
+    for path in doomed {
+        if !live.contains(&path) && deleted.insert(path.clone()) {
+            store.delete(&path).await?;
+            report.deleted.push(path);
+        }
+    }
+    store.flush().await?;
+    Ok(report)
+}
+
+/// Loads the JSON file `path` as a `T`. Records stay unloaded but for
+/// `preload` ones.
+pub async fn load<T: Serializable>(
+    store: &Arc<dyn StorageBackend>,
+    path: &StoragePath,
+) -> Result<T> {
+    let doc = read_json(store, path).await?;
+    decode(&doc, store, path).await
+}
+
+/// Decodes a document read from `path` as a `T`.
+pub async fn decode<T: Serializable>(
+    doc: &Value,
+    store: &Arc<dyn StorageBackend>,
+    path: &StoragePath,
+) -> Result<T> {
+    let dir = path.parent().unwrap_or_else(StoragePath::root);
+    let ahead = prefetch(store, &dir, doc).await?;
+    let ctx = DecodeContext::new(store.clone(), dir).with_prefetched(ahead);
+    serial::deserialize(doc, &ctx)
+        .map_err(|e| e.in_file(&format!("{} in {}", path, store.location())))
+}
+
+/// A JSON file of a record graph, loaded without its Rust types.
+///
+/// Unknown type names are kept as they are: saving [`Document::value`] back
+/// writes the same JSON.
+#[derive(Debug, Clone)]
+pub struct Document {
+    store: Arc<dyn StorageBackend>,
+    /// The file.
+    pub path: StoragePath,
+    /// Its content.
+    pub value: Value,
+}
+
+/// What a record points at, read without knowing its Rust type.
+#[derive(Debug, Clone)]
+pub enum Followed {
+    /// A JSON file: a record graph of its own.
+    Document(Document),
+    /// Any other file, as bytes.
+    Bytes(Bytes),
+}
+
+/// An invalid marker found in a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkerRef {
+    /// Where in the document.
+    pub at: String,
+    /// The marker's type name (`__no_file`, ...).
+    pub marker: String,
+}
+
+impl Document {
+    /// Reads and parses the JSON file `path`.
+    pub async fn open(store: Arc<dyn StorageBackend>, path: StoragePath) -> Result<Self> {
+        let value = read_json(&store, &path).await?;
+        Ok(Document { store, path, value })
+    }
+
+    /// The folder record targets are relative to.
+    pub fn dir(&self) -> StoragePath {
+        self.path.parent().unwrap_or_else(StoragePath::root)
+    }
+
+    /// Every record in the document.
+    pub fn records(&self) -> Vec<RecordRef> {
+        records(&self.value)
+    }
+
+    /// The file a record points at; refused when the target leaves the root.
+    pub fn resolve(&self, record: &RecordRef) -> Result<StoragePath> {
+        Ok(self.dir().join(&record.target)?)
+    }
+
+    /// Reads what a record points at: a JSON target as a [`Document`],
+    /// anything else as bytes.
+    pub async fn follow(&self, record: &RecordRef) -> Result<Followed> {
+        let path = self.resolve(record)?;
+        if is_json_target(&path) {
+            Ok(Followed::Document(
+                Document::open(self.store.clone(), path).await?,
+            ))
+        } else {
+            Ok(Followed::Bytes(self.store.read(&path).await?))
+        }
+    }
+
+    /// Every invalid marker Python dman left in the document.
+    pub fn invalid_markers(&self) -> Vec<MarkerRef> {
+        let mut out = Vec::new();
+        find_markers(&self.value, String::new(), &mut out);
+        out
+    }
+}
+
+fn find_markers(value: &Value, at: String, out: &mut Vec<MarkerRef>) {
+    if let Some(marker) = serial::invalid_marker(value) {
+        out.push(MarkerRef {
+            at,
+            marker: marker.to_string(),
+        });
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let sub = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                find_markers(v, sub, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                find_markers(v, format!("{at}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}

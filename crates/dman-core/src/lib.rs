@@ -1,0 +1,50 @@
+//! The core of dman-rs: the storage contract, the record-graph model of
+//! Python dman 1.0.1, and the layer that saves and loads graphs on any
+//! backend.
+//!
+//! - [`StoragePath`] and [`StorageBackend`]: validated paths and the one
+//!   small async trait every backend implements.
+//! - [`Serializable`] and [`Storable`]: values that become JSON, and values
+//!   kept in files of their own; [`Record`] points from the one to the other
+//!   and loads lazily.
+//! - [`MList`], [`MDict`], [`MRuns`]: model containers of storables.
+//! - [`graph`]: saving and loading a graph against a backend, and walking
+//!   any graph without its Rust types.
+//!
+//! ```
+//! use dman_core::json::{self, Value};
+//! let doc = json::from_str(r#"{"_ser__type": "config", "_ser__content": {"seed": 1000}}"#).unwrap();
+//! let (name, content) = dman_core::serial::split_envelope(&doc).unwrap();
+//! assert_eq!(name, "config");
+//! assert_eq!(content.get("seed"), Some(&Value::Int(1000)));
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod context;
+pub mod error;
+pub mod graph;
+pub mod json;
+pub mod model;
+pub mod path;
+pub mod record;
+pub mod serial;
+pub mod storable;
+pub mod storage;
+pub mod target;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+#[doc(hidden)]
+pub mod private;
+
+pub use context::{
+    DecodeContext, EncodeContext, EncodeOptions, RetouchChoice, RetouchPolicy, SavePlan,
+};
+pub use error::{Error, Result};
+pub use model::{ItemOptions, MDict, MList, MRuns, SMDict, SMList, SMRuns};
+pub use path::{PathError, StoragePath};
+pub use record::Record;
+pub use serial::{Serde, Serializable};
+pub use storable::{Storable, Stored};
+pub use storage::{ObjectMeta, StorageBackend, StorageError, StorageResult};

@@ -1,0 +1,585 @@
+//! `Record<T>`: a storable held in a file of its own, pointed at from JSON.
+//!
+//! A record is written as `{"target": "<subdir>/<file>", "sto_type": NAME}`
+//! (plus `"preload": true` and `"exceptions"` when present), the target
+//! relative to the folder of the JSON file that holds the record. Loading
+//! the holder reads no content file: the record reads its file on first
+//! access, once.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::OnceCell;
+
+use crate::context::{CopyOp, DecodeContext, EncodeContext, RemoveOp};
+use crate::error::{Error, Result};
+use crate::graph;
+use crate::json::{self, Map, Value};
+use crate::path::StoragePath;
+use crate::serial::{mismatch, Serializable};
+use crate::storable::{Storable, Stored};
+use crate::storage::StorageBackend;
+use crate::target::Target;
+
+/// Type name of a record's envelope.
+pub const RECORD_TYPE: &str = "_ser__record";
+
+/// Where a record's content was read from or last written to.
+#[derive(Clone)]
+enum Origin {
+    /// Never stored: the content exists only in memory.
+    New,
+    /// Stored at `path` in `store`. `committed` is `None` for a file found
+    /// on loading; for a file written by a save, it is that save's commit
+    /// flag, so the file counts only once the save has committed.
+    Stored {
+        store: Arc<dyn StorageBackend>,
+        path: StoragePath,
+        committed: Option<Arc<AtomicBool>>,
+    },
+    /// The file named a target that cannot be used (it leaves the root).
+    Refused(String),
+}
+
+impl Origin {
+    fn is_current(&self) -> bool {
+        match self {
+            Origin::Stored { committed, .. } => {
+                committed.as_ref().is_none_or(|c| c.load(Ordering::Acquire))
+            }
+            _ => false,
+        }
+    }
+}
+
+struct Meta {
+    /// The requested target; complete once resolved.
+    target: Target,
+    /// Resolved targets are fixed: the file keeps its name across saves.
+    resolved: bool,
+    /// The user set target options: field defaults do not apply.
+    explicit: bool,
+    preload: bool,
+    /// Python's `exceptions` entry, kept as written.
+    exceptions: Option<Value>,
+    origin: Origin,
+    /// Files of content replaced with [`Record::set`], deleted after the
+    /// next save (auto-clean).
+    replaced: Vec<(Arc<dyn StorageBackend>, StoragePath)>,
+}
+
+/// A storable value kept in a file of its own and loaded lazily.
+///
+/// ```
+/// use dman_core::{Record, Storable};
+/// # fn demo<T: Storable>(value: T) {
+/// let rec: Record<T> = Record::new(value).stem("john").subdir("people");
+/// assert!(rec.is_loaded());
+/// # }
+/// ```
+pub struct Record<T> {
+    meta: Mutex<Meta>,
+    content: OnceCell<T>,
+}
+
+impl<T> Record<T> {
+    fn with(meta: Meta, content: OnceCell<T>) -> Self {
+        Record {
+            meta: Mutex::new(meta),
+            content,
+        }
+    }
+
+    fn meta(&self) -> MutexGuard<'_, Meta> {
+        // A poisoned lock only means another thread panicked mid-update of
+        // plain bookkeeping fields; the data is still usable.
+        self.meta.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn meta_mut(&mut self) -> &mut Meta {
+        self.meta.get_mut().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A new record holding `value`, to be written on the next save under a
+    /// fresh `<uuid4><ext>` name unless target options say otherwise.
+    pub fn new(value: T) -> Self {
+        Record::with(
+            Meta {
+                target: Target::default(),
+                resolved: false,
+                explicit: false,
+                preload: false,
+                exceptions: None,
+                origin: Origin::New,
+                replaced: Vec::new(),
+            },
+            OnceCell::new_with(Some(value)),
+        )
+    }
+
+    fn option(mut self, f: impl FnOnce(&mut Target)) -> Self {
+        let meta = self.meta_mut();
+        f(&mut meta.target);
+        meta.explicit = true;
+        self
+    }
+
+    /// Sets the file's stem (name without suffix).
+    pub fn stem(self, stem: impl Into<String>) -> Self {
+        let stem = stem.into();
+        self.option(|t| t.stem = Some(stem))
+    }
+
+    /// Sets the file's suffix, with its dot.
+    pub fn suffix(self, suffix: impl Into<String>) -> Self {
+        let suffix = suffix.into();
+        self.option(|t| t.suffix = Some(suffix))
+    }
+
+    /// Sets the whole file name (stem and suffix).
+    pub fn name(self, name: &str) -> Self {
+        self.option(|t| *t = t.clone().with_name(name))
+    }
+
+    /// Sets the folder of the file, relative to the holder's folder.
+    pub fn subdir(self, subdir: impl Into<String>) -> Self {
+        let subdir = subdir.into();
+        self.option(|t| t.subdir = Some(subdir))
+    }
+
+    /// Reads the content when the holder is loaded rather than on first
+    /// access.
+    pub fn preload(mut self, preload: bool) -> Self {
+        self.meta_mut().preload = preload;
+        self
+    }
+
+    /// Applies target options given by a container, as Python's
+    /// `mlist.record(value, stem=..., subdir=...)` does: the parts set in
+    /// `target` replace the record's, and a subdir is appended to the
+    /// record's own subdir.
+    pub fn with_options(mut self, options: &crate::model::ItemOptions) -> Self {
+        let meta = self.meta_mut();
+        let mut over = Target {
+            subdir: None,
+            stem: options.stem.clone(),
+            suffix: options.suffix.clone(),
+        };
+        if let Some(name) = &options.name {
+            over = over.with_name(name);
+        }
+        if let Some(sub) = &options.subdir {
+            let base = meta.target.subdir.clone().unwrap_or_default();
+            over.subdir = Some(crate::target::join_rel(&base, sub));
+        }
+        meta.target = meta.target.merge(&over);
+        meta.explicit = true;
+        meta.preload |= options.preload;
+        self
+    }
+
+    /// Sets the target parts a container decides (used by model containers
+    /// when they adopt a value).
+    pub(crate) fn set_container_target(&mut self, target: Target, preload: bool) {
+        let meta = self.meta_mut();
+        meta.target = target;
+        meta.explicit = true;
+        meta.preload |= preload;
+    }
+
+    /// Whether the content is in memory.
+    pub fn is_loaded(&self) -> bool {
+        self.content.initialized()
+    }
+
+    /// The content if it is in memory, without loading it.
+    pub fn loaded(&self) -> Option<&T> {
+        self.content.get()
+    }
+
+    /// The target as the record writes it (`subdir/name`), once known.
+    pub fn target(&self) -> Option<String> {
+        let meta = self.meta();
+        if meta.resolved {
+            meta.target.to_path()
+        } else {
+            None
+        }
+    }
+
+    /// The file the content was loaded from or last saved to, if any.
+    pub fn path(&self) -> Option<StoragePath> {
+        match &self.meta().origin {
+            Origin::Stored { path, .. } => Some(path.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether the content is read when the holder is loaded.
+    pub fn is_preload(&self) -> bool {
+        self.meta().preload
+    }
+
+    /// Python's `exceptions` entry of the record, as it was read.
+    pub fn exceptions(&self) -> Option<Value> {
+        self.meta().exceptions.clone()
+    }
+
+    /// Replaces the content. The record keeps its file name; whatever the
+    /// old content stored beside it is deleted after the next save.
+    pub fn set(&mut self, value: T) {
+        let meta = self.meta_mut();
+        if let Origin::Stored { store, path, .. } = std::mem::replace(&mut meta.origin, Origin::New)
+        {
+            meta.replaced.push((store, path));
+        }
+        meta.exceptions = None;
+        self.content = OnceCell::new_with(Some(value));
+    }
+}
+
+impl<T: Storable> Record<T> {
+    /// The storage-type name of the content.
+    pub fn sto_type(&self) -> &'static str {
+        T::STO_TYPE
+    }
+
+    /// The content, read from its file on first access.
+    pub async fn get(&self) -> Result<&T> {
+        self.content.get_or_try_init(|| self.load()).await
+    }
+
+    /// The content for changing it; the record is written on the next save.
+    pub async fn get_mut(&mut self) -> Result<&mut T> {
+        self.get().await?;
+        let meta = self.meta_mut();
+        if let Origin::Stored { store, path, .. } = std::mem::replace(&mut meta.origin, Origin::New)
+        {
+            // A changed JSON storable may drop records of its own: their
+            // files are found from the old file and deleted after the save.
+            if T::JSON {
+                meta.replaced.push((store, path));
+            }
+        }
+        meta.exceptions = None;
+        self.content
+            .get_mut()
+            .ok_or_else(|| Error::Other("record content vanished while loading".into()))
+    }
+
+    /// The content, consuming the record.
+    pub async fn into_inner(self) -> Result<T> {
+        self.get().await?;
+        self.content
+            .into_inner()
+            .ok_or_else(|| Error::Other("record content vanished while loading".into()))
+    }
+
+    async fn load(&self) -> Result<T> {
+        let (store, path) = match &self.meta().origin {
+            Origin::Stored { store, path, .. } => (store.clone(), path.clone()),
+            Origin::Refused(msg) => return Err(Error::decode(msg.clone())),
+            Origin::New => return Err(Error::Other("record has neither content nor file".into())),
+        };
+        tracing::debug!(target: "dman::record", file = %path, sto_type = T::STO_TYPE, "loading content");
+        let bytes = store.read(&path).await?;
+        decode_stored::<T>(bytes, store, &path, None).await
+    }
+}
+
+/// Decodes the stored bytes of a `T` found at `path`; JSON files have their
+/// preloaded records read first. `prefetched` is used when the bytes were
+/// read ahead together with others.
+pub(crate) async fn decode_stored<T: Storable>(
+    bytes: bytes::Bytes,
+    store: Arc<dyn StorageBackend>,
+    path: &StoragePath,
+    prefetched: Option<&DecodeContext>,
+) -> Result<T> {
+    let dir = path.parent().unwrap_or_else(StoragePath::root);
+    let (stored, ctx) = if T::JSON {
+        let value = json::from_slice(&bytes).map_err(|source| Error::Json {
+            file: format!("{} in {}", path, store.location()),
+            source,
+        })?;
+        let ctx = match prefetched {
+            Some(parent) => parent.child(dir),
+            None => {
+                let ahead = graph::prefetch(&store, &dir, &value).await?;
+                DecodeContext::new(store.clone(), dir).with_prefetched(ahead)
+            }
+        };
+        (Stored::Json(value), ctx)
+    } else {
+        (Stored::Bytes(bytes), DecodeContext::new(store.clone(), dir))
+    };
+    T::from_stored(stored, &ctx)
+        .map_err(|e| e.in_file(&format!("{} in {}", path, store.location())))
+}
+
+impl<T> From<T> for Record<T> {
+    fn from(value: T) -> Self {
+        Record::new(value)
+    }
+}
+
+impl<T: Storable> Serializable for Record<T> {
+    const SER_TYPE: Option<&'static str> = Some(RECORD_TYPE);
+
+    fn to_content(&self, ctx: &mut EncodeContext<'_>) -> Result<Value> {
+        let defaults = ctx.take_defaults();
+        let mut meta = self.meta();
+        if !meta.resolved {
+            let mut requested = meta.target.clone();
+            if let Some(d) = defaults.as_ref().filter(|_| !meta.explicit) {
+                requested = d.target.merge(&requested);
+                meta.preload |= d.preload;
+            }
+            meta.target = requested.complete(T::EXTENSION);
+            meta.resolved = true;
+        }
+        let rel = meta
+            .target
+            .to_path()
+            .ok_or_else(|| Error::encode(format!("incomplete record target {}", meta.target)))?;
+        let wanted = ctx.dir().join(&rel)?;
+
+        let replaced = std::mem::take(&mut meta.replaced);
+        if ctx.options().auto_clean {
+            for (store, path) in replaced {
+                if same_store(&store, ctx.plan().store()) {
+                    ctx.plan().removals.push(RemoveOp {
+                        path,
+                        nested: T::JSON,
+                    });
+                }
+            }
+        }
+
+        let dest = ctx.plan().claim(wanted.clone())?;
+        if dest != wanted {
+            // Renamed by the retouch policy: the file keeps its folder.
+            if let Some(name) = dest.file_name() {
+                meta.target = meta.target.clone().with_name(name);
+            }
+        }
+        let target = meta
+            .target
+            .to_path()
+            .ok_or_else(|| Error::encode("incomplete record target"))?;
+
+        let unchanged = meta.origin.is_current()
+            && matches!(&meta.origin, Origin::Stored { store, path, .. }
+                if *path == dest && same_store(store, ctx.plan().store()));
+        if unchanged {
+            tracing::trace!(target: "dman::save", file = %dest, "record unchanged");
+            ctx.plan().kept.push(dest);
+        } else {
+            let committed = Some(ctx.plan().commit_flag().clone());
+            if let Some(content) = self.content.get() {
+                tracing::debug!(target: "dman::save", file = %dest, sto_type = T::STO_TYPE, "writing content");
+                let dir = dest.parent().unwrap_or_else(StoragePath::root);
+                let stored = content.to_stored(&mut ctx.child(dir))?;
+                ctx.plan().writes.push((dest.clone(), stored.into_bytes()));
+            } else {
+                match &meta.origin {
+                    Origin::Stored { store, path, .. } => {
+                        tracing::debug!(target: "dman::save", from = %path, to = %dest, "copying moved content");
+                        ctx.plan().copies.push(CopyOp {
+                            from_store: store.clone(),
+                            from: path.clone(),
+                            to: dest.clone(),
+                            nested: T::JSON,
+                        });
+                    }
+                    Origin::Refused(msg) => return Err(Error::encode(msg.clone())),
+                    Origin::New => {
+                        return Err(Error::encode("record has neither content nor file"))
+                    }
+                }
+            }
+            meta.exceptions = None;
+            meta.origin = Origin::Stored {
+                store: ctx.plan().store().clone(),
+                path: dest,
+                committed,
+            };
+        }
+
+        let mut out = Map::with_capacity(2);
+        out.insert("target".into(), Value::String(target));
+        out.insert("sto_type".into(), Value::String(T::STO_TYPE.into()));
+        if meta.preload {
+            out.insert("preload".into(), Value::Bool(true));
+        }
+        if let Some(exc) = &meta.exceptions {
+            out.insert("exceptions".into(), exc.clone());
+        }
+        Ok(Value::Object(out))
+    }
+
+    fn from_content(content: &Value, ctx: &DecodeContext) -> Result<Self> {
+        let obj = content
+            .as_object()
+            .ok_or_else(|| mismatch("a record {target, sto_type}", content))?;
+        let target = match obj.get("target") {
+            Some(Value::String(s)) => s.as_str(),
+            Some(Value::Array(_)) => {
+                return Err(
+                    Error::decode("record has an incomplete target (Python wrote a tuple)")
+                        .at_key("target"),
+                )
+            }
+            Some(other) => return Err(mismatch("a target path", other).at_key("target")),
+            None => return Err(Error::decode("record has no `target`")),
+        };
+        let sto_type = obj
+            .get("sto_type")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::decode("record has no `sto_type`"))?;
+        if sto_type != T::STO_TYPE {
+            return Err(Error::decode(format!(
+                "record holds `{sto_type}`, expected `{}`",
+                T::STO_TYPE
+            ))
+            .at_key("sto_type"));
+        }
+        let preload = obj.get("preload").and_then(Value::as_bool).unwrap_or(false);
+        let origin = match ctx.dir().join(target) {
+            Ok(path) => Origin::Stored {
+                store: ctx.store().clone(),
+                path,
+                committed: None,
+            },
+            Err(e) => Origin::Refused(format!("record target `{target}` is refused: {e}")),
+        };
+        let cell = OnceCell::new();
+        if preload {
+            if let Origin::Stored { path, .. } = &origin {
+                if let Some(bytes) = ctx.prefetched(path) {
+                    let value = decode_prefetched::<T>(bytes, ctx, path)?;
+                    let _ = cell.set(value);
+                }
+            }
+        }
+        Ok(Record::with(
+            Meta {
+                target: Target::from_path(target),
+                resolved: true,
+                explicit: true,
+                preload,
+                exceptions: obj.get("exceptions").cloned(),
+                origin,
+                replaced: Vec::new(),
+            },
+            cell,
+        ))
+    }
+}
+
+/// Decodes a preloaded file synchronously from bytes read ahead.
+fn decode_prefetched<T: Storable>(
+    bytes: bytes::Bytes,
+    ctx: &DecodeContext,
+    path: &StoragePath,
+) -> Result<T> {
+    let file = || format!("{} in {}", path, ctx.store().location());
+    let child = ctx.child(path.parent().unwrap_or_else(StoragePath::root));
+    let stored = if T::JSON {
+        Stored::Json(json::from_slice(&bytes).map_err(|source| Error::Json {
+            file: file(),
+            source,
+        })?)
+    } else {
+        Stored::Bytes(bytes)
+    };
+    T::from_stored(stored, &child).map_err(|e| e.in_file(&file()))
+}
+
+/// Whether two handles reach the same files.
+pub(crate) fn same_store(a: &Arc<dyn StorageBackend>, b: &Arc<dyn StorageBackend>) -> bool {
+    Arc::ptr_eq(a, b) || a.location() == b.location()
+}
+
+impl<T: Clone> Clone for Record<T> {
+    fn clone(&self) -> Self {
+        let meta = self.meta();
+        Record::with(
+            Meta {
+                target: meta.target.clone(),
+                resolved: meta.resolved,
+                explicit: meta.explicit,
+                preload: meta.preload,
+                exceptions: meta.exceptions.clone(),
+                origin: meta.origin.clone(),
+                // The clone does not own the old files: only one of the two
+                // may delete them.
+                replaced: Vec::new(),
+            },
+            self.content.clone(),
+        )
+    }
+}
+
+/// Two records are equal when their loaded contents are equal, or, when
+/// neither is loaded, when they point at the same file.
+impl<T: PartialEq> PartialEq for Record<T> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self.content.get(), other.content.get()) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => {
+                let (a, b) = (self.meta(), other.meta());
+                match (&a.origin, &b.origin) {
+                    (
+                        Origin::Stored {
+                            path: p, store: s, ..
+                        },
+                        Origin::Stored {
+                            path: q, store: t, ..
+                        },
+                    ) => p == q && same_store(s, t),
+                    _ => false,
+                }
+            }
+            _ => false,
+        }
+    }
+}
+
+impl<T> fmt::Debug for Record<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let meta = self.meta();
+        let state = match (&meta.origin, self.content.initialized()) {
+            (_, true) => "loaded",
+            (Origin::Stored { .. }, false) => "unloaded",
+            (Origin::Refused(_), false) => "refused",
+            (Origin::New, false) => "empty",
+        };
+        f.debug_struct("Record")
+            .field("target", &meta.target.to_string())
+            .field("state", &state)
+            .field("preload", &meta.preload)
+            .finish()
+    }
+}
+
+impl<T> Record<T> {
+    /// The files this record is responsible for once it leaves its holder:
+    /// its own file and those of content it replaced.
+    pub(crate) fn take_files(&mut self) -> Vec<(Arc<dyn StorageBackend>, StoragePath)> {
+        let meta = self.meta_mut();
+        let mut files = std::mem::take(&mut meta.replaced);
+        if let Origin::Stored {
+            store,
+            path,
+            committed,
+        } = &meta.origin
+        {
+            if committed.as_ref().is_none_or(|c| c.load(Ordering::Acquire)) {
+                files.push((store.clone(), path.clone()));
+            }
+        }
+        files
+    }
+}

@@ -1,0 +1,100 @@
+//! Storable values: content that lives in a file of its own, pointed at by
+//! a record.
+
+use bytes::Bytes;
+
+use crate::context::{DecodeContext, EncodeContext};
+use crate::error::{Error, Result};
+use crate::json::{self, Value};
+
+/// The stored form of a storable: raw bytes, or a JSON document that may
+/// hold records of its own (whose targets are relative to the file).
+#[derive(Debug, Clone)]
+pub enum Stored {
+    /// A file in a format of the type's choosing (`.npy`, text, ...).
+    Bytes(Bytes),
+    /// A JSON file, written indented by four spaces as Python writes it.
+    Json(Value),
+}
+
+impl Stored {
+    /// The bytes of the file.
+    pub fn into_bytes(self) -> Bytes {
+        match self {
+            Stored::Bytes(b) => b,
+            Stored::Json(v) => Bytes::from(json::to_string_pretty(&v).into_bytes()),
+        }
+    }
+
+    /// The raw bytes, or an error when the type stores JSON.
+    pub fn bytes(self) -> Result<Bytes> {
+        match self {
+            Stored::Bytes(b) => Ok(b),
+            Stored::Json(v) => Ok(Bytes::from(json::to_string_pretty(&v).into_bytes())),
+        }
+    }
+
+    /// The JSON document, parsing the bytes if needed.
+    pub fn json(self) -> Result<Value> {
+        match self {
+            Stored::Json(v) => Ok(v),
+            Stored::Bytes(b) => json::from_slice(&b).map_err(|source| Error::Json {
+                file: String::from("<content>"),
+                source,
+            }),
+        }
+    }
+}
+
+/// A value stored in a file of its own.
+///
+/// Implement it with `#[derive(Storable)]` (a type with its own byte
+/// format) or `#[derive(Modelclass)]` with `#[dman(storable)]` (a JSON file
+/// that may hold records itself).
+pub trait Storable: Sized + Send + Sync + 'static {
+    /// The storage-type name written in records (`sto_type`).
+    const STO_TYPE: &'static str;
+
+    /// The file extension with its dot; Python dman's default is `.sto`,
+    /// and `.json` for serializable storables.
+    const EXTENSION: &'static str = ".sto";
+
+    /// Whether the file is a JSON record graph: then its records are
+    /// followed when the file moves or is deleted, and `preload` records in
+    /// it are read ahead.
+    const JSON: bool = false;
+
+    /// The stored form. Records inside a JSON form add their files to the
+    /// context's plan; the context's folder is the folder of this file.
+    fn to_stored(&self, ctx: &mut EncodeContext<'_>) -> Result<Stored>;
+
+    /// The value from its stored form ([`Stored::Json`] when
+    /// [`Storable::JSON`] is set, [`Stored::Bytes`] otherwise).
+    fn from_stored(stored: Stored, ctx: &DecodeContext) -> Result<Self>;
+}
+
+/// Implements [`Storable`] for a [`Serializable`](crate::Serializable) type
+/// whose file is its JSON content without envelope (what the derive does
+/// for `#[dman(storable)]`).
+#[macro_export]
+macro_rules! json_storable {
+    ($ty:ty, $name:expr) => {
+        impl $crate::Storable for $ty {
+            const STO_TYPE: &'static str = $name;
+            const EXTENSION: &'static str = ".json";
+            const JSON: bool = true;
+            fn to_stored(
+                &self,
+                ctx: &mut $crate::EncodeContext<'_>,
+            ) -> $crate::Result<$crate::storable::Stored> {
+                $crate::Serializable::to_content(self, ctx).map($crate::storable::Stored::Json)
+            }
+            fn from_stored(
+                stored: $crate::storable::Stored,
+                ctx: &$crate::DecodeContext,
+            ) -> $crate::Result<Self> {
+                <Self as $crate::Serializable>::from_content(&stored.json()?, ctx)
+            }
+        }
+    };
+}
