@@ -445,7 +445,7 @@ def _smlist_top(w):
     return value
 
 
-@scenario("smdict_top", "an smdict saved at the top level: inline _ser__smdict envelope")
+@scenario("smdict_top", "an smdict saved at the top level: inline _ser__smdict envelope (its subdir 'dd' is not used, quirk)")
 def _smdict_top(w):
     value = dman.smdict(store_by_key=True, subdir="dd")
     value["one"] = ba([1.0])
@@ -481,7 +481,7 @@ def _mdict_default(w):
     return value
 
 
-@scenario("mdict_by_key", "mdict(subdir='people', store_by_key=True): people/<key><ext>")
+@scenario("mdict_by_key", "mdict(subdir='people', store_by_key=True): <key><ext>; the subdir is written but not used without store_subdir (quirk)")
 def _mdict_by_key(w):
     value = _mdict_items(dman.mdict(subdir="people", store_by_key=True))
     w.save("mdict_by_key", value)
@@ -502,7 +502,7 @@ def _mdict_by_key_subdir(w):
     return value
 
 
-@scenario("mdict_preload", "mdict(subdir='pre', preload=True): preload on the container and its records")
+@scenario("mdict_preload", "mdict(subdir='pre', preload=True): preload on the container and its records; subdir written but not used (quirk)")
 def _mdict_preload(w):
     value = _mdict_items(dman.mdict(subdir="pre", preload=True))
     w.save("mdict_preload", value)
