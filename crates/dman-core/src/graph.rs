@@ -250,10 +250,25 @@ pub async fn execute(
     root_bytes: Bytes,
     concurrency: usize,
 ) -> Result<SaveReport> {
+    run_plan(plan, Some((root, root_bytes)), concurrency).await
+}
+
+/// Carries out a plan that has no root file of its own (Python's `store`).
+pub async fn execute_without_root(plan: SavePlan, concurrency: usize) -> Result<SaveReport> {
+    run_plan(plan, None, concurrency).await
+}
+
+async fn run_plan(
+    plan: SavePlan,
+    root: Option<(&StoragePath, Bytes)>,
+    concurrency: usize,
+) -> Result<SaveReport> {
     let store = plan.store().clone();
     let concurrency = concurrency.max(1);
     let mut live = plan.live_paths();
-    live.insert(root.clone());
+    if let Some((root, _)) = &root {
+        live.insert((*root).clone());
+    }
 
     // What removed items own is read now, before new files overwrite any
     // of them (a cleared run list writes its new runs where the old were).
@@ -313,10 +328,12 @@ pub async fn execute(
         .try_collect::<Vec<()>>()
         .await?;
 
-    store.write(root, root_bytes).await?;
+    if let Some((root, root_bytes)) = root {
+        store.write(root, root_bytes).await?;
+        report.written.push(root.clone());
+        tracing::debug!(target: "dman::save", file = %root, written = report.written.len(), kept = report.kept, "committed");
+    }
     plan.committed.store(true, Ordering::Release);
-    report.written.push(root.clone());
-    tracing::debug!(target: "dman::save", file = %root, written = report.written.len(), kept = report.kept, "committed");
 
     let mut deleted = HashSet::new();
     for path in doomed {

@@ -1,0 +1,193 @@
+//! A blocking API for plain `fn main()` programs, in the manner of
+//! `reqwest::blocking`: the same operations as the async [`Repo`](crate::Repo),
+//! run on a runtime of dman's own.
+//!
+//! Calling it from inside an async runtime is refused with a clear error
+//! (blocking there would stall the runtime): use the async API there.
+
+use std::future::Future;
+use std::sync::OnceLock;
+
+use dman_core::graph::SaveReport;
+use dman_core::json::Value;
+use dman_core::{
+    Error, Key, MDict, MList, MRuns, Record, Result, Serializable, Storable, StoragePath,
+};
+
+fn runtime() -> Result<&'static tokio::runtime::Runtime> {
+    static RUNTIME: OnceLock<std::result::Result<tokio::runtime::Runtime, String>> =
+        OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("dman-blocking")
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| Error::Other(format!("cannot start dman's runtime: {e}")))
+}
+
+/// Runs a future to completion on dman's runtime.
+pub fn block_on<F: Future>(future: F) -> Result<F::Output> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(Error::Other(
+            "dman's blocking API was called from inside an async runtime; use the async API (dman::Repo) there".into(),
+        ));
+    }
+    Ok(runtime()?.block_on(future))
+}
+
+/// A repository with blocking operations. See [`dman::Repo`](crate::Repo)
+/// for what each does.
+#[derive(Debug, Clone)]
+pub struct Repo {
+    inner: crate::Repo,
+}
+
+impl From<crate::Repo> for Repo {
+    fn from(inner: crate::Repo) -> Self {
+        Repo { inner }
+    }
+}
+
+impl Repo {
+    /// The `.dman` folder above the working directory (see [`crate::discover`]).
+    #[cfg(feature = "fs")]
+    pub fn discover() -> Result<Self> {
+        crate::discover().map(Repo::from)
+    }
+
+    /// The same, with the generator of a source file (see
+    /// [`crate::discover_for_source`] and [`repo!`](crate::repo)).
+    #[cfg(feature = "fs")]
+    pub fn discover_for_source(source: &str) -> Result<Self> {
+        crate::discover_for_source(source).map(Repo::from)
+    }
+
+    /// Opens a location (see [`crate::open`]).
+    pub fn open(location: &str) -> Result<Self> {
+        crate::open(location).map(Repo::from)
+    }
+
+    /// The async repository underneath.
+    pub fn inner(&self) -> &crate::Repo {
+        &self.inner
+    }
+
+    /// The base folder within the backend.
+    pub fn root(&self) -> &StoragePath {
+        self.inner.root()
+    }
+
+    /// The folder of a key's files (Python's `get_directory`).
+    pub fn directory(&self, key: impl Into<Key>) -> Result<StoragePath> {
+        self.inner.directory(key)
+    }
+
+    /// Saves a serializable value under `key`.
+    pub fn save<T: Serializable>(&self, key: impl Into<Key>, value: &T) -> Result<SaveReport> {
+        block_on(self.inner.save(key, value))?
+    }
+
+    /// Loads the value saved under `key`.
+    pub fn load<T: Serializable>(&self, key: impl Into<Key>) -> Result<T> {
+        block_on(self.inner.load(key))?
+    }
+
+    /// Loads the value saved under `key`, or `default()` when there is none.
+    pub fn load_or<T: Serializable>(
+        &self,
+        key: impl Into<Key>,
+        default: impl FnOnce() -> T,
+    ) -> Result<T> {
+        block_on(self.inner.load_or(key, default))?
+    }
+
+    /// Loads `key` (or `default()`), lets `f` change it, and saves it; when
+    /// `f` fails nothing is saved. `f` runs outside the runtime, so it may
+    /// use the blocking record accessors.
+    pub fn track<T: Serializable, R>(
+        &self,
+        key: impl Into<Key>,
+        default: impl FnOnce() -> T,
+        f: impl FnOnce(&mut T) -> Result<R>,
+    ) -> Result<R> {
+        let key = key.into();
+        let mut value = self.load_or(&key, default)?;
+        let out = f(&mut value)?;
+        self.save(&key, &value)?;
+        Ok(out)
+    }
+
+    /// Stores a storable straight to `<key><ext>`.
+    pub fn store<T: Storable + Clone>(&self, key: impl Into<Key>, value: &T) -> Result<Value> {
+        block_on(self.inner.store(key, value))?
+    }
+
+    /// Reads a storable written by [`Repo::store`].
+    pub fn load_stored<T: Storable>(&self, key: impl Into<Key>) -> Result<T> {
+        block_on(self.inner.load_stored(key))?
+    }
+
+    /// Whether `key` is saved.
+    pub fn exists(&self, key: impl Into<Key>) -> Result<bool> {
+        block_on(self.inner.exists(key))?
+    }
+
+    /// Removes a key and every file its graph owns.
+    pub fn clean(&self, key: impl Into<Key>) -> Result<Vec<StoragePath>> {
+        block_on(self.inner.clean(key))?
+    }
+}
+
+/// Blocking access to a record's content.
+pub trait RecordExt<T> {
+    /// The content, read from its file on first access.
+    fn get_blocking(&self) -> Result<&T>;
+    /// The content for changing it.
+    fn get_mut_blocking(&mut self) -> Result<&mut T>;
+}
+
+impl<T: Storable> RecordExt<T> for Record<T> {
+    fn get_blocking(&self) -> Result<&T> {
+        block_on(self.get())?
+    }
+    fn get_mut_blocking(&mut self) -> Result<&mut T> {
+        block_on(self.get_mut())?
+    }
+}
+
+/// Blocking access to the contents of a model container.
+pub trait ContentsExt {
+    /// What the container holds.
+    type Item;
+    /// Every item's content, loading those not yet loaded.
+    fn contents_blocking(&self) -> Result<Vec<&Self::Item>>;
+}
+
+impl<T: Storable> ContentsExt for MList<T> {
+    type Item = T;
+    fn contents_blocking(&self) -> Result<Vec<&T>> {
+        block_on(self.contents())?
+    }
+}
+
+impl<T: Storable> ContentsExt for MRuns<T> {
+    type Item = T;
+    fn contents_blocking(&self) -> Result<Vec<&T>> {
+        block_on(self.contents())?
+    }
+}
+
+impl<T: Storable> ContentsExt for MDict<T> {
+    type Item = T;
+    fn contents_blocking(&self) -> Result<Vec<&T>> {
+        Ok(block_on(self.contents())??
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
+    }
+}

@@ -1,0 +1,69 @@
+//! dman: keep the results of numerical experiments (configurations, runs,
+//! large arrays) as a record graph of JSON files and content files, on a
+//! local folder, in memory or on other backends, in the very format of
+//! Python dman 1.0.1.
+//!
+//! This is the crate to depend on. It re-exports the core
+//! ([`Repo`], [`Record`], the containers and derives), finds the `.dman`
+//! folder like Python does ([`discover`], [`repo!`]), opens repositories
+//! from URLs ([`open`]), and offers a [`blocking`] API for plain
+//! `fn main()` programs.
+//!
+//! ```
+//! use dman::{Modelclass, Repo, MemoryBackend};
+//! use std::sync::Arc;
+//!
+//! #[derive(Modelclass, Debug, Clone, PartialEq)]
+//! #[dman(name = "config")]
+//! struct Config { seed: i64, size: i64 }
+//!
+//! # fn main() -> dman::Result<()> {
+//! let repo = dman::blocking::Repo::from(Repo::new(Arc::new(MemoryBackend::new())).with_generator("demo"));
+//! repo.save(dman::Key::new("config").cluster(false), &Config { seed: 1234, size: 20 })?;
+//! let cfg: Config = repo.load(dman::Key::new("config").cluster(false))?;
+//! assert_eq!(cfg.seed, 1234);
+//! # Ok(())
+//! # }
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod blocking;
+mod locate;
+pub mod tree;
+
+pub use dman_core as core;
+pub use dman_core::graph::SaveReport;
+pub use dman_core::repo::{generator_for_source, KeyLocation};
+pub use dman_core::{
+    DecodeContext, EncodeContext, EncodeOptions, Error, ItemOptions, Key, MDict, MList, MRuns,
+    Modelclass, Record, Repo, Result, RetouchChoice, RetouchPolicy, SMDict, SMList, SMRuns, Serde,
+    Serializable, Storable, StorageBackend, StoragePath, Stored, Tracked,
+};
+
+#[cfg(feature = "ndarray")]
+pub use dman_core::numeric;
+#[cfg(feature = "ndarray")]
+pub use ndarray;
+
+#[cfg(feature = "fs")]
+pub use dman_fs::FsBackend;
+#[cfg(feature = "memory")]
+pub use dman_memory::MemoryBackend;
+
+pub use locate::open;
+#[cfg(feature = "fs")]
+pub use locate::{discover, discover_for_source, find_root, init, ROOT_FOLDER};
+
+/// The repository of the `.dman` folder above the working directory, with
+/// the generator Python would give the calling source file
+/// (`cache/examples:patterns:common` for `examples/patterns/common.rs`).
+///
+/// Without the macro, [`discover`] uses `cache/<program name>`.
+#[cfg(feature = "fs")]
+#[macro_export]
+macro_rules! repo {
+    () => {
+        $crate::discover_for_source(::core::file!())
+    };
+}

@@ -1,0 +1,136 @@
+//! Finding and opening repositories: the `.dman` folder, and URLs.
+
+use std::sync::Arc;
+
+use dman_core::{Error, Repo, Result, StorageBackend};
+
+/// The folder Python dman keeps its files in.
+pub const ROOT_FOLDER: &str = ".dman";
+
+/// The `.dman` folder in `start` or the nearest folder above it (Python's
+/// `get_root_path`).
+#[cfg(feature = "fs")]
+pub fn find_root(start: &std::path::Path) -> Result<std::path::PathBuf> {
+    for dir in start.ancestors() {
+        let candidate = dir.join(ROOT_FOLDER);
+        if candidate.is_dir() {
+            return Ok(candidate);
+        }
+    }
+    Err(Error::Other(format!(
+        "no .dman folder found. Consider running $dman init (searched from {} upward)",
+        start.display()
+    )))
+}
+
+/// Makes a `.dman` folder in `dir` (no error if it exists) and returns it.
+#[cfg(feature = "fs")]
+pub fn init(dir: &std::path::Path) -> Result<std::path::PathBuf> {
+    let root = dir.join(ROOT_FOLDER);
+    std::fs::create_dir_all(&root)
+        .map_err(|e| Error::Other(format!("cannot create {}: {e}", root.display())))?;
+    Ok(root)
+}
+
+#[cfg(feature = "fs")]
+fn cwd() -> Result<std::path::PathBuf> {
+    std::env::current_dir()
+        .map_err(|e| Error::Other(format!("cannot read the working directory: {e}")))
+}
+
+#[cfg(feature = "fs")]
+fn fs_repo(root: &std::path::Path) -> Result<Repo> {
+    let backend = dman_fs::FsBackend::new(root)?;
+    Ok(Repo::new(Arc::new(backend)))
+}
+
+/// The repository of the `.dman` folder above the working directory. Its
+/// generator is `cache/<program name>`; [`repo!`](crate::repo) gives the
+/// generator of the calling source file instead, as Python does for
+/// scripts.
+#[cfg(feature = "fs")]
+pub fn discover() -> Result<Repo> {
+    let root = find_root(&cwd()?)?;
+    fs_repo(&root)
+}
+
+/// The repository of the `.dman` folder above the working directory, with
+/// the generator of `source` (a path relative to the folder holding
+/// `.dman`, as `file!()` gives for a program in a workspace whose root holds
+/// `.dman`). When `source` is not found there, the generator is
+/// `cache/<file stem>`, Python's fallback for scripts elsewhere.
+#[cfg(feature = "fs")]
+pub fn discover_for_source(source: &str) -> Result<Repo> {
+    let root = find_root(&cwd()?)?;
+    let holder = root.parent().unwrap_or(&root);
+    let source = dman_core::repo::normalize_source(source);
+    let generator = if holder.join(&source).is_file() {
+        dman_core::repo::generator_for_source(&source)
+    } else {
+        let stem = std::path::Path::new(&source)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "__interpreter__".into());
+        format!("cache/{stem}")
+    };
+    Ok(fs_repo(&root)?.with_generator(generator))
+}
+
+/// Opens a repository from a location: a local folder (`file:///path` or a
+/// plain path, the folder being the base, e.g. a `.dman` folder) or
+/// `memory://NAME` (a memory backend shared by every `open` of the same
+/// name in this process; `memory://` alone is a fresh one).
+pub fn open(location: &str) -> Result<Repo> {
+    Ok(Repo::new(open_backend(location)?))
+}
+
+/// The backend a location names (see [`open`]).
+pub fn open_backend(location: &str) -> Result<Arc<dyn StorageBackend>> {
+    if let Some(name) = location.strip_prefix("memory://") {
+        return memory(name);
+    }
+    if let Some(scheme) = location
+        .split_once("://")
+        .map(|(s, _)| s)
+        .filter(|s| *s != "file")
+    {
+        return Err(Error::Other(format!(
+            "unsupported location `{location}`: the `{scheme}` backend is not part of this build"
+        )));
+    }
+    local(location.strip_prefix("file://").unwrap_or(location))
+}
+
+#[cfg(feature = "memory")]
+fn memory(name: &str) -> Result<Arc<dyn StorageBackend>> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static NAMED: OnceLock<Mutex<HashMap<String, dman_memory::MemoryBackend>>> = OnceLock::new();
+    if name.is_empty() {
+        return Ok(Arc::new(dman_memory::MemoryBackend::new()));
+    }
+    let mut named = NAMED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    Ok(Arc::new(named.entry(name.to_string()).or_default().clone()))
+}
+
+#[cfg(not(feature = "memory"))]
+fn memory(_: &str) -> Result<Arc<dyn StorageBackend>> {
+    Err(Error::Other(
+        "the memory backend is not part of this build (feature `memory`)".into(),
+    ))
+}
+
+#[cfg(feature = "fs")]
+fn local(path: &str) -> Result<Arc<dyn StorageBackend>> {
+    Ok(Arc::new(dman_fs::FsBackend::new(path)?))
+}
+
+#[cfg(not(feature = "fs"))]
+fn local(_: &str) -> Result<Arc<dyn StorageBackend>> {
+    Err(Error::Other(
+        "the local-folder backend is not part of this build (feature `fs`)".into(),
+    ))
+}

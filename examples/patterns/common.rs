@@ -1,0 +1,149 @@
+//! Getting started: the example of Python dman's documentation
+//! (`gallery/patterns/common.py`) in Rust.
+//!
+//! Run it from the repository root: `cargo run --example getting_started`.
+//! It keeps its files in `.dman/cache/examples:patterns:common`, the folder
+//! Python dman gives the script `examples/patterns/common.py`, and in
+//! `.dman/demo`. Show what it does with `RUST_LOG=dman=debug`.
+
+use dman::blocking::{self, ContentsExt};
+use dman::ndarray::Array2;
+use dman::{Key, MRuns, Modelclass, Record};
+use rand::{Rng, SeedableRng};
+use rand_distr::StandardNormal;
+
+/// The configuration of one experiment.
+#[derive(Modelclass, Debug, Clone, PartialEq)]
+#[dman(name = "config")]
+struct Config {
+    seed: u64,
+    size: usize,
+    nsample: usize,
+    nrepeats: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            seed: 1234,
+            size: 20,
+            nsample: 1000,
+            nrepeats: 2,
+        }
+    }
+}
+
+/// One run: its configuration and two arrays, each in a `.npy` file.
+#[derive(Modelclass, Debug)]
+#[dman(name = "run", storable)]
+struct Run {
+    config: Config,
+    data: Option<Record<Array2<f64>>>,
+    output: Option<Record<Array2<f64>>>,
+}
+
+fn experiment() -> MRuns<Run> {
+    MRuns::new().stem("experiment").subdir("results")
+}
+
+/// Runs the experiment for `cfg` unless a run with that configuration is
+/// saved already (found without reading any array).
+fn execute(repo: &blocking::Repo, cfg: Config) -> dman::Result<()> {
+    repo.track("experiment", experiment, |runs| {
+        if runs
+            .contents_blocking()?
+            .iter()
+            .any(|run| run.config == cfg)
+        {
+            println!("seed {}: found among the saved runs, skipped", cfg.seed);
+            return Ok(());
+        }
+        let mut rng = rand::rngs::StdRng::seed_from_u64(cfg.seed);
+        let data = Array2::from_shape_fn((cfg.size, cfg.nsample), |_| rng.gen::<f64>());
+        let transform =
+            Array2::from_shape_fn((100, cfg.size), |_| rng.sample::<f64, _>(StandardNormal));
+        let output = transform.dot(&data);
+        println!("seed {}: executed", cfg.seed);
+        runs.push(Run {
+            config: cfg,
+            data: Some(data.into()),
+            output: Some(output.into()),
+        });
+        Ok(())
+    })
+}
+
+fn main() -> dman::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
+
+    let cwd = std::env::current_dir().map_err(|e| dman::Error::Other(e.to_string()))?;
+    if dman::find_root(&cwd).is_err() {
+        let root = dman::init(&cwd)?;
+        println!("created {}", root.display());
+    }
+    let repo = blocking::Repo::discover_for_source(file!())?;
+
+    // Start from an empty experiment: the files of the old runs are deleted
+    // once the cleared list is saved.
+    repo.track("experiment", experiment, |runs| {
+        runs.clear();
+        Ok(())
+    })?;
+    execute(
+        &repo,
+        Config {
+            seed: 1000,
+            ..Config::default()
+        },
+    )?;
+    execute(
+        &repo,
+        Config {
+            seed: 1024,
+            ..Config::default()
+        },
+    )?;
+    execute(
+        &repo,
+        Config {
+            seed: 1000,
+            ..Config::default()
+        },
+    )?;
+
+    repo.save(Key::new("config").cluster(false), &Config::default())?;
+    repo.save(
+        Key::new("config").cluster(false).generator("demo"),
+        &Config::default(),
+    )?;
+    let cfg: Config = repo.load(Key::new("config").cluster(false))?;
+    println!("{cfg:?}");
+
+    let store = repo.inner().backend().clone();
+    let generator_dir = repo
+        .directory("experiment")?
+        .parent()
+        .unwrap_or_else(dman::StoragePath::root);
+    let options = dman::tree::TreeOptions {
+        content: true,
+        depth: None,
+    };
+    let label = format!(".dman/{generator_dir}");
+    print!(
+        "{}",
+        blocking::block_on(dman::tree::render(&store, &generator_dir, &label, &options))??
+    );
+    let root = repo.root().clone();
+    print!(
+        "{}",
+        blocking::block_on(dman::tree::render(
+            &store,
+            &root,
+            ".dman",
+            &Default::default()
+        ))??
+    );
+    Ok(())
+}
