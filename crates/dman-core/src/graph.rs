@@ -301,7 +301,19 @@ async fn run_plan(
         kept: plan.kept.len(),
         ..SaveReport::default()
     };
-    let writes = plan.writes;
+    // A file claimed twice under the `ignore` retouch policy is written
+    // once, with the last content, as Python's sequential writes leave it.
+    let mut last: HashMap<StoragePath, usize> = HashMap::new();
+    for (i, (path, _)) in plan.writes.iter().enumerate() {
+        last.insert(path.clone(), i);
+    }
+    let writes: Vec<(StoragePath, Bytes)> = plan
+        .writes
+        .into_iter()
+        .enumerate()
+        .filter(|(i, (path, _))| last.get(path) == Some(i))
+        .map(|(_, w)| w)
+        .collect();
     report.written = writes.iter().map(|(p, _)| p.clone()).collect();
     stream::iter(writes)
         .map(|(path, bytes)| {

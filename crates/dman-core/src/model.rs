@@ -380,8 +380,10 @@ impl<T: Storable> MDict<T> {
     }
 
     fn adopt(&self, key: &str, value: T) -> Record<T> {
+        // Python's mdict merges a key target whose subdir is "" over its own
+        // subdir, so `subdir` only counts with `store_subdir` (FORMAT.md §15).
         let mut target = Target {
-            subdir: Some(self.subdir.clone()),
+            subdir: Some(String::new()),
             ..Target::default()
         };
         if self.store_by_key {

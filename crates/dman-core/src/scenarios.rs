@@ -1,0 +1,403 @@
+//! The repository scenario suite (feature `testing`): save, load, track,
+//! store and clean, with their options, on any backend.
+//!
+//! Every backend crate runs it with one call, giving a function that makes a
+//! fresh, empty backend:
+//!
+//! ```no_run
+//! # async fn demo() {
+//! dman_core::scenarios::repository(|| -> std::sync::Arc<dyn dman_core::StorageBackend> {
+//!     unimplemented!("a fresh backend")
+//! })
+//! .await;
+//! # }
+//! ```
+//!
+//! A failed scenario panics with a message naming it and the backend.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::json::{Map, Value};
+use crate::{
+    DecodeContext, EncodeContext, Error, Key, MRuns, ObjectMeta, Record, Repo, RetouchChoice, RetouchPolicy,
+    Serializable, StorageBackend, StoragePath, StorageResult, Storable, Stored,
+};
+
+/// Runs every scenario, each on a backend fresh from `make`.
+pub async fn repository<F>(mut make: F)
+where
+    F: FnMut() -> Arc<dyn StorageBackend>,
+{
+    save_and_load_paths(make()).await;
+    missing_keys_and_defaults(make()).await;
+    track_closure_and_guard(make()).await;
+    store_and_load_stored(make()).await;
+    clean_removes_everything(make()).await;
+    gitignore_contents(make()).await;
+    auto_clean_after_commit(make()).await;
+    incremental_save(make()).await;
+    retouch_policies(make()).await;
+}
+
+// ---- test types --------------------------------------------------------------
+
+/// A storable holding raw bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Blob(pub Vec<u8>);
+
+impl Storable for Blob {
+    const STO_TYPE: &'static str = "blob";
+    const EXTENSION: &'static str = ".blob";
+    fn to_stored(&self, _: &mut EncodeContext<'_>) -> crate::Result<Stored> {
+        Ok(Stored::Bytes(Bytes::from(self.0.clone())))
+    }
+    fn from_stored(stored: Stored, _: &DecodeContext) -> crate::Result<Self> {
+        Ok(Blob(stored.bytes()?.to_vec()))
+    }
+}
+
+/// A storable JSON item with a name and a blob record, like the seed's run.
+#[derive(Debug)]
+pub struct Item {
+    /// A plain field.
+    pub name: String,
+    /// A record of its own.
+    pub blob: Record<Blob>,
+}
+
+impl Item {
+    /// An item whose blob holds `name`'s bytes.
+    pub fn new(name: &str) -> Self {
+        Item {
+            name: name.into(),
+            blob: Record::new(Blob(name.as_bytes().to_vec())),
+        }
+    }
+}
+
+impl Serializable for Item {
+    const SER_TYPE: Option<&'static str> = Some("item");
+    fn to_content(&self, ctx: &mut EncodeContext<'_>) -> crate::Result<Value> {
+        let mut m = Map::new();
+        m.insert("name".into(), Value::String(self.name.clone()));
+        m.insert("blob".into(), crate::serial::serialize(&self.blob, ctx)?);
+        Ok(Value::Object(m))
+    }
+    fn from_content(content: &Value, ctx: &DecodeContext) -> crate::Result<Self> {
+        let field = |k: &str| content.get(k).ok_or_else(|| Error::decode(format!("missing field `{k}`")));
+        Ok(Item {
+            name: String::from_content(field("name")?, ctx)?,
+            blob: crate::serial::deserialize(field("blob")?, ctx)?,
+        })
+    }
+}
+crate::json_storable!(Item, "item");
+
+fn runs() -> MRuns<Item> {
+    MRuns::new().stem("run").subdir("results")
+}
+
+fn p(s: &str) -> StoragePath {
+    StoragePath::parse(s).unwrap_or_else(|e| panic!("test path {s}: {e}"))
+}
+
+async fn files(store: &Arc<dyn StorageBackend>) -> BTreeSet<String> {
+    store
+        .list(&StoragePath::root())
+        .await
+        .unwrap_or_else(|e| panic!("list: {e}"))
+        .into_iter()
+        .map(|m| m.path.to_string())
+        .collect()
+}
+
+async fn text(store: &Arc<dyn StorageBackend>, path: &str) -> String {
+    let bytes = store.read(&p(path)).await.unwrap_or_else(|e| panic!("read {path}: {e}"));
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn repo(store: Arc<dyn StorageBackend>) -> Repo {
+    Repo::new(store).with_generator("cache/examples:suite")
+}
+
+async fn names(runs: &MRuns<Item>) -> Vec<String> {
+    runs.contents()
+        .await
+        .unwrap_or_else(|e| panic!("contents: {e}"))
+        .iter()
+        .map(|i| i.name.clone())
+        .collect()
+}
+
+// ---- scenarios -----------------------------------------------------------------
+
+/// Keys land where Python puts them: clustered or not, with generator and
+/// subdir, and load back equal.
+pub async fn save_and_load_paths(store: Arc<dyn StorageBackend>) {
+    let repo = repo(store.clone());
+    let value = vec![1i64, 1, 2, 3, 5, 8];
+    repo.save("fib", &value).await.expect("save clustered");
+    repo.save(Key::new("fib").cluster(false), &value).await.expect("save flat");
+    repo.save(Key::new("fib").generator("example"), &value).await.expect("save generator");
+    repo.save(Key::new("fib").subdir("sub/dir").cluster(false), &value)
+        .await
+        .expect("save subdir");
+    let found = files(&store).await;
+    for expected in [
+        "cache/examples:suite/fib/fib.json",
+        "cache/examples:suite/fib.json",
+        "example/fib/fib.json",
+        "cache/examples:suite/sub/dir/fib.json",
+    ] {
+        assert!(found.contains(expected), "{}: no {expected} in {found:?}", store.location());
+    }
+    assert_eq!(text(&store, "cache/examples:suite/fib.json").await, "[\n    1,\n    1,\n    2,\n    3,\n    5,\n    8\n]");
+    let back: Vec<i64> = repo.load(Key::new("fib").generator("example")).await.expect("load");
+    assert_eq!(back, value);
+    assert_eq!(repo.directory("fib").expect("dir"), p("cache/examples:suite/fib"));
+    let base = repo.clone().with_base(p("elsewhere"));
+    base.save("fib", &value).await.expect("save with base");
+    assert!(store.exists(&p("elsewhere/cache/examples:suite/fib/fib.json")).await.unwrap_or(false));
+}
+
+/// A missing key is a clear error naming its file, unless there is a default.
+pub async fn missing_keys_and_defaults(store: Arc<dyn StorageBackend>) {
+    let repo = repo(store.clone());
+    let err = repo.load::<Vec<i64>>("nothing").await.expect_err("missing key");
+    assert!(matches!(err, Error::KeyNotFound { .. }), "{err}");
+    assert!(err.to_string().contains("cache/examples:suite/nothing/nothing.json"), "{err}");
+    let v: Vec<i64> = repo.load_or("nothing", || vec![7]).await.expect("default");
+    assert_eq!(v, [7]);
+    assert!(!repo.exists("nothing").await.expect("exists"));
+    assert!(files(&store).await.is_empty(), "loading with a default writes nothing");
+}
+
+/// `track` saves what the closure changed, and nothing when it fails; the
+/// guard saves on commit only.
+pub async fn track_closure_and_guard(store: Arc<dyn StorageBackend>) {
+    let repo = repo(store.clone());
+    for name in ["a", "b"] {
+        repo.track("experiment", runs, async |r: &mut MRuns<Item>| {
+            r.push(Item::new(name));
+            Ok(())
+        })
+        .await
+        .expect("track");
+    }
+    let failed = repo
+        .track("experiment", runs, async |r: &mut MRuns<Item>| -> crate::Result<()> {
+            r.push(Item::new("never"));
+            Err(Error::Other("the experiment failed".into()))
+        })
+        .await;
+    assert!(failed.is_err());
+    let loaded: MRuns<Item> = repo.load("experiment").await.expect("load");
+    assert_eq!(names(&loaded).await, ["a", "b"]);
+    assert_eq!(loaded.run_count(), 2);
+
+    let mut guard = repo.tracked("experiment", runs).await.expect("guard");
+    guard.push(Item::new("c"));
+    guard.commit().await.expect("commit");
+    let mut guard = repo.tracked("experiment", runs).await.expect("guard");
+    guard.push(Item::new("dropped"));
+    drop(guard);
+    let loaded: MRuns<Item> = repo.load("experiment").await.expect("load");
+    assert_eq!(names(&loaded).await, ["a", "b", "c"]);
+}
+
+/// `store` writes `<key><ext>` without a JSON file; `load_stored` reads it.
+pub async fn store_and_load_stored(store: Arc<dyn StorageBackend>) {
+    let repo = repo(store.clone());
+    let doc = repo.store("weights", &Blob(vec![1, 2, 3])).await.expect("store");
+    assert_eq!(doc.get("_ser__content").and_then(|c| c.get("target")).and_then(Value::as_str), Some("weights.blob"));
+    let found = files(&store).await;
+    assert!(found.contains("cache/examples:suite/weights.blob"), "{found:?}");
+    assert!(!found.iter().any(|f| f.ends_with("weights.json")), "{found:?}");
+    let back: Blob = repo.load_stored("weights").await.expect("load_stored");
+    assert_eq!(back, Blob(vec![1, 2, 3]));
+    repo.store(Key::new("weights").cluster(true), &Blob(vec![4])).await.expect("store clustered");
+    assert!(files(&store).await.contains("cache/examples:suite/weights/weights.blob"));
+}
+
+/// `clean` removes the key's file and every file its graph owns.
+pub async fn clean_removes_everything(store: Arc<dyn StorageBackend>) {
+    let repo = repo(store.clone());
+    let mut r = runs();
+    r.push(Item::new("x"));
+    r.push(Item::new("y"));
+    repo.save("experiment", &r).await.expect("save");
+    repo.save(Key::new("config").cluster(false), &vec![1i64]).await.expect("save config");
+    let deleted = repo.clean("experiment").await.expect("clean");
+    assert_eq!(deleted.len(), 5, "root, two items, two blobs: {deleted:?}");
+    let left = files(&store).await;
+    assert!(!left.iter().any(|f| f.contains("/experiment/")), "{left:?}");
+    assert_eq!(
+        text(&store, "cache/examples:suite/.gitignore").await,
+        ".gitignore\nconfig.json",
+        "the cleaned key leaves the .gitignore"
+    );
+    repo.clean(Key::new("config").cluster(false)).await.expect("clean flat");
+    assert!(files(&store).await.is_empty(), "nothing left: {:?}", files(&store).await);
+    assert!(repo.clean("experiment").await.expect("clean again").is_empty());
+}
+
+/// `.gitignore` files as Python writes them.
+pub async fn gitignore_contents(store: Arc<dyn StorageBackend>) {
+    let repo = repo(store.clone());
+    let mut r = runs();
+    r.push(Item::new("x"));
+    repo.save("experiment", &r).await.expect("save");
+    assert_eq!(text(&store, "cache/examples:suite/.gitignore").await, ".gitignore\nexperiment");
+    let flat = vec![Record::new(Blob(vec![9])).name("w.blob")];
+    repo.save(Key::new("config").cluster(false), &flat).await.expect("save flat");
+    assert_eq!(
+        text(&store, "cache/examples:suite/.gitignore").await,
+        ".gitignore\nconfig.json\nexperiment\nw.blob"
+    );
+    repo.save(Key::new("quiet").cluster(false).gitignore(false), &1i64).await.expect("no gitignore");
+    assert!(!text(&store, "cache/examples:suite/.gitignore").await.contains("quiet"));
+}
+
+/// Removed items' files are deleted by the next save, after its commit.
+pub async fn auto_clean_after_commit(store: Arc<dyn StorageBackend>) {
+    let repo = repo(store.clone());
+    let mut r = runs();
+    for n in ["a", "b", "c"] {
+        r.push(Item::new(n));
+    }
+    repo.save("experiment", &r).await.expect("save");
+    assert_eq!(files(&store).await.len(), 8);
+    let mut loaded: MRuns<Item> = repo.load("experiment").await.expect("load");
+    let removed = loaded.remove(0).expect("remove");
+    let gone = removed.path().expect("stored item has a path");
+    assert!(store.exists(&gone).await.unwrap_or(false), "nothing is deleted before the save");
+    repo.save("experiment", &loaded).await.expect("save after remove");
+    assert!(!store.exists(&gone).await.unwrap_or(true), "{gone} deleted after the save");
+    assert_eq!(files(&store).await.len(), 6);
+    loaded.push(Item::new("d"));
+    repo.save("experiment", &loaded).await.expect("save after push");
+    let again: MRuns<Item> = repo.load("experiment").await.expect("load");
+    assert_eq!(names(&again).await, ["b", "c", "d"]);
+    assert_eq!(again.get(2).and_then(Record::target).as_deref(), Some("results/run-3/run.json"));
+}
+
+/// Appending to a saved list writes the new item and the root only.
+pub async fn incremental_save(store: Arc<dyn StorageBackend>) {
+    let counting = Arc::new(Counting::new(store.clone()));
+    let repo = repo(counting.clone());
+    let mut r = runs();
+    for i in 0..20 {
+        r.push(Item::new(&format!("item{i}")));
+    }
+    repo.save("experiment", &r).await.expect("save");
+    counting.reset();
+    repo.track("experiment", runs, async |r: &mut MRuns<Item>| {
+        r.push(Item::new("new"));
+        Ok(())
+    })
+    .await
+    .expect("track");
+    assert_eq!(counting.reads(), vec![p("cache/examples:suite/experiment/experiment.json"), p("cache/examples:suite/.gitignore")]);
+    assert_eq!(counting.writes.load(Ordering::SeqCst), 3, "item, its blob and the root");
+}
+
+/// Ignore overwrites (last wins), auto renames, quit fails and keeps the
+/// previous version, prompt asks.
+pub async fn retouch_policies(store: Arc<dyn StorageBackend>) {
+    let twins = || vec![Record::new(Blob(vec![1])).name("same.blob"), Record::new(Blob(vec![2])).name("same.blob")];
+    let base = repo(store.clone());
+    base.save("twins", &twins()).await.expect("ignore");
+    assert_eq!(
+        store.read(&p("cache/examples:suite/twins/same.blob")).await.map(|b| b.to_vec()).ok(),
+        Some(vec![2])
+    );
+    let auto = base.clone().with_retouch(RetouchPolicy::Auto);
+    let t = twins();
+    auto.save("auto", &t).await.expect("auto");
+    assert_eq!(t[1].target().as_deref(), Some("same0.blob"));
+    let quit = base.clone().with_retouch(RetouchPolicy::Quit);
+    let err = quit.save("twins", &twins()).await.expect_err("quit");
+    assert!(matches!(err, Error::Retouch { .. }), "{err}");
+    let still: Vec<Record<Blob>> = base.load("twins").await.expect("previous version loads");
+    assert_eq!(still[0].get().await.expect("blob"), &Blob(vec![2]));
+    let asked = Arc::new(AtomicUsize::new(0));
+    let seen = asked.clone();
+    let prompt = base.clone().with_retouch(RetouchPolicy::Prompt(Arc::new(move |_, _| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        RetouchChoice::Rename("other.blob".into())
+    })));
+    let t = twins();
+    prompt.save("prompt", &t).await.expect("prompt");
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+    assert_eq!(t[1].target().as_deref(), Some("other.blob"));
+}
+
+/// A backend wrapper that records reads and counts writes.
+#[derive(Debug)]
+pub struct Counting {
+    inner: Arc<dyn StorageBackend>,
+    reads: Mutex<Vec<StoragePath>>,
+    /// Writes since the last reset.
+    pub writes: AtomicUsize,
+}
+
+impl Counting {
+    /// Wraps a backend.
+    pub fn new(inner: Arc<dyn StorageBackend>) -> Self {
+        Counting {
+            inner,
+            reads: Mutex::new(Vec::new()),
+            writes: AtomicUsize::new(0),
+        }
+    }
+
+    /// The paths read since the last reset, in order.
+    pub fn reads(&self) -> Vec<StoragePath> {
+        self.reads.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Forgets the counts.
+    pub fn reset(&self) {
+        if let Ok(mut r) = self.reads.lock() {
+            r.clear();
+        }
+        self.writes.store(0, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl StorageBackend for Counting {
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+    async fn read(&self, path: &StoragePath) -> StorageResult<Bytes> {
+        if let Ok(mut r) = self.reads.lock() {
+            r.push(path.clone());
+        }
+        self.inner.read(path).await
+    }
+    async fn write(&self, path: &StoragePath, data: Bytes) -> StorageResult<()> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.write(path, data).await
+    }
+    async fn delete(&self, path: &StoragePath) -> StorageResult<()> {
+        self.inner.delete(path).await
+    }
+    async fn exists(&self, path: &StoragePath) -> StorageResult<bool> {
+        self.inner.exists(path).await
+    }
+    async fn list(&self, prefix: &StoragePath) -> StorageResult<Vec<ObjectMeta>> {
+        self.inner.list(prefix).await
+    }
+    async fn flush(&self) -> StorageResult<()> {
+        self.inner.flush().await
+    }
+    async fn copy(&self, from: &StoragePath, to: &StoragePath) -> StorageResult<()> {
+        self.inner.copy(from, to).await
+    }
+}
