@@ -1,0 +1,240 @@
+//! The getting-started example, run as a user runs it: its tree has the
+//! folders, file names (but for the uuids) and JSON of the tree Python dman
+//! 1.0.1 wrote for the same script, it can run twice in a row, and Python
+//! dman 1.0.1 loads what it wrote.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use dman::blocking::{self, ContentsExt, RecordExt};
+use dman::ndarray::Array2;
+use dman::{MRuns, Modelclass, Record};
+
+#[derive(Modelclass, Debug, Clone, PartialEq)]
+#[dman(name = "config")]
+struct Config {
+    seed: u64,
+    size: usize,
+    nsample: usize,
+    nrepeats: usize,
+}
+
+#[derive(Modelclass, Debug)]
+#[dman(name = "run", storable)]
+struct Run {
+    config: Config,
+    data: Option<Record<Array2<f64>>>,
+    output: Option<Record<Array2<f64>>>,
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The example binary, built by `cargo test` next to the test binaries.
+fn example_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary");
+    let deps = exe.parent().expect("deps folder");
+    let path = deps.join("../examples/getting_started");
+    assert!(path.is_file(), "example not built at {}", path.display());
+    path
+}
+
+/// The project's Python with dman 1.0.1, set up from the repository's files.
+fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("DMAN_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let out = Command::new(repo_root().join("scripts/setup-python.sh"))
+        .output()
+        .expect("run scripts/setup-python.sh");
+    assert!(
+        out.status.success(),
+        "cannot set up Python dman 1.0.1: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// Every file below `dir`, relative, with uuids replaced, mapped to its
+/// content (uuids replaced too) or, for `.npy` files, its size.
+fn normalized_tree(dir: &Path) -> BTreeMap<String, String> {
+    let uuid = |s: &str| -> String {
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(i) = rest.find(|c: char| c.is_ascii_hexdigit()) {
+            let candidate = &rest[i..];
+            let is_uuid = candidate.len() >= 36
+                && candidate.char_indices().take(36).all(|(k, c)| match k {
+                    8 | 13 | 18 | 23 => c == '-',
+                    _ => c.is_ascii_hexdigit(),
+                });
+            out.push_str(&rest[..i]);
+            if is_uuid {
+                out.push_str("{uuid}");
+                rest = &candidate[36..];
+            } else {
+                let ch_len = candidate.chars().next().map_or(1, char::len_utf8);
+                out.push_str(&candidate[..ch_len]);
+                rest = &candidate[ch_len..];
+            }
+        }
+        out.push_str(rest);
+        out
+    };
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read_dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let rel = path
+                .strip_prefix(dir)
+                .expect("relative")
+                .to_string_lossy()
+                .into_owned();
+            let bytes = std::fs::read(&path).expect("read");
+            let content = if rel.ends_with(".npy") {
+                format!("{} bytes", bytes.len())
+            } else {
+                uuid(&String::from_utf8_lossy(&bytes))
+            };
+            out.insert(uuid(&rel), content);
+        }
+    }
+    out
+}
+
+fn python_tree() -> BTreeMap<String, String> {
+    let fixture = repo_root().join("../shared/fixtures/python-dman-1.0.1/getting-started.zip");
+    let file = std::fs::File::open(&fixture).expect("fixture zip");
+    let mut archive = zip::ZipArchive::new(file).expect("zip");
+    let dir = tempfile::tempdir().expect("temp dir");
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).expect("entry");
+        let Some(name) = entry.enclosed_name() else {
+            panic!("fixture entry escapes")
+        };
+        let dest = dir.path().join(name);
+        std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).expect("read entry");
+        std::fs::write(dest, bytes).expect("write");
+    }
+    normalized_tree(&dir.path().join(".dman"))
+}
+
+fn digest(array: &Array2<f64>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for x in array.iter() {
+        hasher.update(x.to_le_bytes());
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn the_example_writes_the_python_tree_and_python_loads_it() {
+    let work = tempfile::tempdir().expect("temp dir");
+    // The script's place relative to the folder holding `.dman` names its
+    // generator, as in Python.
+    std::fs::create_dir_all(work.path().join("examples/patterns")).expect("mkdir");
+    std::fs::write(
+        work.path().join("examples/patterns/common.rs"),
+        "// placeholder\n",
+    )
+    .expect("write");
+
+    for run in 0..2 {
+        let out = Command::new(example_binary())
+            .current_dir(work.path())
+            .output()
+            .expect("run example");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "run {run}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("seed 1000: found among the saved runs, skipped"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("📂 .dman/cache/examples:patterns:common"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("┗━━ 📄 config.json (149 bytes)"),
+            "{stdout}"
+        );
+    }
+
+    let ours = normalized_tree(&work.path().join(".dman"));
+    let theirs = python_tree();
+    assert_eq!(
+        ours.keys().collect::<Vec<_>>(),
+        theirs.keys().collect::<Vec<_>>(),
+        "same folders and file names"
+    );
+    for (path, content) in &theirs {
+        assert_eq!(&ours[path], content, "{path} differs from Python's");
+    }
+
+    // What Rust reads, Python must read too.
+    let repo = blocking::Repo::from(
+        dman::open(&work.path().join(".dman").to_string_lossy())
+            .expect("open")
+            .with_generator("cache/examples:patterns:common"),
+    );
+    let runs: MRuns<Run> = repo.load("experiment").expect("load");
+    let mut expected = Vec::new();
+    for run in runs.contents_blocking().expect("runs") {
+        let data = run
+            .data
+            .as_ref()
+            .expect("data")
+            .get_blocking()
+            .expect("data array");
+        let output = run
+            .output
+            .as_ref()
+            .expect("output")
+            .get_blocking()
+            .expect("output array");
+        expected.push(format!(
+            r#"{{"seed": {}, "data": "{}", "output": "{}"}}"#,
+            run.config.seed,
+            digest(data),
+            digest(output)
+        ));
+    }
+    assert_eq!(expected.len(), 2);
+    let expected_path = work.path().join("expected.json");
+    std::fs::write(
+        &expected_path,
+        format!(r#"{{"runs": [{}]}}"#, expected.join(", ")),
+    )
+    .expect("write expected");
+    let out = Command::new(python())
+        .arg(repo_root().join("tests/python/check_getting_started.py"))
+        .arg(work.path())
+        .arg(&expected_path)
+        .output()
+        .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.starts_with("ok "),
+        "Python dman 1.0.1 disagrees:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
