@@ -21,6 +21,9 @@
 
 #![warn(missing_docs)]
 
+// Lets the derives' `::dman_core::...` paths work inside this crate too.
+extern crate self as dman_core;
+
 pub mod context;
 pub mod error;
 pub mod graph;
@@ -47,4 +50,8 @@ pub use path::{PathError, StoragePath};
 pub use record::Record;
 pub use serial::{Serde, Serializable};
 pub use storable::{Storable, Stored};
+/// The derive macros (feature `derive`): `Modelclass`, `Serializable` and
+/// `Storable`; see [`dman_derive`] for their options.
+#[cfg(feature = "derive")]
+pub use dman_derive::{Modelclass, Serializable, Storable};
 pub use storage::{ObjectMeta, StorageBackend, StorageError, StorageResult};
