@@ -34,8 +34,12 @@ pub enum RetouchPolicy {
     Quit,
     /// Ask a callback, which gets the contested path and the suggested free
     /// one and answers with a choice.
-    Prompt(Arc<dyn Fn(&StoragePath, &StoragePath) -> RetouchChoice + Send + Sync>),
+    Prompt(RetouchPrompt),
 }
+
+/// The callback of [`RetouchPolicy::Prompt`]: given the contested path and a
+/// suggested free one, it chooses.
+pub type RetouchPrompt = Arc<dyn Fn(&StoragePath, &StoragePath) -> RetouchChoice + Send + Sync>;
 
 impl fmt::Debug for RetouchPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

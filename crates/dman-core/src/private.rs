@@ -111,8 +111,9 @@ pub fn decode_field<T: Serializable>(
     ctx: &DecodeContext,
 ) -> Result<T> {
     match obj.get(name) {
-        None | Some(Value::Null) => T::absent()
-            .or_else(|| default.map(|f| f()))
+        None | Some(Value::Null) => default
+            .map(|f| f())
+            .or_else(T::absent)
             .ok_or_else(|| Error::decode(format!("missing field `{name}`"))),
         Some(v) => if compact {
             T::from_content(v, ctx)

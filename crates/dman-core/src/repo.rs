@@ -386,7 +386,7 @@ impl Repo {
         if key.gitignore {
             if loc.cluster {
                 if let Some(parent) = loc.dir.parent() {
-                    self.gitignore(&parent, &[], &[key.name.clone()]).await?;
+                    self.gitignore(&parent, &[], std::slice::from_ref(&key.name)).await?;
                 }
             } else {
                 let name = loc.file.file_name().unwrap_or_default().to_string();

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use dman_core::{Error, Repo, Result, StorageBackend};
 
 /// The folder Python dman keeps its files in.
+#[cfg(feature = "fs")]
 pub const ROOT_FOLDER: &str = ".dman";
 
 /// The `.dman` folder in `start` or the nearest folder above it (Python's
