@@ -1,0 +1,889 @@
+//! The backend conformance suite (feature `testing`).
+//!
+//! Every backend crate runs it from its own tests, with one call on a fresh,
+//! empty backend:
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use dman_core::StorageBackend;
+//!
+//! // In `tests/conformance.rs`, under `#[tokio::test(flavor = "multi_thread")]`,
+//! // with `backend` a fresh `Arc::new(MyBackend::new())`:
+//! async fn conformance(backend: Arc<dyn StorageBackend>) {
+//!     dman_core::testing::conformance(backend).await;
+//! }
+//! ```
+//!
+//! A failed check panics with a message that names the check, the backend's
+//! location and what went wrong. Each check is also a `pub async fn` of its
+//! own, so a backend can run a subset (a slow remote store, a second
+//! configuration). Each check works under its own top-level folder (named
+//! after the check) and deletes what it wrote, so the checks do not
+//! interfere when run one after the other on one backend. They spawn Tokio
+//! tasks, so they must run inside a Tokio runtime; the multi-threaded one
+//! makes the concurrency checks truly parallel.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use rand::{RngCore, SeedableRng};
+
+use crate::{ObjectMeta, StorageBackend, StorageError, StoragePath};
+
+/// Runs every check of the suite, one after the other, on a fresh and
+/// empty backend, and checks that the backend is empty again at the end.
+///
+/// # Panics
+///
+/// On the first check that fails, with a message naming it.
+pub async fn conformance(backend: Arc<dyn StorageBackend>) {
+    let root = Check::new(&backend, "conformance");
+    let before = root.list(&StoragePath::root()).await;
+    assert!(
+        before.is_empty(),
+        "{}: the suite needs a fresh, empty backend, but it holds {} files: {:?}",
+        root.name(),
+        before.len(),
+        before
+            .iter()
+            .map(|meta| meta.path.as_str())
+            .collect::<Vec<_>>()
+    );
+
+    round_trip(backend.clone()).await;
+    root_is_not_a_file(backend.clone()).await;
+    overwrite(backend.clone()).await;
+    empty_file(backend.clone()).await;
+    large_file(backend.clone()).await;
+    deep_nesting(backend.clone()).await;
+    unusual_names(backend.clone()).await;
+    list(backend.clone()).await;
+    delete(backend.clone()).await;
+    exists(backend.clone()).await;
+    missing_read_error(backend.clone()).await;
+    copy(backend.clone()).await;
+    flush(backend.clone()).await;
+    concurrent_writes(backend.clone()).await;
+    concurrent_writes_and_deletes(backend.clone()).await;
+    reader_racing_writer(backend.clone()).await;
+    hostile_paths(backend.clone()).await;
+
+    let after = root.list(&StoragePath::root()).await;
+    assert!(
+        after.is_empty(),
+        "{}: every check deletes what it wrote, yet these files remain: {:?}",
+        root.name(),
+        after
+            .iter()
+            .map(|meta| meta.path.as_str())
+            .collect::<Vec<_>>()
+    );
+}
+
+/// A file written, read back, equal; and listed with its size.
+pub async fn round_trip(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "round_trip");
+    let path = check.path("round-trip/data.bin");
+    let data = pattern(1, 10_000);
+    check.write(&path, data.clone()).await;
+    check.assert_content(&path, &data).await;
+    check.assert_content(&path, &data).await;
+    let listed = check.list(&check.path("round-trip")).await;
+    check.assert_listing(&listed, &[(&path, data.len())]);
+
+    let text = check.path("round-trip/key.json");
+    let json = Bytes::from_static(b"{\n    \"a\": 1\n}");
+    check.write(&text, json.clone()).await;
+    check.assert_content(&text, &json).await;
+
+    check.cleanup("round-trip").await;
+}
+
+/// The root is a folder, not a file: writing it fails, reading it gives
+/// not found, it does not exist as a file, and deleting it deletes nothing.
+pub async fn root_is_not_a_file(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "root_is_not_a_file");
+    let name = check.name();
+    let root = StoragePath::root();
+    let keep = check.path("root-is-not-a-file/keep.txt");
+    check.write(&keep, Bytes::from_static(b"keep")).await;
+    if backend.write(&root, Bytes::from_static(b"x")).await.is_ok() {
+        panic!("{name}: writing a file at the root succeeded");
+    }
+    let err = check.read_err(&root).await;
+    assert!(
+        err.is_not_found(),
+        "{name}: reading the root must give not found: {err}"
+    );
+    assert!(
+        !check.exists(&root).await,
+        "{name}: the root counts as a file"
+    );
+    check.delete(&root).await;
+    check.assert_content(&keep, b"keep").await;
+    check.cleanup("root-is-not-a-file").await;
+}
+
+/// A second write replaces the file entirely: shorter content leaves no
+/// tail of the longer one.
+pub async fn overwrite(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "overwrite");
+    let path = check.path("overwrite/file.bin");
+    let long = Bytes::from(vec![b'x'; 100_000]);
+    let short = Bytes::from(vec![b'y'; 10]);
+    check.write(&path, long.clone()).await;
+    check.write(&path, short.clone()).await;
+    check.assert_content(&path, &short).await;
+    check.write(&path, Bytes::new()).await;
+    check.assert_content(&path, &Bytes::new()).await;
+    check.write(&path, long.clone()).await;
+    check.assert_content(&path, &long).await;
+    let listed = check.list(&check.path("overwrite")).await;
+    check.assert_listing(&listed, &[(&path, long.len())]);
+    check.cleanup("overwrite").await;
+}
+
+/// An empty file exists, reads back empty and is listed with size 0.
+pub async fn empty_file(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "empty_file");
+    let path = check.path("empty-file/empty");
+    check.write(&path, Bytes::new()).await;
+    assert!(
+        check.exists(&path).await,
+        "{}: an empty file must exist after it is written",
+        check.name()
+    );
+    check.assert_content(&path, &Bytes::new()).await;
+    let listed = check.list(&check.path("empty-file")).await;
+    check.assert_listing(&listed, &[(&path, 0)]);
+    check.cleanup("empty-file").await;
+}
+
+/// A 64 MiB file round-trips byte for byte and is listed with its size.
+pub async fn large_file(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "large_file");
+    let path = check.path("large-file/big.npy");
+    let size = 64 * 1024 * 1024;
+    let data = pattern(64, size);
+    check.write(&path, data.clone()).await;
+    check.assert_content(&path, &data).await;
+    let listed = check.list(&check.path("large-file")).await;
+    check.assert_listing(&listed, &[(&path, size)]);
+    check.cleanup("large-file").await;
+}
+
+/// Files 24 folders deep are written, listed, read and deleted.
+pub async fn deep_nesting(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "deep_nesting");
+    let mut folder = check.path("deep-nesting");
+    let mut middle = None;
+    for level in 0..24 {
+        folder = folder.join_path(&check.path(&format!("level-{level:02}")));
+        if level == 11 {
+            middle = Some(folder.join_path(&check.path("middle.txt")));
+        }
+    }
+    let deep = folder.join_path(&check.path("deep.json"));
+    let middle = middle.unwrap_or_else(|| panic!("{}: no middle file", check.name()));
+    check.write(&deep, Bytes::from_static(b"deep")).await;
+    check.write(&middle, Bytes::from_static(b"middle")).await;
+    check.assert_content(&deep, b"deep").await;
+    check.assert_content(&middle, b"middle").await;
+
+    let listed = check.list(&check.path("deep-nesting")).await;
+    check.assert_listing(&listed, &[(&deep, 4), (&middle, 6)]);
+    let listed = check.list(&folder).await;
+    check.assert_listing(&listed, &[(&deep, 4)]);
+
+    check.delete(&deep).await;
+    check.assert_not_found(&deep).await;
+    check.assert_content(&middle, b"middle").await;
+    let listed = check.list(&check.path("deep-nesting")).await;
+    check.assert_listing(&listed, &[(&middle, 6)]);
+    check.cleanup("deep-nesting").await;
+}
+
+/// Valid names that are unusual: colons, spaces, non-ASCII, dot files,
+/// several dots.
+pub async fn unusual_names(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "unusual_names");
+    let names = [
+        "unusual-names/cache/examples:patterns:common/key/key.json",
+        "unusual-names/résultats/ü.npy",
+        "unusual-names/with space/a b.txt",
+        "unusual-names/.gitignore",
+        "unusual-names/a.tar.gz",
+        "unusual-names/日本語/データ.json",
+    ];
+    let mut expected = Vec::new();
+    for (index, name) in names.iter().enumerate() {
+        let path = check.path(name);
+        let data = Bytes::from(format!("file {index}: {name}"));
+        check.write(&path, data.clone()).await;
+        check.assert_content(&path, &data).await;
+        expected.push((path, data.len()));
+    }
+    let listed = check.list(&check.path("unusual-names")).await;
+    let expected: Vec<_> = expected.iter().map(|(path, size)| (path, *size)).collect();
+    check.assert_listing(&listed, &expected);
+    check.cleanup("unusual-names").await;
+}
+
+/// Listing: under a prefix and at the root, with sizes, sorted by path;
+/// `a/b` lists `a/b/...` but not `a/bc` nor `a/b.txt`; a missing prefix,
+/// or one that is a file, lists nothing.
+pub async fn list(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "list");
+    let files = [
+        ("list/a/bc", 3),
+        ("list/a/b/y/z", 2),
+        ("list/a.txt", 6),
+        ("list/a/b/x", 1),
+        ("list/a/b-c/d", 5),
+        ("list/a/b.txt", 4),
+        ("conformance-list-root-file.bin", 7),
+    ];
+    for (name, size) in files {
+        check
+            .write(&check.path(name), Bytes::from(vec![b'l'; size]))
+            .await;
+    }
+    let expect = |names: &[&str]| -> Vec<(StoragePath, usize)> {
+        names
+            .iter()
+            .map(|name| {
+                let size = files
+                    .iter()
+                    .find(|(file, _)| file == name)
+                    .map(|(_, size)| *size)
+                    .unwrap_or_else(|| panic!("{}: unknown file {name}", check.name()));
+                (check.path(name), size)
+            })
+            .collect()
+    };
+
+    // Sorted by the byte order of the path strings: '-' < '.' < '/' < 'c'.
+    let all_under_list = expect(&[
+        "list/a.txt",
+        "list/a/b-c/d",
+        "list/a/b.txt",
+        "list/a/b/x",
+        "list/a/b/y/z",
+        "list/a/bc",
+    ]);
+    let listed = check.list(&check.path("list")).await;
+    check.assert_listing_owned(&listed, &all_under_list);
+
+    let listed = check.list(&check.path("list/a/b")).await;
+    check.assert_listing_owned(&listed, &expect(&["list/a/b/x", "list/a/b/y/z"]));
+    let listed = check.list(&check.path("list/a/b/y")).await;
+    check.assert_listing_owned(&listed, &expect(&["list/a/b/y/z"]));
+
+    for nothing in [
+        "list/missing",
+        "list/a/b/missing/deeper",
+        "list/a/bc",
+        "list/a/b/x",
+    ] {
+        let listed = check.list(&check.path(nothing)).await;
+        assert!(
+            listed.is_empty(),
+            "{}: listing `{nothing}` (missing, or a file rather than a folder) must give nothing, got {listed:?}",
+            check.name()
+        );
+    }
+
+    // The root lists everything, this check's files among them, sorted.
+    let listed = check.list(&StoragePath::root()).await;
+    check.assert_sorted(&listed);
+    let mine: Vec<ObjectMeta> = listed
+        .into_iter()
+        .filter(|meta| {
+            meta.path.starts_with(&check.path("list"))
+                || meta.path == check.path("conformance-list-root-file.bin")
+        })
+        .collect();
+    let mut at_root = expect(&["conformance-list-root-file.bin"]);
+    at_root.extend(all_under_list);
+    check.assert_listing_owned(&mine, &at_root);
+
+    check
+        .delete(&check.path("conformance-list-root-file.bin"))
+        .await;
+    check.cleanup("list").await;
+}
+
+/// Delete: a deleted file reads as not found, deleting twice succeeds,
+/// deleting what never existed succeeds, and siblings are untouched.
+pub async fn delete(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "delete");
+    let path = check.path("delete/folder/file.bin");
+    let sibling = check.path("delete/folder/sibling.bin");
+    check.write(&path, Bytes::from_static(b"doomed")).await;
+    check.write(&sibling, Bytes::from_static(b"kept")).await;
+    check.delete(&path).await;
+    check.assert_not_found(&path).await;
+    check.delete(&path).await;
+    check.delete(&check.path("delete/never/written/file")).await;
+    check.delete(&check.path("delete/folder/never.bin")).await;
+    check.assert_content(&sibling, b"kept").await;
+    let listed = check.list(&check.path("delete")).await;
+    check.assert_listing(&listed, &[(&sibling, 4)]);
+    // Folders have no existence of their own: deleting one deletes nothing.
+    check.delete(&check.path("delete/folder")).await;
+    check.assert_content(&sibling, b"kept").await;
+
+    check.delete(&sibling).await;
+    check.assert_not_found(&sibling).await;
+    let listed = check.list(&check.path("delete")).await;
+    check.assert_listing(&listed, &[]);
+    // Writing again after the folder emptied works.
+    check.write(&path, Bytes::from_static(b"again")).await;
+    check.assert_content(&path, b"again").await;
+    check.cleanup("delete").await;
+}
+
+/// `exists`: false before a write, true after, false after a delete; a
+/// folder is not a file.
+pub async fn exists(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "exists");
+    let path = check.path("exists/folder/file.txt");
+    let name = check.name();
+    assert!(
+        !check.exists(&path).await,
+        "{name}: `{path}` exists before it is written"
+    );
+    check.write(&path, Bytes::from_static(b"here")).await;
+    assert!(
+        check.exists(&path).await,
+        "{name}: `{path}` does not exist after it is written"
+    );
+    let folder = check.path("exists/folder");
+    assert!(
+        !check.exists(&folder).await,
+        "{name}: the folder `{folder}` counts as a file; folders have no existence of their own"
+    );
+    assert!(
+        !check
+            .exists(&check.path("exists/folder/file.txt/below"))
+            .await,
+        "{name}: a path below a file exists"
+    );
+    check.delete(&path).await;
+    assert!(
+        !check.exists(&path).await,
+        "{name}: `{path}` still exists after it was deleted"
+    );
+    check.cleanup("exists").await;
+}
+
+/// A missing file gives [`StorageError::NotFound`], whose message names the
+/// path; so does a folder, which is not a file.
+pub async fn missing_read_error(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "missing_read_error");
+    let name = check.name();
+    for missing in [
+        "missing-read-error/never-written.json",
+        "missing-read-error/no/such/folder/file.npy",
+    ] {
+        let path = check.path(missing);
+        let err = check.read_err(&path).await;
+        assert!(
+            err.is_not_found(),
+            "{name}: reading missing `{path}` gave another error than not found: {err}"
+        );
+        assert_eq!(
+            err.path(),
+            &path,
+            "{name}: the error of a missing read carries another path"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains(path.as_str()),
+            "{name}: the error of a missing read does not name the path `{path}`: {message}"
+        );
+    }
+    let file = check.path("missing-read-error/folder/file");
+    check.write(&file, Bytes::from_static(b"x")).await;
+    let folder = check.path("missing-read-error/folder");
+    let err = check.read_err(&folder).await;
+    assert!(
+        err.is_not_found(),
+        "{name}: reading the folder `{folder}` must give not found: {err}"
+    );
+    check.cleanup("missing-read-error").await;
+}
+
+/// `copy` duplicates a file (into new folders too), leaves the source, can
+/// overwrite, and fails with not found for a missing source.
+pub async fn copy(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "copy");
+    let name = check.name();
+    let from = check.path("copy/from.bin");
+    let to = check.path("copy/to/new/folder/to.bin");
+    let data = pattern(7, 300_000);
+    check.write(&from, data.clone()).await;
+    backend
+        .copy(&from, &to)
+        .await
+        .unwrap_or_else(|err| panic!("{name}: copy `{from}` to `{to}` failed: {err}"));
+    check.assert_content(&to, &data).await;
+    check.assert_content(&from, &data).await;
+
+    let other = check.path("copy/other.bin");
+    check.write(&other, Bytes::from_static(b"other")).await;
+    backend
+        .copy(&other, &to)
+        .await
+        .unwrap_or_else(|err| panic!("{name}: copy `{other}` over `{to}` failed: {err}"));
+    check.assert_content(&to, b"other").await;
+
+    let missing = check.path("copy/missing.bin");
+    match backend
+        .copy(&missing, &check.path("copy/nowhere.bin"))
+        .await
+    {
+        Ok(()) => panic!("{name}: copying missing `{missing}` succeeded"),
+        Err(err) => assert!(
+            err.is_not_found(),
+            "{name}: copying missing `{missing}` must give not found: {err}"
+        ),
+    }
+    assert!(
+        !check.exists(&check.path("copy/nowhere.bin")).await,
+        "{name}: a failed copy left a file behind"
+    );
+    check.cleanup("copy").await;
+}
+
+/// `flush` succeeds, on its own and after writes, and what was written
+/// stays readable.
+pub async fn flush(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "flush");
+    let name = check.name();
+    backend
+        .flush()
+        .await
+        .unwrap_or_else(|err| panic!("{name}: flush failed: {err}"));
+    let path = check.path("flush/file.json");
+    check.write(&path, Bytes::from_static(b"{}")).await;
+    backend
+        .flush()
+        .await
+        .unwrap_or_else(|err| panic!("{name}: flush after a write failed: {err}"));
+    check.assert_content(&path, b"{}").await;
+    check.cleanup("flush").await;
+    backend
+        .flush()
+        .await
+        .unwrap_or_else(|err| panic!("{name}: flush after a delete failed: {err}"));
+}
+
+/// 200 concurrent writes to different paths (some sharing new folders) all
+/// read back intact.
+pub async fn concurrent_writes(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "concurrent_writes");
+    let count = 200;
+    let path_of = |index: usize| {
+        check.path(&format!(
+            "concurrent-writes/folder-{}/sub/file-{index:03}.bin",
+            index % 7
+        ))
+    };
+    let tasks: Vec<_> = (0..count)
+        .map(|index| {
+            let backend = backend.clone();
+            let path = path_of(index);
+            let data = pattern(index as u64 + 1000, 1000 + index * 37);
+            tokio::spawn(async move { backend.write(&path, data).await.map_err(|err| (path, err)) })
+        })
+        .collect();
+    for task in futures::future::join_all(tasks).await {
+        match task {
+            Ok(Ok(())) => {}
+            Ok(Err((path, err))) => panic!(
+                "{}: concurrent write of `{path}` failed: {err}",
+                check.name()
+            ),
+            Err(err) => panic!("{}: a writing task failed: {err}", check.name()),
+        }
+    }
+    let mut expected = Vec::new();
+    for index in 0..count {
+        let path = path_of(index);
+        let data = pattern(index as u64 + 1000, 1000 + index * 37);
+        check.assert_content(&path, &data).await;
+        expected.push((path, data.len()));
+    }
+    expected.sort();
+    let listed = check.list(&check.path("concurrent-writes")).await;
+    check.assert_listing_owned(&listed, &expected);
+    check.cleanup("concurrent-writes").await;
+}
+
+/// Concurrent writes and deletes in shared folders: a delete that empties a
+/// folder does not break a write racing into the same folder.
+pub async fn concurrent_writes_and_deletes(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "concurrent_writes_and_deletes");
+    let count = 100;
+    let path_of = |index: usize| {
+        check.path(&format!(
+            "concurrent-churn/shared-{}/file-{index:03}",
+            index % 3
+        ))
+    };
+    let tasks: Vec<_> = (0..count)
+        .map(|index| {
+            let backend = backend.clone();
+            let path = path_of(index);
+            tokio::spawn(async move {
+                for round in 0..3 {
+                    let data = Bytes::from(format!("{path} round {round}"));
+                    backend
+                        .write(&path, data)
+                        .await
+                        .map_err(|err| (path.clone(), err))?;
+                    if index % 2 == 0 || round < 2 {
+                        backend
+                            .delete(&path)
+                            .await
+                            .map_err(|err| (path.clone(), err))?;
+                    }
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for task in futures::future::join_all(tasks).await {
+        match task {
+            Ok(Ok(())) => {}
+            Ok(Err((path, err))) => panic!(
+                "{}: write or delete of `{path}` failed: {err}",
+                check.name()
+            ),
+            Err(err) => panic!("{}: a task failed: {err}", check.name()),
+        }
+    }
+    let mut expected = Vec::new();
+    for index in 0..count {
+        let path = path_of(index);
+        if index % 2 == 0 {
+            check.assert_not_found(&path).await;
+        } else {
+            let data = format!("{path} round 2");
+            check.assert_content(&path, data.as_bytes()).await;
+            expected.push((path, data.len()));
+        }
+    }
+    expected.sort();
+    let listed = check.list(&check.path("concurrent-churn")).await;
+    check.assert_listing_owned(&listed, &expected);
+    check.cleanup("concurrent-churn").await;
+}
+
+/// A reader racing a writer on one path always sees one whole version: the
+/// writer alternates two 1 MiB versions 100 times while a reader reads 100
+/// times.
+pub async fn reader_racing_writer(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "reader_racing_writer");
+    let path = check.path("reader-racing-writer/contended.bin");
+    let size = 1024 * 1024;
+    let versions = [pattern(11, size), pattern(12, size)];
+    check.write(&path, versions[0].clone()).await;
+
+    let writer = {
+        let backend = backend.clone();
+        let path = path.clone();
+        let versions = versions.clone();
+        tokio::spawn(async move {
+            for round in 0..100 {
+                backend
+                    .write(&path, versions[(round + 1) % 2].clone())
+                    .await?;
+                tokio::task::yield_now().await;
+            }
+            Ok::<(), StorageError>(())
+        })
+    };
+    let reader = {
+        let backend = backend.clone();
+        let path = path.clone();
+        let versions = versions.clone();
+        tokio::spawn(async move {
+            let mut seen = [0usize; 2];
+            for _ in 0..100 {
+                let data = backend.read(&path).await?;
+                match versions.iter().position(|version| *version == data) {
+                    Some(index) => seen[index] += 1,
+                    None => return Ok(Err(describe_mismatch(&data, &versions))),
+                }
+                tokio::task::yield_now().await;
+            }
+            Ok::<_, StorageError>(Ok(seen))
+        })
+    };
+    let name = check.name();
+    match writer.await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => panic!("{name}: a write of `{path}` failed: {err}"),
+        Err(err) => panic!("{name}: the writing task failed: {err}"),
+    }
+    match reader.await {
+        Ok(Ok(Ok(_seen))) => {}
+        Ok(Ok(Err(mismatch))) => panic!(
+            "{name}: a read of `{path}` raced with a write and saw neither version: {mismatch}"
+        ),
+        Ok(Err(err)) => panic!("{name}: a read of `{path}` racing a write failed: {err}"),
+        Err(err) => panic!("{name}: the reading task failed: {err}"),
+    }
+    // The writer's last version (round 99 wrote versions[0]) is what stays.
+    check.assert_content(&path, &versions[0]).await;
+    check.cleanup("reader-racing-writer").await;
+}
+
+/// Hostile path strings are refused by [`StoragePath::parse`],
+/// [`StoragePath::join`] and deserialization, before any backend sees them;
+/// and nothing was written anywhere (the root lists the same files before
+/// and after). Lists the root: do not run it concurrently with other checks
+/// on the same backend.
+pub async fn hostile_paths(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "hostile_paths");
+    let before = check.list(&StoragePath::root()).await;
+    let base = check.path("hostile-paths/sub");
+    let hostile = [
+        "../x",
+        "..",
+        "a/../../x",
+        "./../x",
+        "/abs",
+        "/",
+        "a\\b",
+        "..\\x",
+        "a\0b",
+        "C:",
+        "C:/x",
+        "c:",
+    ];
+    let hostile_joins = [
+        "../../../x",
+        "a/../../../../x",
+        "/abs",
+        "a\\b",
+        "a\0b",
+        "../../C:",
+    ];
+
+    // Anything accepted by mistake is written, so that the listing below
+    // shows what a backend would have done with it.
+    let mut accepted = Vec::new();
+    for input in hostile {
+        if let Ok(path) = StoragePath::parse(input) {
+            let _ = backend.write(&path, Bytes::from_static(b"hostile")).await;
+            accepted.push(format!("parse({input:?}) = {path:?}"));
+        }
+        if let Ok(path) = serde_json::from_value::<StoragePath>(serde_json::Value::from(input)) {
+            accepted.push(format!("deserialize({input:?}) = {path:?}"));
+        }
+    }
+    for input in hostile_joins {
+        if let Ok(path) = base.join(input) {
+            let _ = backend.write(&path, Bytes::from_static(b"hostile")).await;
+            accepted.push(format!("{base:?}.join({input:?}) = {path:?}"));
+        }
+    }
+    let after = check.list(&StoragePath::root()).await;
+    assert!(
+        accepted.is_empty(),
+        "{}: hostile paths were accepted: {accepted:?}",
+        check.name()
+    );
+    assert_eq!(
+        before,
+        after,
+        "{}: the backend's files changed although every hostile path was refused",
+        check.name()
+    );
+}
+
+/// Helpers shared by the checks: each failure names the check and the
+/// backend.
+struct Check {
+    backend: Arc<dyn StorageBackend>,
+    name: String,
+}
+
+impl Check {
+    fn new(backend: &Arc<dyn StorageBackend>, check: &str) -> Self {
+        Check {
+            backend: backend.clone(),
+            name: format!("conformance check `{check}` on {}", backend.location()),
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn path(&self, input: &str) -> StoragePath {
+        StoragePath::parse(input)
+            .unwrap_or_else(|err| panic!("{}: the suite built a bad path: {err}", self.name))
+    }
+
+    async fn write(&self, path: &StoragePath, data: Bytes) {
+        let size = data.len();
+        if let Err(err) = self.backend.write(path, data).await {
+            panic!(
+                "{}: writing {size} bytes to `{path}` failed: {err}",
+                self.name
+            );
+        }
+    }
+
+    async fn read(&self, path: &StoragePath) -> Bytes {
+        self.backend
+            .read(path)
+            .await
+            .unwrap_or_else(|err| panic!("{}: reading `{path}` failed: {err}", self.name))
+    }
+
+    async fn read_err(&self, path: &StoragePath) -> StorageError {
+        match self.backend.read(path).await {
+            Ok(data) => panic!(
+                "{}: reading `{path}` gave {} bytes, but there is no file there",
+                self.name,
+                data.len()
+            ),
+            Err(err) => err,
+        }
+    }
+
+    async fn delete(&self, path: &StoragePath) {
+        if let Err(err) = self.backend.delete(path).await {
+            panic!("{}: deleting `{path}` failed: {err}", self.name);
+        }
+    }
+
+    async fn exists(&self, path: &StoragePath) -> bool {
+        self.backend
+            .exists(path)
+            .await
+            .unwrap_or_else(|err| panic!("{}: exists(`{path}`) failed: {err}", self.name))
+    }
+
+    async fn list(&self, prefix: &StoragePath) -> Vec<ObjectMeta> {
+        let listed = self
+            .backend
+            .list(prefix)
+            .await
+            .unwrap_or_else(|err| panic!("{}: listing `{prefix}` failed: {err}", self.name));
+        self.assert_sorted(&listed);
+        listed
+    }
+
+    async fn assert_content(&self, path: &StoragePath, expected: &[u8]) {
+        let data = self.read(path).await;
+        if data != expected {
+            panic!(
+                "{}: `{path}` does not read back as written: {}",
+                self.name,
+                describe_difference(&data, expected)
+            );
+        }
+    }
+
+    async fn assert_not_found(&self, path: &StoragePath) {
+        let err = self.read_err(path).await;
+        assert!(
+            err.is_not_found(),
+            "{}: reading deleted or missing `{path}` must give not found, got: {err}",
+            self.name
+        );
+        assert!(
+            !self.exists(path).await,
+            "{}: `{path}` cannot be read yet exists",
+            self.name
+        );
+    }
+
+    fn assert_sorted(&self, listed: &[ObjectMeta]) {
+        if let Some(pair) = listed.windows(2).find(|pair| pair[0].path >= pair[1].path) {
+            panic!(
+                "{}: a listing is not sorted by path without duplicates: `{}` comes before `{}`",
+                self.name, pair[0].path, pair[1].path
+            );
+        }
+    }
+
+    fn assert_listing(&self, listed: &[ObjectMeta], expected: &[(&StoragePath, usize)]) {
+        let expected: Vec<(StoragePath, usize)> = expected
+            .iter()
+            .map(|(path, size)| ((*path).clone(), *size))
+            .collect();
+        self.assert_listing_owned(listed, &expected);
+    }
+
+    fn assert_listing_owned(&self, listed: &[ObjectMeta], expected: &[(StoragePath, usize)]) {
+        let mut expected: Vec<(String, u64)> = expected
+            .iter()
+            .map(|(path, size)| (path.to_string(), *size as u64))
+            .collect();
+        expected.sort();
+        let got: Vec<(String, u64)> = listed
+            .iter()
+            .map(|meta| (meta.path.to_string(), meta.size))
+            .collect();
+        assert_eq!(
+            got, expected,
+            "{}: the listing (path, size) differs from what was written",
+            self.name
+        );
+    }
+
+    /// Deletes every file under `folder` and checks that nothing is left.
+    async fn cleanup(&self, folder: &str) {
+        let folder = self.path(folder);
+        for meta in self.list(&folder).await {
+            self.delete(&meta.path).await;
+        }
+        let left = self.list(&folder).await;
+        assert!(
+            left.is_empty(),
+            "{}: files remain under `{folder}` after deleting them all: {left:?}",
+            self.name
+        );
+    }
+}
+
+/// `size` reproducible pseudo-random bytes, different for each `seed`.
+fn pattern(seed: u64, size: usize) -> Bytes {
+    let mut data = vec![0u8; size];
+    rand::rngs::StdRng::seed_from_u64(seed).fill_bytes(&mut data);
+    Bytes::from(data)
+}
+
+/// Where two byte strings first differ, for a failure message.
+fn describe_difference(got: &[u8], expected: &[u8]) -> String {
+    match got.iter().zip(expected).position(|(a, b)| a != b) {
+        Some(offset) => format!(
+            "{} bytes read, {} expected, first difference at byte {offset}",
+            got.len(),
+            expected.len()
+        ),
+        None => format!("{} bytes read, {} expected", got.len(), expected.len()),
+    }
+}
+
+/// Why `data` matches none of `versions`, for a failure message.
+fn describe_mismatch(data: &[u8], versions: &[Bytes]) -> String {
+    versions
+        .iter()
+        .enumerate()
+        .map(|(index, version)| {
+            format!(
+                "against version {index}: {}",
+                describe_difference(data, version)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
