@@ -1,6 +1,16 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace. (The Python interop checks join later,
-# with the virtual environment they need.)
+# Sets up what the tests need, from the project's own files, and runs every
+# test of the workspace:
+#   - Python dman 1.0.1 and numpy in .venv (scripts/setup-python.sh), for the
+#     interop tests, which read its path from DMAN_PYTHON;
+#   - system tools the tests call (scripts/setup-system.sh, when present).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+DMAN_PYTHON="$(./scripts/setup-python.sh)"
+export DMAN_PYTHON
+if [ -x scripts/setup-system.sh ]; then
+    ./scripts/setup-system.sh
+fi
+
 cargo test --workspace
