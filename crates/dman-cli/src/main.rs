@@ -1,12 +1,24 @@
-//! The `dman` command.
+//! The `dman` command: look at, check, copy and tidy record graphs on any
+//! backend.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use dman::{StorageBackend, StoragePath};
 
-/// Look at and tidy dman record graphs.
+mod check;
+mod color;
+mod show;
+
+/// Look at, check, copy and tidy dman record graphs.
+///
+/// A LOCATION is a local folder, a `.zip` file or a URL (`file://`,
+/// `s3://bucket/prefix`, `zip://`, `memory://`); without one, the `.dman`
+/// folder found from the working directory upward.
 #[derive(Parser)]
-#[command(name = "dman", version, about)]
+#[command(name = "dman", version, about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -16,26 +28,236 @@ struct Cli {
 enum Command {
     /// Make a `.dman` folder in the working directory (no error if it exists).
     Init,
+    /// Show the folders and files with their sizes as a tree.
+    Tree {
+        /// Where the graph lives.
+        location: Option<String>,
+        /// Show each JSON or text file's content under it.
+        #[arg(long)]
+        content: bool,
+        /// Show at most this many levels.
+        #[arg(long)]
+        depth: Option<usize>,
+    },
+    /// Show one JSON file, pretty.
+    Show {
+        /// Where the graph lives (omit to use the `.dman` folder above).
+        #[arg(num_args = 1..=2, value_names = ["LOCATION", "PATH"], required = true)]
+        args: Vec<String>,
+        /// Expand the records the file points to.
+        #[arg(long)]
+        follow: bool,
+    },
+    /// Check every JSON file: missing targets, bad JSON, invalid markers,
+    /// targets leaving the root, orphans. Exit status 0 when clean, 1 when
+    /// problems were found, 2 when the check could not run.
+    Check {
+        /// Where the graph lives.
+        location: Option<String>,
+        /// Print one JSON object per finding.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete the orphans `check` reports and prune empty folders.
+    Gc {
+        /// Where the graph lives.
+        location: Option<String>,
+        /// List what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Remove a key and every file its graph owns.
+    Clean {
+        /// The key.
+        key: String,
+        /// The generator folder (default: `cache/dman`, the label Python would
+        /// give a script named `dman`).
+        #[arg(long)]
+        generator: Option<String>,
+        /// A folder between the generator and the key.
+        #[arg(long)]
+        subdir: Option<String>,
+        /// The key has no folder of its own.
+        #[arg(long)]
+        no_cluster: bool,
+        /// Where the graph lives.
+        #[arg(long)]
+        location: Option<String>,
+    },
+}
+
+/// A failure to run, as opposed to findings: exit status 2.
+pub struct Failure(String);
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure(e.to_string())
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Init => init(),
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("dman: cannot start: {e}");
+            return ExitCode::from(2);
+        }
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(Failure(message)) => {
             eprintln!("dman: {message}");
             ExitCode::from(2)
         }
     }
 }
 
-fn init() -> Result<(), String> {
-    let cwd =
-        std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
-    let root = dman::init(&cwd).map_err(|e| e.to_string())?;
-    println!("initialized {}", root.display());
-    Ok(())
+/// Whether output goes to a person: a terminal, and `NO_COLOR` unset.
+pub fn colored() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// A location's backend and a label for it.
+pub fn open(location: Option<&str>) -> Result<(Arc<dyn StorageBackend>, String), Failure> {
+    match location {
+        Some(loc) => {
+            let is_url = loc.contains("://");
+            if !is_url && !loc.ends_with(".zip") && !std::path::Path::new(loc).is_dir() {
+                return Err(Failure(format!(
+                    "location `{loc}` does not exist or is not a folder"
+                )));
+            }
+            Ok((
+                dman::open_backend(loc)?,
+                loc.trim_end_matches('/').to_string(),
+            ))
+        }
+        None => {
+            let cwd = std::env::current_dir()?;
+            let root = dman::find_root(&cwd)?;
+            let label = root
+                .strip_prefix(&cwd)
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| root.display().to_string());
+            Ok((dman::open_backend(&root.to_string_lossy())?, label))
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<ExitCode, Failure> {
+    match command {
+        Command::Init => {
+            let cwd = std::env::current_dir()?;
+            let root = dman::init(&cwd)?;
+            println!("initialized {}", root.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tree {
+            location,
+            content,
+            depth,
+        } => {
+            let (store, label) = open(location.as_deref())?;
+            let options = dman::tree::TreeOptions { content, depth };
+            let mut text =
+                dman::tree::render(&store, &StoragePath::root(), &label, &options).await?;
+            if colored() && content {
+                text = color::colorize_tree(&text);
+            }
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show { args, follow } => {
+            let (location, path) = match args.as_slice() {
+                [path] => (None, path.as_str()),
+                [location, path] => (Some(location.as_str()), path.as_str()),
+                _ => return Err(Failure("expected [LOCATION] PATH".into())),
+            };
+            let (store, _) = open(location)?;
+            let path = StoragePath::parse(path)?;
+            let text = show::show(&store, &path, follow).await?;
+            println!(
+                "{}",
+                if colored() {
+                    color::colorize_json(&text)
+                } else {
+                    text
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { location, json } => {
+            let (store, _) = open(location.as_deref())?;
+            let findings = check::check(&store).await?;
+            for f in &findings {
+                if json {
+                    println!("{}", f.to_json());
+                } else {
+                    println!("{f}");
+                }
+            }
+            if !json {
+                match findings.len() {
+                    0 => println!("clean"),
+                    n => eprintln!("{n} problem{} found", if n == 1 { "" } else { "s" }),
+                }
+            }
+            Ok(if findings.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Gc { location, dry_run } => {
+            let (store, _) = open(location.as_deref())?;
+            let orphans: Vec<StoragePath> = check::check(&store)
+                .await?
+                .into_iter()
+                .filter(|f| f.kind == check::Kind::Orphan)
+                .map(|f| f.file)
+                .collect();
+            for path in &orphans {
+                if dry_run {
+                    println!("would delete {path}");
+                } else {
+                    store.delete(path).await?;
+                    println!("deleted {path}");
+                }
+            }
+            store.flush().await?;
+            if orphans.is_empty() {
+                println!("no orphans");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Clean {
+            key,
+            generator,
+            subdir,
+            no_cluster,
+            location,
+        } => {
+            let (store, _) = open(location.as_deref())?;
+            let repo = dman::Repo::new(store)
+                .with_generator(generator.unwrap_or_else(|| "cache/dman".into()));
+            let mut k = dman::Key::new(key.clone()).cluster(!no_cluster);
+            if let Some(s) = subdir {
+                k = k.subdir(s);
+            }
+            let file = repo.locate(&k, ".json", true)?.file;
+            let deleted = repo.clean(k).await?;
+            if deleted.is_empty() {
+                return Err(Failure(format!("no key `{key}` at {file}")));
+            }
+            for path in &deleted {
+                println!("deleted {path}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }

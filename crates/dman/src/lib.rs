@@ -51,7 +51,7 @@ pub use dman_fs::FsBackend;
 #[cfg(feature = "memory")]
 pub use dman_memory::MemoryBackend;
 
-pub use locate::open;
+pub use locate::{open, open_backend};
 #[cfg(feature = "fs")]
 pub use locate::{discover, discover_for_source, find_root, init, ROOT_FOLDER};
 

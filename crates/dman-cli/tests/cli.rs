@@ -1,0 +1,263 @@
+//! The built `dman` binary on the getting-started fixture (written by Python
+//! dman 1.0.1) and on damaged copies of it.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn dman(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dman"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run dman")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The fixture unzipped: a workspace folder holding `.dman`.
+fn fixture() -> tempfile::TempDir {
+    let zip_path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/python-dman-1.0.1/getting-started.zip");
+    let mut archive =
+        zip::ZipArchive::new(std::fs::File::open(&zip_path).expect("fixture")).expect("zip");
+    let dir = tempfile::tempdir().expect("temp dir");
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).expect("entry");
+        let name = entry.enclosed_name().expect("safe name");
+        let dest = dir.path().join(name);
+        std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).expect("read");
+        std::fs::write(dest, bytes).expect("write");
+    }
+    dir
+}
+
+fn experiment_dir(root: &Path) -> PathBuf {
+    root.join(".dman/cache/examples:patterns:common/experiment")
+}
+
+fn one_npy(root: &Path) -> PathBuf {
+    let run = experiment_dir(root).join("results/experiment-0");
+    std::fs::read_dir(&run)
+        .expect("run dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "npy"))
+        .expect("an npy file")
+}
+
+#[test]
+fn init_makes_dman_and_is_idempotent() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for _ in 0..2 {
+        let o = dman(dir.path(), &["init"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(stdout(&o).contains(".dman"));
+    }
+    assert!(dir.path().join(".dman").is_dir());
+}
+
+#[test]
+fn tree_shows_sizes_and_content() {
+    let fx = fixture();
+    let o = dman(fx.path(), &["tree"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("📂 .dman\n"), "{out}");
+    assert!(
+        out.contains("┃       ┃   ┃   ┃   ┗━━ 📄 experiment.json (603 bytes)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("📄 6ef1850f-ee21-4bf1-b224-d6ce278709d0.npy (800.1 kB)"),
+        "{out}"
+    );
+    assert!(!out.contains('\u{1b}'), "no colour when piped");
+
+    let o = dman(fx.path(), &["tree", ".dman/demo", "--content"]);
+    let out = stdout(&o);
+    assert!(out.contains("│   \"_ser__type\": \"config\","), "{out}");
+    assert!(out.contains("│ .gitignore  │"), "{out}");
+
+    let o = dman(fx.path(), &["tree", "--depth", "1"]);
+    assert_eq!(stdout(&o), "📂 .dman\n┣━━ 📂 cache\n┗━━ 📂 demo\n");
+}
+
+#[test]
+fn show_pretty_and_follow() {
+    let fx = fixture();
+    let o = dman(
+        fx.path(),
+        &[
+            "show",
+            "cache/examples:patterns:common/experiment/experiment.json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("\"_ser__type\": \"_ser__mruns\""));
+    let o = dman(
+        fx.path(),
+        &[
+            "show",
+            ".dman",
+            "cache/examples:patterns:common/experiment/experiment.json",
+            "--follow",
+        ],
+    );
+    let out = stdout(&o);
+    assert!(out.contains("\"seed\": 1024"), "run files inline: {out}");
+    assert!(out.contains("\"size\": 800128"), "arrays as size: {out}");
+    assert!(out.contains("\"sto_type\": \"_num__barray\""), "{out}");
+}
+
+#[test]
+fn check_reports_a_clean_tree_as_clean() {
+    let fx = fixture();
+    let o = dman(fx.path(), &["check"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(stdout(&o), "clean\n");
+}
+
+#[test]
+fn check_finds_a_deleted_npy() {
+    let fx = fixture();
+    let npy = one_npy(fx.path());
+    std::fs::remove_file(&npy).expect("delete");
+    let o = dman(fx.path(), &["check", "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    let name = npy
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        out.contains("\"kind\": \"missing-target\"") && out.contains(&name),
+        "{out}"
+    );
+    assert_eq!(out.lines().count(), 1, "one finding per line: {out}");
+}
+
+#[test]
+fn check_finds_truncated_json() {
+    let fx = fixture();
+    let file = experiment_dir(fx.path()).join("results/experiment-1/experiment.json");
+    let text = std::fs::read(&file).expect("read");
+    std::fs::write(&file, &text[..text.len() / 2]).expect("truncate");
+    let o = dman(fx.path(), &["check"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.contains("bad-json: cache/examples:patterns:common/experiment/results/experiment-1/experiment.json"), "{out}");
+    // The arrays it pointed at are now reached by nothing: orphans.
+    assert!(out.contains("orphan: "), "{out}");
+}
+
+#[test]
+fn check_finds_a_target_leaving_the_root() {
+    let fx = fixture();
+    let file = experiment_dir(fx.path()).join("experiment.json");
+    let text = std::fs::read_to_string(&file).expect("read");
+    std::fs::write(
+        &file,
+        text.replace(
+            "results/experiment-0/experiment.json",
+            "../../../../../etc/passwd.json",
+        ),
+    )
+    .expect("edit");
+    let o = dman(fx.path(), &["check"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains("target-leaves-root: cache/examples:patterns:common/experiment/experiment.json at `store[0]`"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_and_gc_handle_an_extra_file() {
+    let fx = fixture();
+    let extra = experiment_dir(fx.path()).join("results/experiment-0/stray.npy");
+    std::fs::write(&extra, b"not reached").expect("write");
+    let o = dman(fx.path(), &["check"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains(
+        "orphan: cache/examples:patterns:common/experiment/results/experiment-0/stray.npy"
+    ));
+
+    let o = dman(fx.path(), &["gc", "--dry-run"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains(
+        "would delete cache/examples:patterns:common/experiment/results/experiment-0/stray.npy"
+    ));
+    assert!(extra.exists(), "dry run deletes nothing");
+    let o = dman(fx.path(), &["gc"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!extra.exists());
+    assert_eq!(dman(fx.path(), &["check"]).status.code(), Some(0));
+}
+
+#[test]
+fn clean_removes_a_key() {
+    let fx = fixture();
+    let o = dman(
+        fx.path(),
+        &[
+            "clean",
+            "experiment",
+            "--generator",
+            "cache/examples:patterns:common",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o).lines().count(),
+        7,
+        "root, two runs, four arrays: {}",
+        stdout(&o)
+    );
+    assert!(!experiment_dir(fx.path()).exists());
+    let gitignore = std::fs::read_to_string(
+        fx.path()
+            .join(".dman/cache/examples:patterns:common/.gitignore"),
+    )
+    .expect("gitignore");
+    assert_eq!(gitignore, ".gitignore\nconfig.json");
+    let o = dman(
+        fx.path(),
+        &["clean", "config", "--generator", "demo", "--no-cluster"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        !fx.path().join(".dman/demo").exists(),
+        "empty folder pruned with its .gitignore"
+    );
+    let o = dman(fx.path(), &["clean", "nothing", "--generator", "demo"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no key `nothing`"), "{}", stderr(&o));
+}
+
+#[test]
+fn user_mistakes_are_plain_errors() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let o = dman(dir.path(), &["tree"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no .dman folder found. Consider running $dman init"),
+        "{}",
+        stderr(&o)
+    );
+    let o = dman(dir.path(), &["tree", "missing-folder"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("does not exist"));
+    assert!(!stderr(&o).contains("panicked"));
+}
