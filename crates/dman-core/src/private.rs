@@ -75,6 +75,7 @@ pub fn encode_field<T: Serializable>(
     if value.is_absent() {
         return Ok(());
     }
+    tracing::trace!(target: "dman::save", field = field.name, "serializing field");
     let v = ctx
         .with_defaults(defaults(class, field), |ctx| {
             if class.compact {
