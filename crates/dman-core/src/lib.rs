@@ -25,6 +25,7 @@
 extern crate self as dman_core;
 
 pub mod context;
+pub mod copy;
 pub mod error;
 pub mod graph;
 pub mod json;
