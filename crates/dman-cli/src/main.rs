@@ -66,6 +66,17 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Copy a whole tree from one location to another (a folder into a zip
+    /// archive to share it, an archive back to a folder, a folder to S3).
+    Copy {
+        /// Where the tree is.
+        src: String,
+        /// Where it goes (created if missing).
+        dst: String,
+        /// Copy even when the destination is not empty.
+        #[arg(long)]
+        force: bool,
+    },
     /// Remove a key and every file its graph owns.
     Clean {
         /// The key.
@@ -233,6 +244,46 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
             if orphans.is_empty() {
                 println!("no orphans");
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Copy { src, dst, force } => {
+            let (from, _) = open(Some(&src))?;
+            let to = dman::open_backend(&dst)?;
+            let existing = to.list(&StoragePath::root()).await?;
+            if !existing.is_empty() && !force {
+                return Err(Failure(format!(
+                    "destination `{dst}` is not empty ({} files); add --force to copy over it",
+                    existing.len()
+                )));
+            }
+            // A progress bar for a person watching; none when piped.
+            let bar = std::io::stderr().is_terminal().then(|| {
+                let bar = indicatif::ProgressBar::new(0);
+                if let Ok(style) =
+                    indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}")
+                {
+                    bar.set_style(style);
+                }
+                bar
+            });
+            let root = StoragePath::root();
+            let summary =
+                dman::core::copy::copy_tree(from.as_ref(), &root, to.as_ref(), &root, |p| {
+                    if let Some(bar) = &bar {
+                        bar.set_length(p.bytes_total);
+                        bar.set_position(p.bytes_done);
+                        bar.set_message(p.path.to_string());
+                    }
+                })
+                .await?;
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            println!(
+                "copied {} files ({}) to {dst}",
+                summary.files,
+                dman::tree::human_size(summary.bytes)
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Clean {

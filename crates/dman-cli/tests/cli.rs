@@ -261,3 +261,26 @@ fn user_mistakes_are_plain_errors() {
     assert!(stderr(&o).contains("does not exist"));
     assert!(!stderr(&o).contains("panicked"));
 }
+
+#[test]
+fn copy_refuses_a_non_empty_destination_without_force() {
+    let fx = fixture();
+    let dst = tempfile::tempdir().expect("temp dir");
+    let target = dst.path().join("copy");
+    let target_s = target.to_string_lossy().into_owned();
+    let o = dman(fx.path(), &["copy", ".dman", &target_s]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        format!("copied 11 files (1.9 MB) to {target_s}\n")
+    );
+    let o = dman(fx.path(), &["copy", ".dman", &target_s]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not empty (11 files); add --force"),
+        "{}",
+        stderr(&o)
+    );
+    let o = dman(fx.path(), &["copy", ".dman", &target_s, "--force"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
