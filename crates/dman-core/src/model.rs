@@ -175,6 +175,16 @@ impl<T: Storable> MList<T> {
         self
     }
 
+    /// The folder of the items' files (set by [`MList::subdir`]).
+    pub fn get_subdir(&self) -> &str {
+        &self.subdir
+    }
+
+    /// Whether the items are read when the list is loaded.
+    pub fn is_preload(&self) -> bool {
+        self.preload
+    }
+
     fn adopt(&self, value: T) -> Record<T> {
         let mut rec = Record::new(value);
         let target = Target {
@@ -377,6 +387,26 @@ impl<T: Storable> MDict<T> {
     pub fn store_subdir(mut self, store_subdir: bool) -> Self {
         self.store_subdir = store_subdir;
         self
+    }
+
+    /// The `subdir` option (set by [`MDict::subdir`]).
+    pub fn get_subdir(&self) -> &str {
+        &self.subdir
+    }
+
+    /// Whether the items are read when the dict is loaded.
+    pub fn is_preload(&self) -> bool {
+        self.preload
+    }
+
+    /// Whether each file is named after its key.
+    pub fn is_store_by_key(&self) -> bool {
+        self.store_by_key
+    }
+
+    /// Whether each file goes in a folder named after its key.
+    pub fn is_store_subdir(&self) -> bool {
+        self.store_subdir
     }
 
     fn adopt(&self, key: &str, value: T) -> Record<T> {
@@ -594,6 +624,27 @@ impl<T: Storable> MRuns<T> {
     /// The counter that numbers the next run.
     pub fn run_count(&self) -> u64 {
         self.run_count
+    }
+
+    /// The stem runs are named after (set by [`MRuns::stem`]; `None` when
+    /// a file written by Python has `"stem": null`).
+    pub fn get_stem(&self) -> Option<&str> {
+        self.stem.as_deref()
+    }
+
+    /// The folder of the runs' files (set by [`MRuns::subdir`]).
+    pub fn get_subdir(&self) -> &str {
+        &self.list.subdir
+    }
+
+    /// Whether the runs are read when the list is loaded.
+    pub fn is_preload(&self) -> bool {
+        self.list.preload
+    }
+
+    /// Whether each run has a folder of its own.
+    pub fn is_store_subdir(&self) -> bool {
+        self.store_subdir
     }
 
     fn adopt(&mut self, value: T) -> Record<T> {
