@@ -61,7 +61,7 @@ async fn check(sc: &Scenario, store: Arc<dyn StorageBackend>, backend: &str) -> 
         .unwrap_or_else(|e| panic!("{} ({backend}): load failed: {e}", sc.name));
 
     let allowed = readable_at_load(&store, sc).await;
-    let at_load = rec.reads();
+    let at_load: HashSet<StoragePath> = rec.reads().into_iter().collect();
     for path in &at_load {
         assert!(
             allowed.contains(path),
@@ -69,6 +69,13 @@ async fn check(sc: &Scenario, store: Arc<dyn StorageBackend>, backend: &str) -> 
             sc.name
         );
     }
+    // And preloaded records were read with their holder.
+    let missed: Vec<_> = allowed.difference(&at_load).collect();
+    assert!(
+        missed.is_empty(),
+        "{} ({backend}): preload records not read at load: {missed:?}",
+        sc.name
+    );
 
     let actual = loaded.normalize().await;
     let comparison = norm::compare(&sc.value, &actual);
