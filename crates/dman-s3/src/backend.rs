@@ -1,0 +1,446 @@
+//! [`ObjectStoreBackend`]: the storage contract on any `object_store` store.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use dman_core::{ObjectMeta, StorageBackend, StorageError, StoragePath, StorageResult};
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use tokio::sync::OnceCell;
+
+use crate::error::{classify, FailureKind, ObjectStoreFailure};
+
+/// Writes larger than this many bytes are uploaded in parts (16 MiB).
+pub const DEFAULT_MULTIPART_THRESHOLD: usize = 16 * 1024 * 1024;
+
+/// The size of each part of a multipart upload but the last (8 MiB; S3
+/// wants at least 5 MiB).
+pub const DEFAULT_PART_SIZE: usize = 8 * 1024 * 1024;
+
+/// How many parts of one multipart upload are sent at once.
+pub const DEFAULT_PART_CONCURRENCY: usize = 4;
+
+/// A storage backend over any [`ObjectStore`]: Amazon S3 and S3-compatible
+/// servers, Google Cloud Storage, Azure Blob Storage, a local folder or
+/// memory, whichever `object_store` builds.
+///
+/// Every file lives at the object key `<prefix>/<path>` (`<path>` when the
+/// prefix is empty). How the contract maps onto objects:
+///
+/// * **Atomic writes.** An object store replaces a whole object at once: a
+///   single `PUT` for writes of up to [`multipart threshold`](Self::with_multipart_threshold)
+///   bytes, a multipart upload above it, whose object appears only when the
+///   upload completes. A write that fails (or a multipart upload that is
+///   aborted) leaves the previous version of the object in place.
+/// * **Listing** follows the store's pagination (S3 returns at most 1000
+///   keys a page) and asks for `<prefix>/<path>/`, so `a/b` never lists
+///   `a/bc`. Keys that are not valid storage paths (`a//b`, `a/../b`,
+///   written by other tools) are left out, with a warning in the log.
+/// * **Folders do not exist**: `exists` is a `HEAD` of the key, a delete
+///   has no folder to prune, and the root is never a file.
+/// * **`copy`** is the store's server-side copy.
+/// * **Concurrency**: the backend never serializes requests; a save issues
+///   up to [`Repo::with_concurrency`](dman_core::Repo::with_concurrency)
+///   writes at once (16 by default), and a multipart upload sends up to
+///   [`part concurrency`](Self::with_part_concurrency) parts at once.
+/// * **Retries and timeouts** are those of the store's own configuration
+///   (see [`S3Builder`](crate::S3Builder) for the defaults of S3).
+/// * **Errors** name the backend's location, the path, and in their
+///   source (an [`ObjectStoreFailure`]) the container and full key and what
+///   went wrong. A missing object is [`StorageError::NotFound`]; a missing
+///   bucket is not: the first time a request finds nothing, the backend
+///   lists its prefix once to tell "no such key" from "no such bucket".
+///
+/// Clones share the store and what the backend learnt about it.
+#[derive(Clone)]
+pub struct ObjectStoreBackend {
+    store: Arc<dyn ObjectStore>,
+    prefix: StoragePath,
+    location: String,
+    container: String,
+    multipart_threshold: usize,
+    part_size: usize,
+    part_concurrency: usize,
+    /// Set once a listing of the prefix succeeded: the container exists.
+    container_checked: Arc<OnceCell<()>>,
+}
+
+impl ObjectStoreBackend {
+    /// A backend at the root of `store`. Its location (in errors) is the
+    /// store's description, such as `InMemory` or `AmazonS3(bucket)`; set
+    /// a better one with [`with_location`](Self::with_location).
+    pub fn new(store: Arc<dyn ObjectStore>) -> Self {
+        let location = store.to_string();
+        ObjectStoreBackend {
+            container: format!("store `{location}`"),
+            store,
+            prefix: StoragePath::root(),
+            location,
+            multipart_threshold: DEFAULT_MULTIPART_THRESHOLD,
+            part_size: DEFAULT_PART_SIZE,
+            part_concurrency: DEFAULT_PART_CONCURRENCY,
+            container_checked: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// Keeps every file under the key prefix `prefix` (a folder of the
+    /// store). The location, unless set with
+    /// [`with_location`](Self::with_location) afterwards, gets the prefix
+    /// appended.
+    pub fn with_prefix(mut self, prefix: StoragePath) -> Self {
+        if !prefix.is_root() {
+            self.location = format!("{}/{}", self.location.trim_end_matches('/'), prefix);
+        }
+        self.prefix = prefix;
+        self
+    }
+
+    /// The location reported by [`StorageBackend::location`] and named in
+    /// errors, such as `s3://bucket/prefix`.
+    pub fn with_location(mut self, location: impl Into<String>) -> Self {
+        self.location = location.into();
+        self
+    }
+
+    /// How errors name the container, such as ``bucket `results` ``.
+    pub fn with_container_name(mut self, container: impl Into<String>) -> Self {
+        self.container = container.into();
+        self
+    }
+
+    /// Writes larger than `bytes` are uploaded in parts (default
+    /// [`DEFAULT_MULTIPART_THRESHOLD`], 16 MiB); smaller ones are one `PUT`.
+    pub fn with_multipart_threshold(mut self, bytes: usize) -> Self {
+        self.multipart_threshold = bytes;
+        self
+    }
+
+    /// The size of each part of a multipart upload but the last (default
+    /// [`DEFAULT_PART_SIZE`], 8 MiB). S3 refuses parts below 5 MiB other
+    /// than the last; at most 10 000 parts make an object. Zero counts as
+    /// one byte.
+    pub fn with_part_size(mut self, bytes: usize) -> Self {
+        self.part_size = bytes.max(1);
+        self
+    }
+
+    /// How many parts of one multipart upload are sent at once (default
+    /// [`DEFAULT_PART_CONCURRENCY`]). Zero counts as one.
+    pub fn with_part_concurrency(mut self, parts: usize) -> Self {
+        self.part_concurrency = parts.max(1);
+        self
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    /// The key prefix (the root when there is none).
+    pub fn prefix(&self) -> &StoragePath {
+        &self.prefix
+    }
+
+    /// The multipart threshold in bytes.
+    pub fn multipart_threshold(&self) -> usize {
+        self.multipart_threshold
+    }
+
+    /// The part size in bytes.
+    pub fn part_size(&self) -> usize {
+        self.part_size
+    }
+
+    /// How many parts of one upload are sent at once.
+    pub fn part_concurrency(&self) -> usize {
+        self.part_concurrency
+    }
+
+    /// The object key of `path`: the prefix joined with the path.
+    pub fn object_key(&self, path: &StoragePath) -> String {
+        self.prefix.join_path(path).into_string()
+    }
+
+    /// The `object_store` path of `path`, refused when the key is not one
+    /// an object store accepts (a control character).
+    fn key(&self, path: &StoragePath, op: &'static str) -> StorageResult<Path> {
+        let key = self.object_key(path);
+        Path::parse(&key).map_err(|err| {
+            self.failure(
+                path,
+                op,
+                FailureKind::InvalidKey,
+                Some(Box::new(object_store::Error::from(err))),
+            )
+        })
+    }
+
+    /// The prefix as an `object_store` path, `None` at the root of the
+    /// store.
+    fn prefix_key(&self, prefix: &StoragePath, op: &'static str) -> StorageResult<Option<Path>> {
+        let full = self.prefix.join_path(prefix);
+        if full.is_root() {
+            return Ok(None);
+        }
+        self.key(prefix, op).map(Some)
+    }
+
+    fn failure(
+        &self,
+        path: &StoragePath,
+        op: &'static str,
+        kind: FailureKind,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> StorageError {
+        StorageError::failed(
+            self.location.clone(),
+            path,
+            op,
+            ObjectStoreFailure::new(kind, &self.container, &self.object_key(path), source),
+        )
+    }
+
+    /// Turns an error of `object_store` that is not "not found" into a
+    /// [`StorageError::Failed`].
+    fn failed(
+        &self,
+        path: &StoragePath,
+        op: &'static str,
+        err: object_store::Error,
+    ) -> StorageError {
+        let kind = classify(&err);
+        self.failure(path, op, kind, Some(Box::new(err)))
+    }
+
+    /// Handles a "not found" answer: when the container exists, the key
+    /// does not, and the error is handed back; otherwise the error says the
+    /// container is missing, or why it could not be listed.
+    async fn not_found(
+        &self,
+        path: &StoragePath,
+        op: &'static str,
+        err: object_store::Error,
+    ) -> StorageResult<object_store::Error> {
+        if classify(&err) == FailureKind::MissingContainer {
+            return Err(self.failure(path, op, FailureKind::MissingContainer, Some(Box::new(err))));
+        }
+        let checked = self
+            .container_checked
+            .get_or_try_init(|| async {
+                let prefix = self.prefix_key(&StoragePath::root(), op)?;
+                match self.store.list(prefix.as_ref()).next().await {
+                    None | Some(Ok(_)) => Ok(()),
+                    Some(Err(list_err)) => {
+                        let kind = match classify(&list_err) {
+                            FailureKind::Other
+                                if matches!(list_err, object_store::Error::NotFound { .. }) =>
+                            {
+                                FailureKind::MissingContainer
+                            }
+                            kind => kind,
+                        };
+                        Err(self.failure(path, op, kind, Some(Box::new(list_err))))
+                    }
+                }
+            })
+            .await;
+        checked.map(|_| err)
+    }
+
+    async fn write_multipart(
+        &self,
+        path: &StoragePath,
+        key: &Path,
+        data: Bytes,
+    ) -> StorageResult<()> {
+        let mut upload = self
+            .store
+            .put_multipart(key)
+            .await
+            .map_err(|err| self.failed(path, "write", err))?;
+        let mut parts = Vec::with_capacity(data.len().div_ceil(self.part_size));
+        let mut start = 0;
+        while start < data.len() {
+            let end = (start + self.part_size).min(data.len());
+            parts.push(upload.put_part(PutPayload::from(data.slice(start..end))));
+            start = end;
+        }
+        let sent = futures::stream::iter(parts)
+            .buffer_unordered(self.part_concurrency)
+            .try_collect::<Vec<()>>()
+            .await;
+        let completed = match sent {
+            Ok(_) => upload.complete().await.map(drop),
+            Err(err) => Err(err),
+        };
+        if let Err(err) = completed {
+            // The object is untouched until an upload completes; aborting
+            // frees the parts that were sent.
+            if let Err(abort) = upload.abort().await {
+                tracing::warn!(
+                    target: "dman::s3",
+                    location = %self.location,
+                    key = %key,
+                    "could not abort a failed multipart upload: {abort}"
+                );
+            }
+            return Err(self.failed(path, "write", err));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ObjectStoreBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObjectStoreBackend")
+            .field("location", &self.location)
+            .field("store", &format_args!("{}", self.store))
+            .field("prefix", &self.prefix.as_str())
+            .field("multipart_threshold", &self.multipart_threshold)
+            .field("part_size", &self.part_size)
+            .field("part_concurrency", &self.part_concurrency)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl StorageBackend for ObjectStoreBackend {
+    fn location(&self) -> String {
+        self.location.clone()
+    }
+
+    async fn read(&self, path: &StoragePath) -> StorageResult<Bytes> {
+        if path.is_root() {
+            return Err(StorageError::not_found(self.location.clone(), path));
+        }
+        let key = self.key(path, "read")?;
+        let result = match self.store.get(&key).await {
+            Ok(result) => result,
+            Err(err @ object_store::Error::NotFound { .. }) => {
+                self.not_found(path, "read", err).await?;
+                return Err(StorageError::not_found(self.location.clone(), path));
+            }
+            Err(err) => return Err(self.failed(path, "read", err)),
+        };
+        result
+            .bytes()
+            .await
+            .map_err(|err| self.failed(path, "read", err))
+    }
+
+    async fn write(&self, path: &StoragePath, data: Bytes) -> StorageResult<()> {
+        if path.is_root() {
+            return Err(self.failure(path, "write", FailureKind::NotAFile, None));
+        }
+        let key = self.key(path, "write")?;
+        if data.len() > self.multipart_threshold {
+            return self.write_multipart(path, &key, data).await;
+        }
+        match self.store.put(&key, PutPayload::from(data)).await {
+            Ok(_) => Ok(()),
+            Err(err @ object_store::Error::NotFound { .. }) => {
+                // A PUT finds nothing only when the bucket is missing.
+                let err = self.not_found(path, "write", err).await?;
+                Err(self.failed(path, "write", err))
+            }
+            Err(err) => Err(self.failed(path, "write", err)),
+        }
+    }
+
+    async fn delete(&self, path: &StoragePath) -> StorageResult<()> {
+        if path.is_root() {
+            return Ok(());
+        }
+        let key = self.key(path, "delete")?;
+        match self.store.delete(&key).await {
+            Ok(()) => Ok(()),
+            Err(err @ object_store::Error::NotFound { .. }) => {
+                self.not_found(path, "delete", err).await?;
+                Ok(())
+            }
+            Err(err) => Err(self.failed(path, "delete", err)),
+        }
+    }
+
+    async fn exists(&self, path: &StoragePath) -> StorageResult<bool> {
+        if path.is_root() {
+            return Ok(false);
+        }
+        let key = self.key(path, "exists")?;
+        match self.store.head(&key).await {
+            Ok(_) => Ok(true),
+            Err(err @ object_store::Error::NotFound { .. }) => {
+                self.not_found(path, "exists", err).await?;
+                Ok(false)
+            }
+            Err(err) => Err(self.failed(path, "exists", err)),
+        }
+    }
+
+    async fn list(&self, prefix: &StoragePath) -> StorageResult<Vec<ObjectMeta>> {
+        let key = self.prefix_key(prefix, "list")?;
+        let listed: Vec<object_store::ObjectMeta> =
+            match self.store.list(key.as_ref()).try_collect().await {
+                Ok(listed) => listed,
+                Err(err @ object_store::Error::NotFound { .. }) => {
+                    self.not_found(prefix, "list", err).await?;
+                    Vec::new()
+                }
+                Err(err) => return Err(self.failed(prefix, "list", err)),
+            };
+        let mut files = Vec::with_capacity(listed.len());
+        for meta in listed {
+            let key = meta.location.as_ref();
+            let relative = if self.prefix.is_root() {
+                Some(key)
+            } else {
+                key.strip_prefix(self.prefix.as_str())
+                    .and_then(|rest| rest.strip_prefix('/'))
+            };
+            let path = relative.and_then(|relative| {
+                StoragePath::parse(relative)
+                    .ok()
+                    .filter(|path| path.as_str() == relative)
+            });
+            match path {
+                Some(path) if !path.is_root() && path.starts_with(prefix) && path != *prefix => {
+                    files.push(ObjectMeta {
+                        path,
+                        size: meta.size,
+                    })
+                }
+                _ => tracing::warn!(
+                    target: "dman::s3",
+                    location = %self.location,
+                    key,
+                    "left out of a listing: the key is not a storage path under the prefix"
+                ),
+            }
+        }
+        files.sort();
+        files.dedup_by(|a, b| a.path == b.path);
+        Ok(files)
+    }
+
+    async fn copy(&self, from: &StoragePath, to: &StoragePath) -> StorageResult<()> {
+        if from.is_root() {
+            return Err(StorageError::not_found(self.location.clone(), from));
+        }
+        if to.is_root() {
+            return Err(self.failure(to, "copy", FailureKind::NotAFile, None));
+        }
+        let from_key = self.key(from, "copy")?;
+        let to_key = self.key(to, "copy")?;
+        match self.store.copy(&from_key, &to_key).await {
+            Ok(()) => Ok(()),
+            Err(err @ object_store::Error::NotFound { .. }) => {
+                self.not_found(from, "copy", err).await?;
+                Err(StorageError::not_found(self.location.clone(), from))
+            }
+            Err(err) => Err(self.failed(from, "copy", err)),
+        }
+    }
+}

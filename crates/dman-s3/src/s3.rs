@@ -1,0 +1,538 @@
+//! [`S3Backend`] and its [`S3Builder`]: Amazon S3 and S3-compatible servers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use dman_core::{ObjectMeta, StorageBackend, StoragePath, StorageResult};
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::{BackoffConfig, ClientConfigKey, ObjectStore, RetryConfig};
+
+use crate::backend::{
+    ObjectStoreBackend, DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_CONCURRENCY, DEFAULT_PART_SIZE,
+};
+use crate::error::S3ConfigError;
+
+/// How many times a failed request is retried by default (5). Connection
+/// errors, server errors (5xx) and timeouts of idempotent requests are
+/// retried, with exponential backoff from 100 ms up to 5 s.
+pub const DEFAULT_MAX_RETRIES: usize = 5;
+
+/// After this long (60 s) from a request's first attempt, it is not retried
+/// any more.
+pub const DEFAULT_RETRY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The retry policy of [`S3Builder`] unless one is set:
+/// [`DEFAULT_MAX_RETRIES`] retries within [`DEFAULT_RETRY_TIMEOUT`],
+/// backing off from 100 ms, doubling, up to 5 s. An endpoint that refuses
+/// connections is reported after about 3 s; one that does not answer at
+/// all, after the retries of the 5 s connect timeout (about half a minute).
+pub fn default_retry() -> RetryConfig {
+    RetryConfig {
+        backoff: BackoffConfig {
+            init_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+            base: 2.0,
+        },
+        max_retries: DEFAULT_MAX_RETRIES,
+        retry_timeout: DEFAULT_RETRY_TIMEOUT,
+    }
+}
+
+/// Configures an [`S3Backend`]: bucket, key prefix, region, endpoint,
+/// credentials, timeouts, retries and uploads.
+///
+/// [`S3Builder::from_env`] starts from the usual environment variables
+/// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
+/// `AWS_REGION` or `AWS_DEFAULT_REGION`, `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`,
+/// `AWS_BUCKET`, and the others `object_store` knows); what is set in code
+/// overrides them. Without credentials in the environment or in code,
+/// `object_store` asks the instance metadata service, as the AWS SDKs do.
+///
+/// Defaults:
+///
+/// * region `us-east-1`, path-style requests (`<endpoint>/<bucket>/<key>`)
+///   when an endpoint is given;
+/// * plain HTTP is refused, except to an endpoint on the local machine
+///   (`http://127.0.0.1:9000`, `http://localhost:9000`, `http://[::1]:9000`),
+///   which is what local test servers speak; [`allow_http`](Self::allow_http)
+///   decides otherwise;
+/// * a 5 s connect timeout and a 30 s timeout per request (object_store's);
+/// * the retries of [`default_retry`];
+/// * writes above 16 MiB uploaded in parts of 8 MiB, 4 parts at a time (see
+///   [`ObjectStoreBackend`]).
+///
+/// ```
+/// use std::time::Duration;
+/// use dman_s3::S3Builder;
+///
+/// # fn main() -> Result<(), dman_s3::S3ConfigError> {
+/// let backend = S3Builder::new()
+///     .url("s3://results/experiments/2024")?
+///     .endpoint("http://127.0.0.1:9000")
+///     .credentials("access-key", "secret-key")
+///     .connect_timeout(Duration::from_secs(2))
+///     .build()?;
+/// assert_eq!(backend.bucket(), "results");
+/// assert_eq!(backend.prefix().as_str(), "experiments/2024");
+/// assert_eq!(dman_core::StorageBackend::location(&backend), "s3://results/experiments/2024");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct S3Builder {
+    inner: AmazonS3Builder,
+    bucket: Option<String>,
+    prefix: String,
+    allow_http: Option<bool>,
+    retry: RetryConfig,
+    multipart_threshold: usize,
+    part_size: usize,
+    part_concurrency: usize,
+}
+
+impl Default for S3Builder {
+    fn default() -> Self {
+        S3Builder::new()
+    }
+}
+
+impl S3Builder {
+    /// A builder that reads nothing from the environment.
+    pub fn new() -> Self {
+        S3Builder::with_amazon_s3(AmazonS3Builder::new().with_disable_bulk_delete(true))
+    }
+
+    /// A builder filled from the `AWS_*` environment variables.
+    pub fn from_env() -> Self {
+        let mut inner = AmazonS3Builder::from_env();
+        if std::env::var_os("AWS_DISABLE_BULK_DELETE").is_none() {
+            inner = inner.with_disable_bulk_delete(true);
+        }
+        S3Builder::with_amazon_s3(inner)
+    }
+
+    /// A builder around an `object_store` builder configured already (for
+    /// options this builder does not name). Unlike [`S3Builder::new`] and
+    /// [`S3Builder::from_env`], which delete one object with one `DELETE`
+    /// request (every S3-compatible server has it), this keeps
+    /// `object_store`'s choice of the bulk `DeleteObjects` request.
+    pub fn with_amazon_s3(inner: AmazonS3Builder) -> Self {
+        S3Builder {
+            inner,
+            bucket: None,
+            prefix: String::new(),
+            allow_http: None,
+            retry: default_retry(),
+            multipart_threshold: DEFAULT_MULTIPART_THRESHOLD,
+            part_size: DEFAULT_PART_SIZE,
+            part_concurrency: DEFAULT_PART_CONCURRENCY,
+        }
+    }
+
+    /// Takes bucket and key prefix from a location `s3://bucket/prefix`
+    /// (the prefix may be empty: `s3://bucket`).
+    pub fn url(mut self, location: &str) -> Result<Self, S3ConfigError> {
+        let (bucket, prefix) = parse_location(location)?;
+        self.bucket = Some(bucket.to_owned());
+        self.prefix = prefix.to_owned();
+        Ok(self)
+    }
+
+    /// The bucket.
+    pub fn bucket(mut self, bucket: impl Into<String>) -> Self {
+        self.bucket = Some(bucket.into());
+        self
+    }
+
+    /// The key prefix: every file lives under `<prefix>/`. Validated as a
+    /// [`StoragePath`] when the backend is built.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The region (default `us-east-1`, or `AWS_REGION`).
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.inner = self.inner.with_region(region);
+        self
+    }
+
+    /// The endpoint of an S3-compatible server, such as
+    /// `http://127.0.0.1:9000` (default: Amazon's, or `AWS_ENDPOINT_URL`).
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.inner = self.inner.with_endpoint(endpoint);
+        self
+    }
+
+    /// Whether plain HTTP is allowed (default: only to the local machine).
+    pub fn allow_http(mut self, allow: bool) -> Self {
+        self.allow_http = Some(allow);
+        self
+    }
+
+    /// The access key id and secret access key.
+    pub fn credentials(
+        self,
+        access_key_id: impl Into<String>,
+        secret_access_key: impl Into<String>,
+    ) -> Self {
+        self.access_key_id(access_key_id)
+            .secret_access_key(secret_access_key)
+    }
+
+    /// The access key id.
+    pub fn access_key_id(mut self, access_key_id: impl Into<String>) -> Self {
+        self.inner = self.inner.with_access_key_id(access_key_id);
+        self
+    }
+
+    /// The secret access key.
+    pub fn secret_access_key(mut self, secret_access_key: impl Into<String>) -> Self {
+        self.inner = self.inner.with_secret_access_key(secret_access_key);
+        self
+    }
+
+    /// The session token of temporary credentials.
+    pub fn session_token(mut self, token: impl Into<String>) -> Self {
+        self.inner = self.inner.with_token(token);
+        self
+    }
+
+    /// The timeout of a whole request, body included (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.inner = self.inner.with_config(
+            AmazonS3ConfigKey::Client(ClientConfigKey::Timeout),
+            millis(timeout),
+        );
+        self
+    }
+
+    /// The timeout of establishing a connection (default 5 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.inner = self.inner.with_config(
+            AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout),
+            millis(timeout),
+        );
+        self
+    }
+
+    /// The retry policy (default [`default_retry`]).
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// How many times a failed request is retried (0: never).
+    pub fn max_retries(mut self, retries: usize) -> Self {
+        self.retry.max_retries = retries;
+        self
+    }
+
+    /// After how long from its first attempt a request is not retried.
+    pub fn retry_timeout(mut self, timeout: Duration) -> Self {
+        self.retry.retry_timeout = timeout;
+        self
+    }
+
+    /// Writes larger than `bytes` are uploaded in parts (default 16 MiB).
+    pub fn multipart_threshold(mut self, bytes: usize) -> Self {
+        self.multipart_threshold = bytes;
+        self
+    }
+
+    /// The size of each part of a multipart upload but the last (default
+    /// 8 MiB; S3 wants at least 5 MiB).
+    pub fn part_size(mut self, bytes: usize) -> Self {
+        self.part_size = bytes;
+        self
+    }
+
+    /// How many parts of one upload are sent at once (default 4).
+    pub fn part_concurrency(mut self, parts: usize) -> Self {
+        self.part_concurrency = parts;
+        self
+    }
+
+    /// Sets any option of `object_store`'s S3 client by its key.
+    pub fn config(mut self, key: AmazonS3ConfigKey, value: impl Into<String>) -> Self {
+        self.inner = self.inner.with_config(key, value);
+        self
+    }
+
+    /// Builds the backend.
+    pub fn build(self) -> Result<S3Backend, S3ConfigError> {
+        self.build_wrapped(|store| store)
+    }
+
+    /// Builds the backend over `wrap(store)`, `store` being the S3 client:
+    /// to put one of `object_store`'s wrappers (`LimitStore`,
+    /// `ThrottledStore`) or one's own (to count or log requests) between the
+    /// backend and the network.
+    pub fn build_wrapped(
+        self,
+        wrap: impl FnOnce(Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore>,
+    ) -> Result<S3Backend, S3ConfigError> {
+        let bucket = match self.bucket {
+            Some(bucket) => bucket,
+            None => self
+                .inner
+                .get_config_value(&AmazonS3ConfigKey::Bucket)
+                .ok_or(S3ConfigError::MissingBucket)?,
+        };
+        if bucket.is_empty() {
+            return Err(S3ConfigError::MissingBucket);
+        }
+        let prefix = StoragePath::parse(&self.prefix)?;
+        let allow_http = match self.allow_http {
+            Some(allow) => Some(allow),
+            None => {
+                let endpoint = self
+                    .inner
+                    .get_config_value(&AmazonS3ConfigKey::S3Endpoint)
+                    .or_else(|| self.inner.get_config_value(&AmazonS3ConfigKey::Endpoint));
+                endpoint
+                    .filter(|endpoint| is_local_http(endpoint))
+                    .map(|_| true)
+            }
+        };
+        let mut inner = self.inner.with_bucket_name(&bucket).with_retry(self.retry);
+        if let Some(allow) = allow_http {
+            inner = inner.with_allow_http(allow);
+        }
+        let store = inner.build().map_err(|source| S3ConfigError::Store {
+            bucket: bucket.clone(),
+            source,
+        })?;
+        let location = if prefix.is_root() {
+            format!("s3://{bucket}")
+        } else {
+            format!("s3://{bucket}/{prefix}")
+        };
+        let backend = ObjectStoreBackend::new(wrap(Arc::new(store)))
+            .with_prefix(prefix)
+            .with_location(location)
+            .with_container_name(format!("bucket `{bucket}`"))
+            .with_multipart_threshold(self.multipart_threshold)
+            .with_part_size(self.part_size)
+            .with_part_concurrency(self.part_concurrency);
+        Ok(S3Backend {
+            inner: backend,
+            bucket,
+        })
+    }
+}
+
+/// `timeout` in the form `object_store` parses.
+fn millis(timeout: Duration) -> String {
+    format!("{}ms", timeout.as_millis())
+}
+
+/// Whether `endpoint` is a plain-HTTP URL of the local machine.
+fn is_local_http(endpoint: &str) -> bool {
+    let Some(rest) = endpoint.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let host = if let Some(bracketed) = host.strip_prefix('[') {
+        bracketed.split(']').next().unwrap_or_default()
+    } else {
+        host.split(':').next().unwrap_or_default()
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Splits `s3://bucket/prefix` into bucket and prefix.
+fn parse_location(location: &str) -> Result<(&str, &str), S3ConfigError> {
+    let invalid = |reason: &str| S3ConfigError::InvalidLocation {
+        location: location.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let rest = location
+        .strip_prefix("s3://")
+        .ok_or_else(|| invalid("it must start with `s3://`"))?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(invalid("the bucket is missing (`s3://bucket/prefix`)"));
+    }
+    if prefix.contains(['?', '#']) {
+        return Err(invalid("a query or fragment is not part of an S3 location"));
+    }
+    Ok((bucket, prefix))
+}
+
+/// A storage backend on Amazon S3 or an S3-compatible server (MinIO,
+/// Ceph, Garage, moto, ...): an [`ObjectStoreBackend`] over `object_store`'s
+/// S3 client, located at `s3://bucket/prefix`.
+///
+/// Make one with [`S3Builder`], or from a location and the environment
+/// with [`S3Backend::from_url`] (what `dman::open("s3://...")` does).
+#[derive(Debug, Clone)]
+pub struct S3Backend {
+    inner: ObjectStoreBackend,
+    bucket: String,
+}
+
+impl S3Backend {
+    /// A builder that reads nothing from the environment.
+    pub fn builder() -> S3Builder {
+        S3Builder::new()
+    }
+
+    /// The backend of `s3://bucket/prefix`, configured from the `AWS_*`
+    /// environment variables (see [`S3Builder::from_env`]).
+    pub fn from_url(location: &str) -> Result<Self, S3ConfigError> {
+        S3Builder::from_env().url(location)?.build()
+    }
+
+    /// The bucket.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &StoragePath {
+        self.inner.prefix()
+    }
+
+    /// The general backend underneath.
+    pub fn object_store_backend(&self) -> &ObjectStoreBackend {
+        &self.inner
+    }
+
+    /// The object store underneath (the S3 client, or what
+    /// [`S3Builder::build_wrapped`] made of it).
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        self.inner.store()
+    }
+}
+
+impl From<S3Backend> for ObjectStoreBackend {
+    fn from(backend: S3Backend) -> Self {
+        backend.inner
+    }
+}
+
+#[async_trait]
+impl StorageBackend for S3Backend {
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+    async fn read(&self, path: &StoragePath) -> StorageResult<Bytes> {
+        self.inner.read(path).await
+    }
+    async fn write(&self, path: &StoragePath, data: Bytes) -> StorageResult<()> {
+        self.inner.write(path, data).await
+    }
+    async fn delete(&self, path: &StoragePath) -> StorageResult<()> {
+        self.inner.delete(path).await
+    }
+    async fn exists(&self, path: &StoragePath) -> StorageResult<bool> {
+        self.inner.exists(path).await
+    }
+    async fn list(&self, prefix: &StoragePath) -> StorageResult<Vec<ObjectMeta>> {
+        self.inner.list(prefix).await
+    }
+    async fn flush(&self) -> StorageResult<()> {
+        self.inner.flush().await
+    }
+    async fn copy(&self, from: &StoragePath, to: &StoragePath) -> StorageResult<()> {
+        self.inner.copy(from, to).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_split_into_bucket_and_prefix() {
+        assert_eq!(parse_location("s3://b/p/q").unwrap(), ("b", "p/q"));
+        assert_eq!(parse_location("s3://b").unwrap(), ("b", ""));
+        assert_eq!(parse_location("s3://b/").unwrap(), ("b", ""));
+        for bad in ["s3://", "s3:///p", "gs://b/p", "b/p", "s3://b/p?x=1"] {
+            let err = parse_location(bad).unwrap_err();
+            assert!(err.to_string().contains(bad), "{err}");
+        }
+    }
+
+    #[test]
+    fn only_local_endpoints_get_plain_http() {
+        for local in [
+            "http://127.0.0.1:9000",
+            "http://localhost:9000/",
+            "http://LOCALHOST",
+            "http://[::1]:9000",
+            "http://127.1.2.3",
+            "http://user@127.0.0.1:1",
+        ] {
+            assert!(is_local_http(local), "{local}");
+        }
+        for remote in [
+            "https://127.0.0.1:9000",
+            "http://example.com",
+            "http://127.0.0.1.example.com",
+            "http://10.0.0.1:9000",
+            "s3.amazonaws.com",
+        ] {
+            assert!(!is_local_http(remote), "{remote}");
+        }
+    }
+
+    #[test]
+    fn the_builder_makes_the_location_and_checks_its_input() {
+        let backend = S3Builder::new()
+            .bucket("b")
+            .prefix("./a//b/")
+            .endpoint("http://127.0.0.1:1")
+            .credentials("k", "s")
+            .build()
+            .unwrap();
+        assert_eq!(backend.location(), "s3://b/a/b");
+        assert_eq!(backend.prefix().as_str(), "a/b");
+        assert_eq!(backend.bucket(), "b");
+
+        let root = S3Builder::new()
+            .url("s3://b")
+            .unwrap()
+            .credentials("k", "s")
+            .build()
+            .unwrap();
+        assert_eq!(root.location(), "s3://b");
+
+        assert!(matches!(
+            S3Builder::new().credentials("k", "s").build(),
+            Err(S3ConfigError::MissingBucket)
+        ));
+        assert!(matches!(
+            S3Builder::new().bucket("b").prefix("../up").build(),
+            Err(S3ConfigError::InvalidPrefix(_))
+        ));
+    }
+
+    #[test]
+    fn uploads_and_retries_are_configurable() {
+        let backend = S3Builder::new()
+            .bucket("b")
+            .credentials("k", "s")
+            .multipart_threshold(1)
+            .part_size(6 << 20)
+            .part_concurrency(0)
+            .max_retries(0)
+            .retry_timeout(Duration::from_secs(1))
+            .timeout(Duration::from_secs(3))
+            .build()
+            .unwrap();
+        let inner = backend.object_store_backend();
+        assert_eq!(inner.multipart_threshold(), 1);
+        assert_eq!(inner.part_size(), 6 << 20);
+        assert_eq!(inner.part_concurrency(), 1);
+    }
+}
