@@ -50,6 +50,8 @@ pub use ndarray;
 pub use dman_fs::FsBackend;
 #[cfg(feature = "memory")]
 pub use dman_memory::MemoryBackend;
+#[cfg(feature = "zip")]
+pub use dman_zip::ZipBackend;
 
 pub use locate::{open, open_backend};
 #[cfg(feature = "fs")]

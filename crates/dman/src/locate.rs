@@ -81,6 +81,13 @@ pub fn discover_for_source(source: &str) -> Result<Repo> {
 /// plain path, the folder being the base, e.g. a `.dman` folder) or
 /// `memory://NAME` (a memory backend shared by every `open` of the same
 /// name in this process; `memory://` alone is a fresh one).
+///
+/// A zip archive is `zip:///path/results.zip`, or a plain path (or
+/// `file://` URL) ending in `.zip` that is not a folder; it is opened, or
+/// started when missing, and a save writes it. The root inside the archive
+/// is `.dman` when the archive has that folder at its top, else the top;
+/// `?root=FOLDER` names it (`?root=` for the top): see
+/// `dman_zip::ZipBackend::open_location`.
 pub fn open(location: &str) -> Result<Repo> {
     Ok(Repo::new(open_backend(location)?))
 }
@@ -89,6 +96,9 @@ pub fn open(location: &str) -> Result<Repo> {
 pub fn open_backend(location: &str) -> Result<Arc<dyn StorageBackend>> {
     if let Some(name) = location.strip_prefix("memory://") {
         return memory(name);
+    }
+    if location.starts_with("zip://") || names_zip_file(location) {
+        return zip(location);
     }
     if let Some(scheme) = location
         .split_once("://")
@@ -100,6 +110,30 @@ pub fn open_backend(location: &str) -> Result<Arc<dyn StorageBackend>> {
         )));
     }
     local(location.strip_prefix("file://").unwrap_or(location))
+}
+
+/// Whether a plain path or `file://` URL names a zip archive: it ends in
+/// `.zip` (before any `?root=`) and is not a folder.
+fn names_zip_file(location: &str) -> bool {
+    if location.contains("://") && !location.starts_with("file://") {
+        return false;
+    }
+    let path = location.strip_prefix("file://").unwrap_or(location);
+    let path = path.split_once("?root=").map_or(path, |(path, _)| path);
+    path.to_ascii_lowercase().ends_with(".zip") && !std::path::Path::new(path).is_dir()
+}
+
+#[cfg(feature = "zip")]
+fn zip(location: &str) -> Result<Arc<dyn StorageBackend>> {
+    let location = location.strip_prefix("file://").unwrap_or(location);
+    Ok(Arc::new(dman_zip::ZipBackend::open_location(location)?))
+}
+
+#[cfg(not(feature = "zip"))]
+fn zip(_: &str) -> Result<Arc<dyn StorageBackend>> {
+    Err(Error::Other(
+        "the zip backend is not part of this build (feature `zip`)".into(),
+    ))
 }
 
 #[cfg(feature = "memory")]
