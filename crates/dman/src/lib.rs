@@ -46,6 +46,9 @@ pub use dman_core::numeric;
 #[cfg(feature = "ndarray")]
 pub use ndarray;
 
+#[cfg(feature = "s3")]
+pub use dman_s3::{ObjectStoreBackend, S3Backend, S3Builder};
+
 #[cfg(feature = "fs")]
 pub use dman_fs::FsBackend;
 #[cfg(feature = "memory")]

@@ -93,7 +93,16 @@ pub fn open(location: &str) -> Result<Repo> {
 }
 
 /// The backend a location names (see [`open`]).
+///
+/// With the feature `s3`, `s3://bucket/prefix` names a bucket and key
+/// prefix on Amazon S3 or an S3-compatible server, configured from the
+/// `AWS_*` environment variables (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`,
+/// `AWS_ENDPOINT_URL`): see `dman_s3::S3Builder::from_env`.
 pub fn open_backend(location: &str) -> Result<Arc<dyn StorageBackend>> {
+    if location.starts_with("s3://") {
+        return s3(location);
+    }
     if let Some(name) = location.strip_prefix("memory://") {
         return memory(name);
     }
@@ -167,5 +176,19 @@ fn local(path: &str) -> Result<Arc<dyn StorageBackend>> {
 fn local(_: &str) -> Result<Arc<dyn StorageBackend>> {
     Err(Error::Other(
         "the local-folder backend is not part of this build (feature `fs`)".into(),
+    ))
+}
+
+#[cfg(feature = "s3")]
+fn s3(location: &str) -> Result<Arc<dyn StorageBackend>> {
+    let backend = dman_s3::S3Backend::from_url(location)
+        .map_err(|e| Error::Other(format!("cannot open `{location}`: {e}")))?;
+    Ok(Arc::new(backend))
+}
+
+#[cfg(not(feature = "s3"))]
+fn s3(_: &str) -> Result<Arc<dyn StorageBackend>> {
+    Err(Error::Other(
+        "the S3 backend is not part of this build (feature `s3`)".into(),
     ))
 }
