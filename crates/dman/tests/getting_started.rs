@@ -59,8 +59,8 @@ fn python() -> PathBuf {
 }
 
 /// Every file below `dir`, relative, with uuids replaced, mapped to its
-/// content (uuids replaced too) or, for `.npy` files, its size.
-fn normalized_tree(dir: &Path) -> BTreeMap<String, String> {
+/// contents (uuids replaced too) or, for `.npy` files, their sizes.
+fn normalized_tree(dir: &Path) -> BTreeMap<String, Vec<String>> {
     let uuid = |s: &str| -> String {
         let mut out = String::new();
         let mut rest = s;
@@ -84,7 +84,7 @@ fn normalized_tree(dir: &Path) -> BTreeMap<String, String> {
         out.push_str(rest);
         out
     };
-    let mut out = BTreeMap::new();
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).expect("read_dir").flatten() {
@@ -104,13 +104,18 @@ fn normalized_tree(dir: &Path) -> BTreeMap<String, String> {
             } else {
                 uuid(&String::from_utf8_lossy(&bytes))
             };
-            out.insert(uuid(&rel), content);
+            // Two arrays of a run both normalise to `{uuid}.npy`: keep every
+            // content, sorted, so the order the folder lists them in does not matter.
+            out.entry(uuid(&rel)).or_default().push(content);
         }
+    }
+    for contents in out.values_mut() {
+        contents.sort();
     }
     out
 }
 
-fn python_tree() -> BTreeMap<String, String> {
+fn python_tree() -> BTreeMap<String, Vec<String>> {
     let fixture = repo_root().join("../shared/fixtures/python-dman-1.0.1/getting-started.zip");
     let file = std::fs::File::open(&fixture).expect("fixture zip");
     let mut archive = zip::ZipArchive::new(file).expect("zip");
