@@ -100,6 +100,11 @@ impl S3sServer {
         builder(&self.endpoint, bucket)
     }
 
+    /// The folder the server keeps its buckets in.
+    pub fn root(&self) -> &Path {
+        self.root.path()
+    }
+
     /// The files s3s-fs keeps for multipart uploads that were neither
     /// completed nor aborted.
     pub fn stray_upload_files(&self) -> Vec<String> {
