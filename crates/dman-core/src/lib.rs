@@ -30,8 +30,13 @@ pub mod error;
 pub mod graph;
 pub mod json;
 pub mod model;
+#[cfg(feature = "ndarray")]
+pub mod numeric;
 pub mod path;
 pub mod record;
+pub mod repo;
+#[cfg(feature = "testing")]
+pub mod scenarios;
 pub mod serial;
 pub mod storable;
 pub mod storage;
@@ -49,6 +54,7 @@ pub use error::{Error, Result};
 pub use model::{ItemOptions, MDict, MList, MRuns, SMDict, SMList, SMRuns};
 pub use path::{PathError, StoragePath};
 pub use record::Record;
+pub use repo::{Key, Repo, Tracked};
 pub use serial::{Serde, Serializable};
 pub use storable::{Storable, Stored};
 /// The derive macros (feature `derive`): `Modelclass`, `Serializable` and
