@@ -168,18 +168,54 @@ async fn a_flush_replaces_the_archive_atomically() {
     let _ = inode_before;
     assert_eq!(folder_names(dir.path()), ["results.zip"]);
     // A flush with nothing staged writes nothing.
-    let modified = std::fs::metadata(&archive)
-        .expect("metadata")
-        .modified()
-        .expect("mtime");
+    let before = std::fs::read(&archive).expect("read");
     writer.flush().await.expect("flush");
+    writer.delete(&p("never/written")).await.expect("delete");
+    writer.flush().await.expect("flush");
+    assert_eq!(std::fs::read(&archive).expect("read"), before);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let inode = std::fs::metadata(&archive).expect("metadata").ino();
+        writer.flush().await.expect("flush");
+        assert_eq!(std::fs::metadata(&archive).expect("metadata").ino(), inode);
+    }
+}
+
+#[tokio::test]
+async fn a_failed_flush_leaves_no_file_and_keeps_the_changes_staged() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // The archive's path is a folder that holds a file: the rename fails.
+    let archive = dir.path().join("results.zip");
+    std::fs::create_dir(&archive).expect("mkdir");
+    std::fs::write(archive.join("inside"), b"x").expect("write");
+    let backend = ZipBackend::create(&archive).expect("create");
+    backend
+        .write(&p("file"), Bytes::from_static(b"data"))
+        .await
+        .expect("write");
+    let err = backend.flush().await.expect_err("flush over a folder");
+    assert!(err.to_string().contains("cannot flush"), "{err}");
     assert_eq!(
-        std::fs::metadata(&archive)
-            .expect("metadata")
-            .modified()
-            .expect("mtime"),
-        modified
+        folder_names(dir.path()),
+        ["results.zip"],
+        "the temporary file is removed"
     );
+    assert!(archive.join("inside").is_file());
+    assert!(backend.has_pending_changes());
+    assert_eq!(&backend.read(&p("file")).await.expect("read")[..], b"data");
+
+    // The archive's folder cannot be made: nothing is written at all.
+    let blocked = dir.path().join("a-file");
+    std::fs::write(&blocked, b"x").expect("write");
+    let backend = ZipBackend::create(blocked.join("results.zip")).expect("create");
+    backend
+        .write(&p("file"), Bytes::from_static(b"data"))
+        .await
+        .expect("write");
+    backend.flush().await.expect_err("flush into a file");
+    assert!(backend.has_pending_changes());
+    assert_eq!(folder_names(dir.path()), ["a-file", "results.zip"]);
 }
 
 #[cfg(unix)]
