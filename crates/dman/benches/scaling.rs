@@ -68,9 +68,18 @@ where
 
 /// The same files written with plain `std::fs` from one thread: the npy
 /// bytes prepared beforehand, as a save's encoding prepares them.
-fn raw_write(dir: &std::path::Path, n: usize, data: &Array2<f64>, output: &Array2<f64>) -> Duration {
+fn raw_write(
+    dir: &std::path::Path,
+    n: usize,
+    data: &Array2<f64>,
+    output: &Array2<f64>,
+) -> Duration {
     let npy = |a: &Array2<f64>| {
-        let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({}, {}), }}", a.nrows(), a.ncols());
+        let mut header = format!(
+            "{{'descr': '<f8', 'fortran_order': False, 'shape': ({}, {}), }}",
+            a.nrows(),
+            a.ncols()
+        );
         while (header.len() + 11) % 64 != 0 {
             header.push(' ');
         }
@@ -99,7 +108,9 @@ fn raw_write(dir: &std::path::Path, n: usize, data: &Array2<f64>, output: &Array
 
 #[tokio::main]
 async fn main() {
-    let base = std::env::var_os("DMAN_BENCH_DIR").map(std::path::PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let base = std::env::var_os("DMAN_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
     let data = Array2::from_shape_fn((20, 1000), |(i, j)| (i * 1000 + j) as f64 / 7.0);
     let output = Array2::from_shape_fn((100, 1000), |(i, j)| (i * 1000 + j) as f64 / 3.0);
 
@@ -139,12 +150,17 @@ async fn main() {
             start.elapsed()
         })
         .await;
-        println!("memory backend: save {n:>5} runs: {:>8.3} s", t.as_secs_f64());
+        println!(
+            "memory backend: save {n:>5} runs: {:>8.3} s",
+            t.as_secs_f64()
+        );
     }
 
     let dir = tempfile::tempdir_in(&base).expect("temp dir");
     let repo = repo(dir.path());
-    repo.save("experiment", &runs(2000, &data, &output)).await.expect("save");
+    repo.save("experiment", &runs(2000, &data, &output))
+        .await
+        .expect("save");
     let append = best_of(3, || async {
         let start = Instant::now();
         repo.track("experiment", MRuns::new, async |r: &mut MRuns<Run>| {
@@ -156,7 +172,10 @@ async fn main() {
         start.elapsed()
     })
     .await;
-    println!("append 1 run to 2000 (track: load, push, save): {:.3} s", append.as_secs_f64());
+    println!(
+        "append 1 run to 2000 (track: load, push, save): {:.3} s",
+        append.as_secs_f64()
+    );
     println!(
         "ratio save(2000) / save(200) = {:.2} (linear: 10; bound: 11)",
         times[1].0.as_secs_f64() / times[0].0.as_secs_f64()
