@@ -284,3 +284,92 @@ fn copy_refuses_a_non_empty_destination_without_force() {
     let o = dman(fx.path(), &["copy", ".dman", &target_s, "--force"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("DMAN_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/setup-python.sh");
+    let out = Command::new(script).output().expect("run setup-python.sh");
+    assert!(
+        out.status.success(),
+        "cannot set up Python dman: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+fn files_with_bytes(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read_dir").flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(
+                    p.strip_prefix(dir).expect("rel").to_path_buf(),
+                    std::fs::read(&p).expect("read"),
+                );
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn copy_to_a_zip_and_back_is_identical_and_python_loads_it() {
+    let fx = fixture();
+    let work = tempfile::tempdir().expect("temp dir");
+    let archive = work.path().join("shared.zip");
+    let archive_s = archive.to_string_lossy().into_owned();
+    let o = dman(fx.path(), &["copy", ".dman", &archive_s]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // The archive is a location like any other.
+    let o = dman(fx.path(), &["check", &archive_s]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let o = dman(fx.path(), &["tree", &archive_s, "--depth", "1"]);
+    assert!(stdout(&o).contains("┣━━ 📂 cache"), "{}", stdout(&o));
+    let o = Command::new("unzip")
+        .args(["-t", "-q"])
+        .arg(&archive)
+        .output()
+        .expect("unzip (scripts/setup-system.sh installs it)");
+    assert!(o.status.success(), "unzip -t: {}", stdout(&o));
+
+    let back = work.path().join("back/.dman");
+    let o = dman(fx.path(), &["copy", &archive_s, &back.to_string_lossy()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        files_with_bytes(&fx.path().join(".dman")),
+        files_with_bytes(&back),
+        "file by file identical"
+    );
+
+    // The seed's classes, as check_getting_started.py defines them.
+    let script = "import sys; sys.path.insert(0, sys.argv[2])\n\
+                  import dman, check_getting_started\n\
+                  runs = dman.load('experiment', base=sys.argv[1], generator='cache/examples:patterns:common')\n\
+                  print([r.config.seed for r in runs], [r.output.shape for r in runs])\n";
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python");
+    let o = Command::new(python())
+        .args(["-c", script])
+        .arg(&back)
+        .arg(&scripts)
+        .output()
+        .expect("python");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "[1000, 1024] [(100, 1000), (100, 1000)]");
+}
+
+#[test]
+fn a_zip_that_is_not_a_zip_is_a_plain_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("fake.zip"), b"this is not an archive").expect("write");
+    let o = dman(dir.path(), &["tree", "fake.zip"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("fake.zip"), "{}", stderr(&o));
+}
