@@ -143,6 +143,15 @@ pub fn open(location: Option<&str>) -> Result<(Arc<dyn StorageBackend>, String),
                     "location `{loc}` does not exist or is not a folder"
                 )));
             }
+            if loc.starts_with("s3://")
+                && (std::env::var_os("AWS_ACCESS_KEY_ID").is_none()
+                    || std::env::var_os("AWS_SECRET_ACCESS_KEY").is_none())
+            {
+                return Err(Failure(format!(
+                    "S3 credentials missing for `{loc}`: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY \
+                     (and AWS_REGION, and AWS_ENDPOINT_URL for a server other than AWS)"
+                )));
+            }
             Ok((
                 dman::open_backend(loc)?,
                 loc.trim_end_matches('/').to_string(),
