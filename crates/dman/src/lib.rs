@@ -56,9 +56,9 @@ pub use dman_memory::MemoryBackend;
 #[cfg(feature = "zip")]
 pub use dman_zip::ZipBackend;
 
-pub use locate::{open, open_backend};
 #[cfg(feature = "fs")]
 pub use locate::{discover, discover_for_source, find_root, init, ROOT_FOLDER};
+pub use locate::{open, open_backend};
 
 /// The repository of the `.dman` folder above the working directory, with
 /// the generator Python would give the calling source file

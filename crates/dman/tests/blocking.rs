@@ -13,21 +13,29 @@ struct Config {
 #[test]
 fn blocking_calls_work_from_a_plain_thread() {
     let repo = blocking::Repo::open("memory://blocking-plain").expect("open");
-    repo.save(Key::new("config").cluster(false), &Config { seed: 3 }).expect("save");
+    repo.save(Key::new("config").cluster(false), &Config { seed: 3 })
+        .expect("save");
     let back: Config = repo.load(Key::new("config").cluster(false)).expect("load");
     assert_eq!(back, Config { seed: 3 });
     // A second open of the same name sees the same files.
     let again = blocking::Repo::open("memory://blocking-plain").expect("open");
-    assert!(again.exists(Key::new("config").cluster(false)).expect("exists"));
+    assert!(again
+        .exists(Key::new("config").cluster(false))
+        .expect("exists"));
 }
 
 #[tokio::test]
 async fn blocking_calls_inside_a_runtime_are_refused_clearly() {
     let repo = blocking::Repo::open("memory://").expect("open");
-    let err = repo.save("config", &Config { seed: 1 }).expect_err("refused");
+    let err = repo
+        .save("config", &Config { seed: 1 })
+        .expect_err("refused");
     assert!(err.to_string().contains("inside an async runtime"), "{err}");
     // The async API is the one to use there.
-    repo.inner().save("config", &Config { seed: 1 }).await.expect("async save");
+    repo.inner()
+        .save("config", &Config { seed: 1 })
+        .await
+        .expect("async save");
 }
 
 #[test]
