@@ -50,6 +50,10 @@ pub mod private;
 pub use context::{
     DecodeContext, EncodeContext, EncodeOptions, RetouchChoice, RetouchPolicy, SavePlan,
 };
+/// The derive macros (feature `derive`): `Modelclass`, `Serializable` and
+/// `Storable`; see [`dman_derive`] for their options.
+#[cfg(feature = "derive")]
+pub use dman_derive::{Modelclass, Serializable, Storable};
 pub use error::{Error, Result};
 pub use model::{ItemOptions, MDict, MList, MRuns, SMDict, SMList, SMRuns};
 pub use path::{PathError, StoragePath};
@@ -57,8 +61,4 @@ pub use record::Record;
 pub use repo::{Key, Repo, Tracked};
 pub use serial::{Serde, Serializable};
 pub use storable::{Storable, Stored};
-/// The derive macros (feature `derive`): `Modelclass`, `Serializable` and
-/// `Storable`; see [`dman_derive`] for their options.
-#[cfg(feature = "derive")]
-pub use dman_derive::{Modelclass, Serializable, Storable};
 pub use storage::{ObjectMeta, StorageBackend, StorageError, StorageResult};

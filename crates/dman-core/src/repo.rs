@@ -255,7 +255,10 @@ impl Repo {
         }
         let file = dir.join(&format!("{}{ext}", key.name))?;
         if file.parent().as_ref() != Some(&dir) {
-            return Err(Error::Other(format!("key `{}` must be a plain file name", key.name)));
+            return Err(Error::Other(format!(
+                "key `{}` must be a plain file name",
+                key.name
+            )));
         }
         Ok(KeyLocation { dir, file, cluster })
     }
@@ -268,7 +271,11 @@ impl Repo {
 
     /// Saves a serializable value under `key` (clustered by default). A
     /// storable is saved by wrapping it: `repo.save(key, &Record::new(value))`.
-    pub async fn save<T: Serializable>(&self, key: impl Into<Key>, value: &T) -> Result<SaveReport> {
+    pub async fn save<T: Serializable>(
+        &self,
+        key: impl Into<Key>,
+        value: &T,
+    ) -> Result<SaveReport> {
         let key = key.into();
         let loc = self.locate(&key, ".json", true)?;
         let span = tracing::debug_span!("save", key = %key.name, file = %loc.file);
@@ -289,17 +296,23 @@ impl Repo {
         let loc = self.locate(&key, ".json", true)?;
         tracing::debug!(target: "dman::load", key = %key.name, file = %loc.file, "loading");
         match graph::load(&self.store, &loc.file).await {
-            Err(Error::Storage(e)) if e.is_not_found() && e.path() == &loc.file => Err(Error::KeyNotFound {
-                path: loc.file,
-                backend: self.store.location(),
-            }),
+            Err(Error::Storage(e)) if e.is_not_found() && e.path() == &loc.file => {
+                Err(Error::KeyNotFound {
+                    path: loc.file,
+                    backend: self.store.location(),
+                })
+            }
             other => other,
         }
     }
 
     /// Loads the value saved under `key`, or makes one with `default` when
     /// the key is not saved.
-    pub async fn load_or<T: Serializable>(&self, key: impl Into<Key>, default: impl FnOnce() -> T) -> Result<T> {
+    pub async fn load_or<T: Serializable>(
+        &self,
+        key: impl Into<Key>,
+        default: impl FnOnce() -> T,
+    ) -> Result<T> {
         match self.load(key).await {
             Err(Error::KeyNotFound { path, .. }) => {
                 tracing::debug!(target: "dman::load", file = %path, "file not available, using default");
@@ -313,7 +326,12 @@ impl Repo {
     ///
     /// When `f` returns an error nothing is saved: the stored version stays
     /// as it was, and the error is returned.
-    pub async fn track<T, R, F>(&self, key: impl Into<Key>, default: impl FnOnce() -> T, f: F) -> Result<R>
+    pub async fn track<T, R, F>(
+        &self,
+        key: impl Into<Key>,
+        default: impl FnOnce() -> T,
+        f: F,
+    ) -> Result<R>
     where
         T: Serializable,
         F: AsyncFnOnce(&mut T) -> Result<R>,
@@ -328,7 +346,11 @@ impl Repo {
     /// Loads `key` (or `default()`) into a guard; changes are saved by
     /// [`Tracked::commit`]. A guard dropped without a commit saves nothing
     /// and logs a warning.
-    pub async fn tracked<T: Serializable>(&self, key: impl Into<Key>, default: impl FnOnce() -> T) -> Result<Tracked<'_, T>> {
+    pub async fn tracked<T: Serializable>(
+        &self,
+        key: impl Into<Key>,
+        default: impl FnOnce() -> T,
+    ) -> Result<Tracked<'_, T>> {
         let key = key.into();
         let value = self.load_or(&key, default).await?;
         Ok(Tracked {
@@ -341,7 +363,11 @@ impl Repo {
     /// Stores a storable straight to `<key><ext>` (not clustered by
     /// default), without a JSON file of its own. Returns the record that
     /// points at it, as Python's `store` does.
-    pub async fn store<T: Storable + Clone>(&self, key: impl Into<Key>, value: &T) -> Result<json::Value> {
+    pub async fn store<T: Storable + Clone>(
+        &self,
+        key: impl Into<Key>,
+        value: &T,
+    ) -> Result<json::Value> {
         let key = key.into();
         let loc = self.locate(&key, T::EXTENSION, false)?;
         let record = Record::new(value.clone()).stem(key.name.clone());
@@ -386,7 +412,8 @@ impl Repo {
         if key.gitignore {
             if loc.cluster {
                 if let Some(parent) = loc.dir.parent() {
-                    self.gitignore(&parent, &[], std::slice::from_ref(&key.name)).await?;
+                    self.gitignore(&parent, &[], std::slice::from_ref(&key.name))
+                        .await?;
                 }
             } else {
                 let name = loc.file.file_name().unwrap_or_default().to_string();
@@ -397,7 +424,12 @@ impl Repo {
         Ok(files)
     }
 
-    async fn update_gitignore(&self, key: &Key, loc: &crate::repo::KeyLocation, report: &SaveReport) -> Result<()> {
+    async fn update_gitignore(
+        &self,
+        key: &Key,
+        loc: &crate::repo::KeyLocation,
+        report: &SaveReport,
+    ) -> Result<()> {
         let removed: Vec<String> = report
             .deleted
             .iter()
@@ -407,7 +439,8 @@ impl Repo {
             let Some(parent) = loc.dir.parent() else {
                 return Ok(());
             };
-            self.gitignore(&parent, std::slice::from_ref(&key.name), &[]).await
+            self.gitignore(&parent, std::slice::from_ref(&key.name), &[])
+                .await
         } else {
             let touched: Vec<String> = report
                 .written
@@ -426,7 +459,12 @@ impl Repo {
     /// to the folder's `.gitignore`, drops the `check` entries that no
     /// longer exist, always lists `.gitignore` itself, and removes the file
     /// when nothing else is left. Lines are sorted, with no final newline.
-    async fn gitignore(&self, dir: &StoragePath, ignored: &[String], check: &[String]) -> Result<()> {
+    async fn gitignore(
+        &self,
+        dir: &StoragePath,
+        ignored: &[String],
+        check: &[String],
+    ) -> Result<()> {
         let path = dir.join(".gitignore")?;
         let original = match self.store.read(&path).await {
             Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
@@ -451,7 +489,9 @@ impl Repo {
         // Python sorts by code point, as BTreeSet<String> does.
         let text = lines.into_iter().collect::<Vec<_>>().join("\n");
         if original.as_deref() != Some(text.as_str()) {
-            self.store.write(&path, Bytes::from(text.into_bytes())).await?;
+            self.store
+                .write(&path, Bytes::from(text.into_bytes()))
+                .await?;
         }
         Ok(())
     }
@@ -477,7 +517,10 @@ pub struct Tracked<'r, T: Serializable> {
 impl<T: Serializable> Tracked<'_, T> {
     /// Saves the value and ends the guard.
     pub async fn commit(mut self) -> Result<SaveReport> {
-        let value = self.value.take().ok_or_else(|| Error::Other("tracked value already committed".into()))?;
+        let value = self
+            .value
+            .take()
+            .ok_or_else(|| Error::Other("tracked value already committed".into()))?;
         self.repo.save(&self.key, &value).await
     }
 
@@ -499,13 +542,17 @@ impl<T: Serializable> std::ops::Deref for Tracked<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
         // `value` is only taken by `commit` and `discard`, which consume the guard.
-        self.value.as_ref().unwrap_or_else(|| unreachable!("tracked value taken"))
+        self.value
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("tracked value taken"))
     }
 }
 
 impl<T: Serializable> std::ops::DerefMut for Tracked<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        self.value.as_mut().unwrap_or_else(|| unreachable!("tracked value taken"))
+        self.value
+            .as_mut()
+            .unwrap_or_else(|| unreachable!("tracked value taken"))
     }
 }
 

@@ -24,8 +24,8 @@ use bytes::Bytes;
 
 use crate::json::{Map, Value};
 use crate::{
-    DecodeContext, EncodeContext, Error, Key, MRuns, ObjectMeta, Record, Repo, RetouchChoice, RetouchPolicy,
-    Serializable, StorageBackend, StoragePath, StorageResult, Storable, Stored,
+    DecodeContext, EncodeContext, Error, Key, MRuns, ObjectMeta, Record, Repo, RetouchChoice,
+    RetouchPolicy, Serializable, Storable, StorageBackend, StoragePath, StorageResult, Stored,
 };
 
 /// Runs every scenario, each on a backend fresh from `make`.
@@ -89,7 +89,11 @@ impl Serializable for Item {
         Ok(Value::Object(m))
     }
     fn from_content(content: &Value, ctx: &DecodeContext) -> crate::Result<Self> {
-        let field = |k: &str| content.get(k).ok_or_else(|| Error::decode(format!("missing field `{k}`")));
+        let field = |k: &str| {
+            content
+                .get(k)
+                .ok_or_else(|| Error::decode(format!("missing field `{k}`")))
+        };
         Ok(Item {
             name: String::from_content(field("name")?, ctx)?,
             blob: crate::serial::deserialize(field("blob")?, ctx)?,
@@ -117,7 +121,10 @@ async fn files(store: &Arc<dyn StorageBackend>) -> BTreeSet<String> {
 }
 
 async fn text(store: &Arc<dyn StorageBackend>, path: &str) -> String {
-    let bytes = store.read(&p(path)).await.unwrap_or_else(|e| panic!("read {path}: {e}"));
+    let bytes = store
+        .read(&p(path))
+        .await
+        .unwrap_or_else(|e| panic!("read {path}: {e}"));
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
@@ -142,8 +149,12 @@ pub async fn save_and_load_paths(store: Arc<dyn StorageBackend>) {
     let repo = repo(store.clone());
     let value = vec![1i64, 1, 2, 3, 5, 8];
     repo.save("fib", &value).await.expect("save clustered");
-    repo.save(Key::new("fib").cluster(false), &value).await.expect("save flat");
-    repo.save(Key::new("fib").generator("example"), &value).await.expect("save generator");
+    repo.save(Key::new("fib").cluster(false), &value)
+        .await
+        .expect("save flat");
+    repo.save(Key::new("fib").generator("example"), &value)
+        .await
+        .expect("save generator");
     repo.save(Key::new("fib").subdir("sub/dir").cluster(false), &value)
         .await
         .expect("save subdir");
@@ -154,27 +165,53 @@ pub async fn save_and_load_paths(store: Arc<dyn StorageBackend>) {
         "example/fib/fib.json",
         "cache/examples:suite/sub/dir/fib.json",
     ] {
-        assert!(found.contains(expected), "{}: no {expected} in {found:?}", store.location());
+        assert!(
+            found.contains(expected),
+            "{}: no {expected} in {found:?}",
+            store.location()
+        );
     }
-    assert_eq!(text(&store, "cache/examples:suite/fib.json").await, "[\n    1,\n    1,\n    2,\n    3,\n    5,\n    8\n]");
-    let back: Vec<i64> = repo.load(Key::new("fib").generator("example")).await.expect("load");
+    assert_eq!(
+        text(&store, "cache/examples:suite/fib.json").await,
+        "[\n    1,\n    1,\n    2,\n    3,\n    5,\n    8\n]"
+    );
+    let back: Vec<i64> = repo
+        .load(Key::new("fib").generator("example"))
+        .await
+        .expect("load");
     assert_eq!(back, value);
-    assert_eq!(repo.directory("fib").expect("dir"), p("cache/examples:suite/fib"));
+    assert_eq!(
+        repo.directory("fib").expect("dir"),
+        p("cache/examples:suite/fib")
+    );
     let base = repo.clone().with_base(p("elsewhere"));
     base.save("fib", &value).await.expect("save with base");
-    assert!(store.exists(&p("elsewhere/cache/examples:suite/fib/fib.json")).await.unwrap_or(false));
+    assert!(store
+        .exists(&p("elsewhere/cache/examples:suite/fib/fib.json"))
+        .await
+        .unwrap_or(false));
 }
 
 /// A missing key is a clear error naming its file, unless there is a default.
 pub async fn missing_keys_and_defaults(store: Arc<dyn StorageBackend>) {
     let repo = repo(store.clone());
-    let err = repo.load::<Vec<i64>>("nothing").await.expect_err("missing key");
+    let err = repo
+        .load::<Vec<i64>>("nothing")
+        .await
+        .expect_err("missing key");
     assert!(matches!(err, Error::KeyNotFound { .. }), "{err}");
-    assert!(err.to_string().contains("cache/examples:suite/nothing/nothing.json"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("cache/examples:suite/nothing/nothing.json"),
+        "{err}"
+    );
     let v: Vec<i64> = repo.load_or("nothing", || vec![7]).await.expect("default");
     assert_eq!(v, [7]);
     assert!(!repo.exists("nothing").await.expect("exists"));
-    assert!(files(&store).await.is_empty(), "loading with a default writes nothing");
+    assert!(
+        files(&store).await.is_empty(),
+        "loading with a default writes nothing"
+    );
 }
 
 /// `track` saves what the closure changed, and nothing when it fails; the
@@ -190,10 +227,14 @@ pub async fn track_closure_and_guard(store: Arc<dyn StorageBackend>) {
         .expect("track");
     }
     let failed = repo
-        .track("experiment", runs, async |r: &mut MRuns<Item>| -> crate::Result<()> {
-            r.push(Item::new("never"));
-            Err(Error::Other("the experiment failed".into()))
-        })
+        .track(
+            "experiment",
+            runs,
+            async |r: &mut MRuns<Item>| -> crate::Result<()> {
+                r.push(Item::new("never"));
+                Err(Error::Other("the experiment failed".into()))
+            },
+        )
         .await;
     assert!(failed.is_err());
     let loaded: MRuns<Item> = repo.load("experiment").await.expect("load");
@@ -213,15 +254,33 @@ pub async fn track_closure_and_guard(store: Arc<dyn StorageBackend>) {
 /// `store` writes `<key><ext>` without a JSON file; `load_stored` reads it.
 pub async fn store_and_load_stored(store: Arc<dyn StorageBackend>) {
     let repo = repo(store.clone());
-    let doc = repo.store("weights", &Blob(vec![1, 2, 3])).await.expect("store");
-    assert_eq!(doc.get("_ser__content").and_then(|c| c.get("target")).and_then(Value::as_str), Some("weights.blob"));
+    let doc = repo
+        .store("weights", &Blob(vec![1, 2, 3]))
+        .await
+        .expect("store");
+    assert_eq!(
+        doc.get("_ser__content")
+            .and_then(|c| c.get("target"))
+            .and_then(Value::as_str),
+        Some("weights.blob")
+    );
     let found = files(&store).await;
-    assert!(found.contains("cache/examples:suite/weights.blob"), "{found:?}");
-    assert!(!found.iter().any(|f| f.ends_with("weights.json")), "{found:?}");
+    assert!(
+        found.contains("cache/examples:suite/weights.blob"),
+        "{found:?}"
+    );
+    assert!(
+        !found.iter().any(|f| f.ends_with("weights.json")),
+        "{found:?}"
+    );
     let back: Blob = repo.load_stored("weights").await.expect("load_stored");
     assert_eq!(back, Blob(vec![1, 2, 3]));
-    repo.store(Key::new("weights").cluster(true), &Blob(vec![4])).await.expect("store clustered");
-    assert!(files(&store).await.contains("cache/examples:suite/weights/weights.blob"));
+    repo.store(Key::new("weights").cluster(true), &Blob(vec![4]))
+        .await
+        .expect("store clustered");
+    assert!(files(&store)
+        .await
+        .contains("cache/examples:suite/weights/weights.blob"));
 }
 
 /// `clean` removes the key's file and every file its graph owns.
@@ -231,7 +290,9 @@ pub async fn clean_removes_everything(store: Arc<dyn StorageBackend>) {
     r.push(Item::new("x"));
     r.push(Item::new("y"));
     repo.save("experiment", &r).await.expect("save");
-    repo.save(Key::new("config").cluster(false), &vec![1i64]).await.expect("save config");
+    repo.save(Key::new("config").cluster(false), &vec![1i64])
+        .await
+        .expect("save config");
     let deleted = repo.clean("experiment").await.expect("clean");
     assert_eq!(deleted.len(), 5, "root, two items, two blobs: {deleted:?}");
     let left = files(&store).await;
@@ -241,9 +302,19 @@ pub async fn clean_removes_everything(store: Arc<dyn StorageBackend>) {
         ".gitignore\nconfig.json",
         "the cleaned key leaves the .gitignore"
     );
-    repo.clean(Key::new("config").cluster(false)).await.expect("clean flat");
-    assert!(files(&store).await.is_empty(), "nothing left: {:?}", files(&store).await);
-    assert!(repo.clean("experiment").await.expect("clean again").is_empty());
+    repo.clean(Key::new("config").cluster(false))
+        .await
+        .expect("clean flat");
+    assert!(
+        files(&store).await.is_empty(),
+        "nothing left: {:?}",
+        files(&store).await
+    );
+    assert!(repo
+        .clean("experiment")
+        .await
+        .expect("clean again")
+        .is_empty());
 }
 
 /// `.gitignore` files as Python writes them.
@@ -252,15 +323,24 @@ pub async fn gitignore_contents(store: Arc<dyn StorageBackend>) {
     let mut r = runs();
     r.push(Item::new("x"));
     repo.save("experiment", &r).await.expect("save");
-    assert_eq!(text(&store, "cache/examples:suite/.gitignore").await, ".gitignore\nexperiment");
+    assert_eq!(
+        text(&store, "cache/examples:suite/.gitignore").await,
+        ".gitignore\nexperiment"
+    );
     let flat = vec![Record::new(Blob(vec![9])).name("w.blob")];
-    repo.save(Key::new("config").cluster(false), &flat).await.expect("save flat");
+    repo.save(Key::new("config").cluster(false), &flat)
+        .await
+        .expect("save flat");
     assert_eq!(
         text(&store, "cache/examples:suite/.gitignore").await,
         ".gitignore\nconfig.json\nexperiment\nw.blob"
     );
-    repo.save(Key::new("quiet").cluster(false).gitignore(false), &1i64).await.expect("no gitignore");
-    assert!(!text(&store, "cache/examples:suite/.gitignore").await.contains("quiet"));
+    repo.save(Key::new("quiet").cluster(false).gitignore(false), &1i64)
+        .await
+        .expect("no gitignore");
+    assert!(!text(&store, "cache/examples:suite/.gitignore")
+        .await
+        .contains("quiet"));
 }
 
 /// Removed items' files are deleted by the next save, after its commit.
@@ -275,15 +355,28 @@ pub async fn auto_clean_after_commit(store: Arc<dyn StorageBackend>) {
     let mut loaded: MRuns<Item> = repo.load("experiment").await.expect("load");
     let removed = loaded.remove(0).expect("remove");
     let gone = removed.path().expect("stored item has a path");
-    assert!(store.exists(&gone).await.unwrap_or(false), "nothing is deleted before the save");
-    repo.save("experiment", &loaded).await.expect("save after remove");
-    assert!(!store.exists(&gone).await.unwrap_or(true), "{gone} deleted after the save");
+    assert!(
+        store.exists(&gone).await.unwrap_or(false),
+        "nothing is deleted before the save"
+    );
+    repo.save("experiment", &loaded)
+        .await
+        .expect("save after remove");
+    assert!(
+        !store.exists(&gone).await.unwrap_or(true),
+        "{gone} deleted after the save"
+    );
     assert_eq!(files(&store).await.len(), 6);
     loaded.push(Item::new("d"));
-    repo.save("experiment", &loaded).await.expect("save after push");
+    repo.save("experiment", &loaded)
+        .await
+        .expect("save after push");
     let again: MRuns<Item> = repo.load("experiment").await.expect("load");
     assert_eq!(names(&again).await, ["b", "c", "d"]);
-    assert_eq!(again.get(2).and_then(Record::target).as_deref(), Some("results/run-3/run.json"));
+    assert_eq!(
+        again.get(2).and_then(Record::target).as_deref(),
+        Some("results/run-3/run.json")
+    );
 }
 
 /// Appending to a saved list writes the new item and the root only.
@@ -302,18 +395,37 @@ pub async fn incremental_save(store: Arc<dyn StorageBackend>) {
     })
     .await
     .expect("track");
-    assert_eq!(counting.reads(), vec![p("cache/examples:suite/experiment/experiment.json"), p("cache/examples:suite/.gitignore")]);
-    assert_eq!(counting.writes.load(Ordering::SeqCst), 3, "item, its blob and the root");
+    assert_eq!(
+        counting.reads(),
+        vec![
+            p("cache/examples:suite/experiment/experiment.json"),
+            p("cache/examples:suite/.gitignore")
+        ]
+    );
+    assert_eq!(
+        counting.writes.load(Ordering::SeqCst),
+        3,
+        "item, its blob and the root"
+    );
 }
 
 /// Ignore overwrites (last wins), auto renames, quit fails and keeps the
 /// previous version, prompt asks.
 pub async fn retouch_policies(store: Arc<dyn StorageBackend>) {
-    let twins = || vec![Record::new(Blob(vec![1])).name("same.blob"), Record::new(Blob(vec![2])).name("same.blob")];
+    let twins = || {
+        vec![
+            Record::new(Blob(vec![1])).name("same.blob"),
+            Record::new(Blob(vec![2])).name("same.blob"),
+        ]
+    };
     let base = repo(store.clone());
     base.save("twins", &twins()).await.expect("ignore");
     assert_eq!(
-        store.read(&p("cache/examples:suite/twins/same.blob")).await.map(|b| b.to_vec()).ok(),
+        store
+            .read(&p("cache/examples:suite/twins/same.blob"))
+            .await
+            .map(|b| b.to_vec())
+            .ok(),
         Some(vec![2])
     );
     let auto = base.clone().with_retouch(RetouchPolicy::Auto);
@@ -327,10 +439,12 @@ pub async fn retouch_policies(store: Arc<dyn StorageBackend>) {
     assert_eq!(still[0].get().await.expect("blob"), &Blob(vec![2]));
     let asked = Arc::new(AtomicUsize::new(0));
     let seen = asked.clone();
-    let prompt = base.clone().with_retouch(RetouchPolicy::Prompt(Arc::new(move |_, _| {
-        seen.fetch_add(1, Ordering::SeqCst);
-        RetouchChoice::Rename("other.blob".into())
-    })));
+    let prompt = base
+        .clone()
+        .with_retouch(RetouchPolicy::Prompt(Arc::new(move |_, _| {
+            seen.fetch_add(1, Ordering::SeqCst);
+            RetouchChoice::Rename("other.blob".into())
+        })));
     let t = twins();
     prompt.save("prompt", &t).await.expect("prompt");
     assert_eq!(asked.load(Ordering::SeqCst), 1);

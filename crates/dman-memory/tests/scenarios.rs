@@ -7,5 +7,8 @@ use dman_memory::MemoryBackend;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn repository_scenarios() {
-    dman_core::scenarios::repository(|| -> Arc<dyn StorageBackend> { Arc::new(MemoryBackend::new()) }).await;
+    dman_core::scenarios::repository(|| -> Arc<dyn StorageBackend> {
+        Arc::new(MemoryBackend::new())
+    })
+    .await;
 }
