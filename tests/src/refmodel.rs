@@ -9,7 +9,7 @@
 //! heterogeneous container item, [`Value`] for plain JSON.
 //!
 //! Python's plain dicts with a fixed set of keys (the top-level values of
-//! several scenarios) are mirrored by [`plain_dict!`] structs: a bare JSON
+//! several scenarios) are mirrored by `plain_dict!` structs: a bare JSON
 //! object whose entries have Rust types.
 
 use std::collections::BTreeMap;

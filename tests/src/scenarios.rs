@@ -1,7 +1,7 @@
 //! Every scenario of the reference trees from the Rust side: the Rust type
 //! each one loads as ([`load`]), and the Rust code that writes each
 //! round-trippable one as `make_reference_trees.py` does in Python
-//! ([`write`]).
+//! ([`write()`]).
 
 use std::future::Future;
 use std::pin::Pin;
