@@ -373,3 +373,46 @@ fn a_zip_that_is_not_a_zip_is_a_plain_error() {
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
     assert!(stderr(&o).contains("fake.zip"), "{}", stderr(&o));
 }
+
+/// The getting-started example binary, which `cargo test --workspace`
+/// builds next to the `dman` binary.
+fn example_binary() -> PathBuf {
+    let dman = PathBuf::from(env!("CARGO_BIN_EXE_dman"));
+    let example = dman
+        .parent()
+        .expect("target dir")
+        .join("examples/getting_started");
+    assert!(
+        example.is_file(),
+        "{} is missing: run the tests with `cargo test --workspace` (or build `cargo build -p dman --example getting_started`)",
+        example.display()
+    );
+    example
+}
+
+#[test]
+fn the_commands_on_a_tree_the_example_writes() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let o = Command::new(example_binary())
+        .current_dir(work.path())
+        .output()
+        .expect("run example");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = dman(work.path(), &["check"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let o = dman(work.path(), &["tree", "--content"]);
+    let out = stdout(&o);
+    assert!(out.contains("📄 experiment.json (648 bytes)"), "{out}");
+    assert!(
+        out.contains("│   \"_ser__type\": \"_ser__mruns\","),
+        "{out}"
+    );
+    let o = dman(work.path(), &["gc", "--dry-run"]);
+    assert_eq!(stdout(&o), "no orphans\n");
+    let o = dman(
+        work.path(),
+        &["clean", "experiment", "--generator", "cache/common"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).lines().count() == 7, "{}", stdout(&o));
+}
