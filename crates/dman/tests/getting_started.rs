@@ -3,60 +3,16 @@
 //! 1.0.1 wrote for the same script, it can run twice in a row, and Python
 //! dman 1.0.1 loads what it wrote.
 
+mod common;
+
+use common::{digest, example_binary, python, repo_root, Run};
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use dman::blocking::{self, ContentsExt, RecordExt};
-use dman::ndarray::Array2;
-use dman::{MRuns, Modelclass, Record};
-
-#[derive(Modelclass, Debug, Clone, PartialEq)]
-#[dman(name = "config")]
-struct Config {
-    seed: u64,
-    size: usize,
-    nsample: usize,
-    nrepeats: usize,
-}
-
-#[derive(Modelclass, Debug)]
-#[dman(name = "run", storable)]
-struct Run {
-    config: Config,
-    data: Option<Record<Array2<f64>>>,
-    output: Option<Record<Array2<f64>>>,
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The example binary, built by `cargo test` next to the test binaries.
-fn example_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary");
-    let deps = exe.parent().expect("deps folder");
-    let path = deps.join("../examples/getting_started");
-    assert!(path.is_file(), "example not built at {}", path.display());
-    path
-}
-
-/// The project's Python with dman 1.0.1, set up from the repository's files.
-fn python() -> PathBuf {
-    if let Ok(p) = std::env::var("DMAN_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let out = Command::new(repo_root().join("scripts/setup-python.sh"))
-        .output()
-        .expect("run scripts/setup-python.sh");
-    assert!(
-        out.status.success(),
-        "cannot set up Python dman 1.0.1: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-}
+use dman::MRuns;
 
 /// Every file below `dir`, relative, with uuids replaced, mapped to its
 /// contents (uuids replaced too) or, for `.npy` files, their sizes.
@@ -132,19 +88,6 @@ fn python_tree() -> BTreeMap<String, Vec<String>> {
         std::fs::write(dest, bytes).expect("write");
     }
     normalized_tree(&dir.path().join(".dman"))
-}
-
-fn digest(array: &Array2<f64>) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    for x in array.iter() {
-        hasher.update(x.to_le_bytes());
-    }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[test]
