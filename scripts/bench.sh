@@ -7,7 +7,7 @@
 #   DMAN_BENCH_N=100,500 scripts/bench.sh  # a quicker look
 #
 # Steps: sets up the Python venv (scripts/setup-python.sh: dman 1.0.1, numpy),
-# builds and runs crates/dman/benches/compare.rs (every backend: memory,
+# builds and runs dman/benches/compare.rs (every backend: memory,
 # local folder with and without fsync, zip, S3 on an in-process server),
 # then benches/python/bench_dman.py (Python dman on a local folder), both
 # writing JSON lines to one file, then benches/python/table.py.

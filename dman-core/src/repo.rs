@@ -153,7 +153,7 @@ pub fn default_generator() -> String {
 }
 
 /// Resolves `.` and `..` in a relative source path lexically (cargo gives
-/// `crates/dman/../../examples/x.rs` for an example kept outside its
+/// `dman/../examples/x.rs` for an example kept outside its
 /// package).
 pub fn normalize_source(path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();

@@ -243,7 +243,7 @@ mod s3 {
     //! s3s-fs: a `HEAD` of a key that is a folder of its files (a prefix,
     //! no object on S3) answers "no such key", as S3 does (dman's `clean`
     //! asks whether `<generator>/experiment` exists). The same wrapper as
-    //! `crates/dman-s3/tests/common`, reduced to what this bench needs.
+    //! `dman-s3/tests/common`, reduced to what this bench needs.
 
     use std::path::PathBuf;
 

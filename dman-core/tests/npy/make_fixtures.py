@@ -1,8 +1,8 @@
-"""Writes the small .npy fixtures of crates/dman-core/tests/numeric.rs.
+"""Writes the small .npy fixtures of dman-core/tests/numeric.rs.
 
 Run from anywhere with numpy installed (the project's venv):
 
-    .venv/bin/python crates/dman-core/tests/npy/make_fixtures.py
+    .venv/bin/python dman-core/tests/npy/make_fixtures.py
 
 Every file is written by numpy itself (`numpy.save`); the broken ones are
 numpy's bytes cut or patched, as a crash or a bad copy would leave them.

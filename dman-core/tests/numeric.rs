@@ -38,7 +38,7 @@ fn crate_dir() -> PathBuf {
 }
 
 fn repo_dir() -> PathBuf {
-    crate_dir().join("../..")
+    crate_dir().join("..")
 }
 
 fn npy_dir() -> PathBuf {

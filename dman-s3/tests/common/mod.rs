@@ -366,7 +366,7 @@ fn free_port() -> u16 {
 
 /// The workspace root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 /// The project's Python with dman 1.0.1, moto and boto3: `DMAN_PYTHON`, or

@@ -1,4 +1,4 @@
-"""The Python half of the numeric interop tests (crates/dman-core/tests/numeric.rs).
+"""The Python half of the numeric interop tests (dman-core/tests/numeric.rs).
 
     python interop.py python-cases DIR   # Python dman writes inline arrays and .npy files
     python interop.py check-rust DIR     # numpy and Python dman read what Rust wrote

@@ -11,7 +11,7 @@ const ACCESS_KEY: &str = "dman-cli-test";
 const SECRET_KEY: &str = "dman-cli-secret";
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 fn python() -> PathBuf {
@@ -78,7 +78,7 @@ impl Moto {
 
     fn s3tool(&self, args: &[&str]) {
         let out = Command::new(python())
-            .arg(repo_root().join("crates/dman-s3/tests/s3tool.py"))
+            .arg(repo_root().join("dman-s3/tests/s3tool.py"))
             .arg(&self.endpoint)
             .args(args)
             .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)

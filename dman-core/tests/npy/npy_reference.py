@@ -1,7 +1,7 @@
 """Prints what numpy reads from the `.npy` files of the getting-started
 fixture, as the JSON that `npy_reference.json` beside this script holds.
 
-    .venv/bin/python crates/dman-core/tests/npy/npy_reference.py > crates/dman-core/tests/npy/npy_reference.json
+    .venv/bin/python dman-core/tests/npy/npy_reference.py > dman-core/tests/npy/npy_reference.json
 
 The fixture is `../shared/fixtures/python-dman-1.0.1/getting-started.zip`
 relative to the repository (or the path given as the first argument).

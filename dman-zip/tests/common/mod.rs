@@ -10,7 +10,7 @@ use dman_core::{StorageBackend, StoragePath};
 
 /// The repository's root folder.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 /// A system tool the test needs (Info-ZIP `zip` or `unzip`, `python3`):

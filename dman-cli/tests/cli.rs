@@ -289,7 +289,7 @@ fn python() -> PathBuf {
     if let Ok(p) = std::env::var("DMAN_PYTHON") {
         return PathBuf::from(p);
     }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/setup-python.sh");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/setup-python.sh");
     let out = Command::new(script).output().expect("run setup-python.sh");
     assert!(
         out.status.success(),
@@ -353,7 +353,7 @@ fn copy_to_a_zip_and_back_is_identical_and_python_loads_it() {
                   import dman, check_getting_started\n\
                   runs = dman.load('experiment', base=sys.argv[1], generator='cache/examples:patterns:common')\n\
                   print([r.config.seed for r in runs], [r.output.shape for r in runs])\n";
-    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python");
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python");
     let o = Command::new(python())
         .args(["-c", script])
         .arg(&back)
