@@ -37,9 +37,9 @@ import time
 import dman
 import numpy as np
 
-# The seed's classes, defined once in tests/python/check_getting_started.py.
+# The seed's classes, defined once in tests/python/getting_started.py.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "python"))
-from check_getting_started import Config, Run, barray  # noqa: E402,F401
+from getting_started import Config, Run, barray  # noqa: E402,F401
 
 
 KEY = "experiment"

@@ -15,39 +15,8 @@ import dman
 import numpy as np
 
 
-@dman.storable(name="_num__barray")
-class barray(np.ndarray):
-    __ext__ = ".npy"
-
-    def __write__(self, path):
-        with open(path, "wb") as f:
-            np.save(f, self)
-
-    @classmethod
-    def __read__(cls, path):
-        with open(path, "rb") as f:
-            return np.load(f).view(cls)
-
-
-def barrayfield(**kwargs):
-    def to_barray(arg):
-        return arg.view(barray) if isinstance(arg, np.ndarray) else arg
-    return dman.recordfield(**kwargs, pre=to_barray)
-
-
-@dman.modelclass(name="config")
-class Config:
-    seed: int = 1234
-    size: int = 20
-    nsample: int = 1000
-    nrepeats: int = 2
-
-
-@dman.modelclass(name="run", storable=True)
-class Run:
-    config: Config
-    data: barray = barrayfield(default=None)
-    output: barray = barrayfield(default=None)
+# The seed's classes, defined once in getting_started.py beside this script.
+from getting_started import Config, Run, barray  # noqa: E402,F401
 
 
 def digest(array):

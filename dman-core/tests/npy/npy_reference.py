@@ -3,8 +3,8 @@ fixture, as the JSON that `npy_reference.json` beside this script holds.
 
     .venv/bin/python dman-core/tests/npy/npy_reference.py > dman-core/tests/npy/npy_reference.json
 
-The fixture is `../shared/fixtures/python-dman-1.0.1/getting-started.zip`
-relative to the repository (or the path given as the first argument).
+The fixture is `tests/fixtures/getting-started/getting-started.zip`
+(made by `tests/python/make_getting_started.py`) (or the path given as the first argument).
 For every `.npy` member: shape, dtype, the sum as numpy computes it, the
 wrapping 64-bit sum of the elements' bit patterns (an exact check of every
 value), and a few elements by index.
@@ -18,8 +18,8 @@ import zipfile
 
 import numpy as np
 
-REPO = pathlib.Path(__file__).resolve().parents[4]
-DEFAULT = REPO.parent / "shared" / "fixtures" / "python-dman-1.0.1" / "getting-started.zip"
+REPO = pathlib.Path(__file__).resolve().parents[3]
+DEFAULT = REPO / "tests" / "fixtures" / "getting-started" / "getting-started.zip"
 
 
 def describe(array):
