@@ -7,7 +7,7 @@
 #   DMAN_BENCH_N=100,500 scripts/bench.sh  # a quicker look
 #
 # Steps: sets up the Python venv (scripts/setup-python.sh: dman 1.0.1, numpy),
-# builds and runs dman/benches/compare.rs (every backend: memory,
+# builds and runs benches/compare.rs (package dman-benches; every backend: memory,
 # local folder with and without fsync, zip, S3 on an in-process server),
 # then benches/python/bench_dman.py (Python dman on a local folder), both
 # writing JSON lines to one file, then benches/python/table.py.
@@ -44,7 +44,7 @@ say() { echo "bench.sh: $*" >&2; }
 PY="$("$ROOT/scripts/setup-python.sh")"
 
 say "building the compare bench"
-cargo bench -p dman --bench compare --no-run >&2
+cargo bench -p dman-benches --bench compare --no-run >&2
 
 # The run's folder; marked TOPDIR on ext4 so that the cycles' folders spread
 # over fresh block groups (see compare.rs), removed however the script ends.
@@ -77,7 +77,7 @@ load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 start=$(date +%s)
 
 say "dman-rs: backends $BACKENDS, N $NS (progress below)"
-DMAN_BENCH_DIR="$RUN" cargo bench -q -p dman --bench compare -- \
+DMAN_BENCH_DIR="$RUN" cargo bench -q -p dman-benches --bench compare -- \
     --n "$NS" --backends "$BACKENDS" --reps "$REPS" --out "$OUT" --keep >&2
 
 if [ "${DMAN_BENCH_PYTHON:-1}" != 0 ]; then

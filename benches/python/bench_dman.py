@@ -4,7 +4,7 @@ Usage: bench_dman.py --base DIR --n 100,500,2000 --out RESULTS.jsonl
                      [--reps 100:3,500:1,2000:1] [--keep]
 
 Does, with Python dman 1.0.1 on a local folder, what
-`dman/benches/compare.rs` does with dman-rs: the getting-started
+`benches/compare.rs` does with dman-rs: the getting-started
 experiment (`Run` = `Config` + arrays of 20x1000 and 100x1000 float64, in an
 `mruns` with stem `experiment`, subdir `results`), and for each N the rows
 
@@ -22,7 +22,7 @@ is flushed to the disk (`os.sync`, untimed), so the previous row's write-back
 does not slow this one. The cycles' folders are deleted at the end of the run
 (`--keep`: not at all; `scripts/bench.sh` removes them), not between cycles:
 on ext4 without a journal, files created where many were just deleted are
-slow to create (see `dman/benches/compare.rs`). Each result is one JSON line:
+slow to create (see `benches/compare.rs`). Each result is one JSON line:
 `{"impl": "python", "backend": "fs", "mode": "default", "row": ..., "n": ...,
 "seconds": ..., "reps": ...}`.
 """

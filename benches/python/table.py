@@ -2,7 +2,7 @@
 
 Usage: table.py RESULTS.jsonl [--bounds]
 
-RESULTS.jsonl holds the lines of `dman/benches/compare.rs`
+RESULTS.jsonl holds the lines of `benches/compare.rs`
 (`impl` dman-rs and raw) and of `benches/python/bench_dman.py` (`impl`
 python), all from the same run. Printed:
 

@@ -1,9 +1,12 @@
 //! The built `dman` binary on the getting-started fixture (written by Python
 //! dman 1.0.1) and on damaged copies of it.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use dman_test_support::files::{example_binary, read_tree, tool};
+use dman_test_support::fixture::{getting_started_arrays, getting_started_workspace};
+use dman_test_support::python;
 
 fn dman(cwd: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dman"))
@@ -24,21 +27,7 @@ fn stderr(o: &Output) -> String {
 
 /// The fixture unzipped: a workspace folder holding `.dman`.
 fn fixture() -> tempfile::TempDir {
-    let zip_path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/python-dman-1.0.1/getting-started.zip");
-    let mut archive =
-        zip::ZipArchive::new(std::fs::File::open(&zip_path).expect("fixture")).expect("zip");
-    let dir = tempfile::tempdir().expect("temp dir");
-    for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).expect("entry");
-        let name = entry.enclosed_name().expect("safe name");
-        let dest = dir.path().join(name);
-        std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
-        let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes).expect("read");
-        std::fs::write(dest, bytes).expect("write");
-    }
-    dir
+    getting_started_workspace()
 }
 
 fn experiment_dir(root: &Path) -> PathBuf {
@@ -77,10 +66,13 @@ fn tree_shows_sizes_and_content() {
         out.contains("┃       ┃   ┃   ┃   ┗━━ 📄 experiment.json (603 bytes)"),
         "{out}"
     );
-    assert!(
-        out.contains("📄 6ef1850f-ee21-4bf1-b224-d6ce278709d0.npy (800.1 kB)"),
-        "{out}"
-    );
+    // An output array (100 x 1000 float64), under its uuid name.
+    let (output, _) = getting_started_arrays()
+        .into_iter()
+        .find(|(_, bytes)| bytes.len() == 800_128)
+        .expect("an output array in the fixture");
+    let name = output.rsplit('/').next().expect("a file name");
+    assert!(out.contains(&format!("📄 {name} (800.1 kB)")), "{out}");
     assert!(!out.contains('\u{1b}'), "no colour when piped");
 
     let o = dman(fx.path(), &["tree", ".dman/demo", "--content"]);
@@ -285,39 +277,6 @@ fn copy_refuses_a_non_empty_destination_without_force() {
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
-fn python() -> PathBuf {
-    if let Ok(p) = std::env::var("DMAN_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/setup-python.sh");
-    let out = Command::new(script).output().expect("run setup-python.sh");
-    assert!(
-        out.status.success(),
-        "cannot set up Python dman: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-}
-
-fn files_with_bytes(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = std::collections::BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("read_dir").flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.insert(
-                    p.strip_prefix(dir).expect("rel").to_path_buf(),
-                    std::fs::read(&p).expect("read"),
-                );
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn copy_to_a_zip_and_back_is_identical_and_python_loads_it() {
     let fx = fixture();
@@ -332,19 +291,19 @@ fn copy_to_a_zip_and_back_is_identical_and_python_loads_it() {
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     let o = dman(fx.path(), &["tree", &archive_s, "--depth", "1"]);
     assert!(stdout(&o).contains("┣━━ 📂 cache"), "{}", stdout(&o));
-    let o = Command::new("unzip")
+    let o = tool("unzip")
         .args(["-t", "-q"])
         .arg(&archive)
         .output()
-        .expect("unzip (scripts/setup-system.sh installs it)");
+        .expect("unzip");
     assert!(o.status.success(), "unzip -t: {}", stdout(&o));
 
     let back = work.path().join("back/.dman");
     let o = dman(fx.path(), &["copy", &archive_s, &back.to_string_lossy()]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
-        files_with_bytes(&fx.path().join(".dman")),
-        files_with_bytes(&back),
+        read_tree(&fx.path().join(".dman")),
+        read_tree(&back),
         "file by file identical"
     );
 
@@ -353,8 +312,8 @@ fn copy_to_a_zip_and_back_is_identical_and_python_loads_it() {
                   import dman, check_getting_started\n\
                   runs = dman.load('experiment', base=sys.argv[1], generator='cache/examples:patterns:common')\n\
                   print([r.config.seed for r in runs], [r.output.shape for r in runs])\n";
-    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python");
-    let o = Command::new(python())
+    let scripts = dman_test_support::repo_root().join("tests/python");
+    let o = python::command()
         .args(["-c", script])
         .arg(&back)
         .arg(&scripts)
@@ -372,22 +331,6 @@ fn a_zip_that_is_not_a_zip_is_a_plain_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
     assert!(stderr(&o).contains("fake.zip"), "{}", stderr(&o));
-}
-
-/// The getting-started example binary, which `cargo test --workspace`
-/// builds next to the `dman` binary.
-fn example_binary() -> PathBuf {
-    let dman = PathBuf::from(env!("CARGO_BIN_EXE_dman"));
-    let example = dman
-        .parent()
-        .expect("target dir")
-        .join("examples/getting_started");
-    assert!(
-        example.is_file(),
-        "{} is missing: run the tests with `cargo test --workspace` (or build `cargo build -p dman --example getting_started`)",
-        example.display()
-    );
-    example
 }
 
 #[test]

@@ -3,63 +3,51 @@
 
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
 use bytes::Bytes;
 use dman_core::copy::{copy_tree, Progress};
-use dman_core::{ObjectMeta, StorageBackend, StorageError, StoragePath, StorageResult};
+use dman_core::{StorageBackend, StorageError, StoragePath, StorageResult};
 use dman_memory::MemoryBackend;
+use dman_test_support::backend::{Hook, Op, Wrapped};
 
 fn p(s: &str) -> StoragePath {
     StoragePath::parse(s).unwrap()
 }
 
-/// A memory backend that logs writes and flushes, and fails to read one
-/// path.
+/// Logs writes and flushes, and fails to read one path.
 #[derive(Debug, Default)]
-struct Logged {
-    inner: MemoryBackend,
+struct Log {
     log: Mutex<Vec<String>>,
     fail_read: Option<StoragePath>,
 }
 
-impl Logged {
-    fn log(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
+impl Hook for Log {
+    fn before(&self, op: &Op, inner: &dyn StorageBackend) -> StorageResult<()> {
+        let line = match op {
+            Op::Read(path) if self.fail_read.as_ref() == Some(path) => {
+                return Err(StorageError::failed(
+                    inner.location(),
+                    path,
+                    "read",
+                    "injected failure",
+                ));
+            }
+            Op::Write(path) => format!("write {path}"),
+            Op::Flush => "flush".into(),
+            _ => return Ok(()),
+        };
+        self.log.lock().unwrap().push(line);
+        Ok(())
     }
 }
 
-#[async_trait]
-impl StorageBackend for Logged {
-    fn location(&self) -> String {
-        self.inner.location()
-    }
-    async fn read(&self, path: &StoragePath) -> StorageResult<Bytes> {
-        if self.fail_read.as_ref() == Some(path) {
-            return Err(StorageError::failed(
-                self.location(),
-                path,
-                "read",
-                "injected failure",
-            ));
-        }
-        self.inner.read(path).await
-    }
-    async fn write(&self, path: &StoragePath, data: Bytes) -> StorageResult<()> {
-        self.log.lock().unwrap().push(format!("write {path}"));
-        self.inner.write(path, data).await
-    }
-    async fn delete(&self, path: &StoragePath) -> StorageResult<()> {
-        self.inner.delete(path).await
-    }
-    async fn exists(&self, path: &StoragePath) -> StorageResult<bool> {
-        self.inner.exists(path).await
-    }
-    async fn list(&self, prefix: &StoragePath) -> StorageResult<Vec<ObjectMeta>> {
-        self.inner.list(prefix).await
-    }
-    async fn flush(&self) -> StorageResult<()> {
-        self.log.lock().unwrap().push("flush".into());
-        Ok(())
+/// A memory backend behind a [`Log`] (a clone of `inner` sees its files).
+fn logged(inner: MemoryBackend, log: Log) -> Arc<Wrapped<Log>> {
+    Wrapped::with_hook(Arc::new(inner), log)
+}
+
+impl Log {
+    fn lines(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
     }
 }
 
@@ -82,20 +70,21 @@ async fn source() -> MemoryBackend {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copies_every_file_under_the_prefix_with_progress() {
     let from = source().await;
-    let to = Logged::default();
+    let mem = MemoryBackend::new();
+    let to = logged(mem.clone(), Log::default());
     let mut seen: Vec<Progress> = Vec::new();
-    let summary = copy_tree(&from, &p("a"), &to, &p("x/y"), |progress| {
+    let summary = copy_tree(&from, &p("a"), to.as_ref(), &p("x/y"), |progress| {
         seen.push(progress)
     })
     .await
     .unwrap();
     assert_eq!((summary.files, summary.bytes), (3, 1010));
     assert_eq!(
-        to.inner.paths(),
+        mem.paths(),
         [p("x/y/deep/er/y.npy"), p("x/y/x.json"), p("x/y/z")]
     );
     assert_eq!(
-        to.inner.get(&p("x/y/deep/er/y.npy")).unwrap(),
+        mem.get(&p("x/y/deep/er/y.npy")).unwrap(),
         from.get(&p("a/deep/er/y.npy")).unwrap()
     );
     assert_eq!(seen.len(), 3);
@@ -112,7 +101,7 @@ async fn copies_every_file_under_the_prefix_with_progress() {
     paths.sort();
     assert_eq!(paths, ["deep/er/y.npy", "x.json", "z"]);
     // One flush, after every write.
-    let log = to.log();
+    let log = to.hook().lines();
     assert_eq!(log.iter().filter(|entry| *entry == "flush").count(), 1);
     assert_eq!(log.last().map(String::as_str), Some("flush"));
 }
@@ -140,28 +129,40 @@ async fn the_root_copies_everything() {
 #[tokio::test]
 async fn an_empty_or_missing_prefix_copies_nothing_but_still_flushes() {
     let from = source().await;
-    let to = Logged::default();
-    let summary = copy_tree(&from, &p("missing"), &to, &StoragePath::root(), |_| {
-        panic!("no progress without files")
-    })
+    let to = logged(MemoryBackend::new(), Log::default());
+    let summary = copy_tree(
+        &from,
+        &p("missing"),
+        to.as_ref(),
+        &StoragePath::root(),
+        |_| panic!("no progress without files"),
+    )
     .await
     .unwrap();
     assert_eq!(summary.files, 0);
-    assert_eq!(to.log(), ["flush"]);
+    assert_eq!(to.hook().lines(), ["flush"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_copy_does_not_flush() {
-    let inner = source().await;
-    let from = Logged {
-        inner,
-        fail_read: Some(p("a/x.json")),
-        ..Logged::default()
-    };
-    let to = Arc::new(Logged::default());
-    let err = copy_tree(&from, &p("a"), to.as_ref(), &StoragePath::root(), |_| {})
-        .await
-        .unwrap_err();
+    let from = logged(
+        source().await,
+        Log {
+            fail_read: Some(p("a/x.json")),
+            ..Log::default()
+        },
+    );
+    let to = logged(MemoryBackend::new(), Log::default());
+    let err = copy_tree(
+        from.as_ref(),
+        &p("a"),
+        to.as_ref(),
+        &StoragePath::root(),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("injected failure"), "{err}");
-    assert!(!to.log().contains(&"flush".to_string()), "{:?}", to.log());
+    let lines = to.hook().lines();
+    assert!(!lines.contains(&"flush".to_string()), "{lines:?}");
 }

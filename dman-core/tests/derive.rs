@@ -10,29 +10,10 @@ use dman_core::{
     StorageBackend, StoragePath,
 };
 use dman_memory::MemoryBackend;
+// The seed's `@dman.modelclass(name="config")`, every field with a default.
+use dman_test_support::seed::Config;
 
 // ---- types -----------------------------------------------------------------
-
-/// The seed's `@dman.modelclass(name="config")`, every field with a default.
-#[derive(Modelclass, Debug, Clone, PartialEq)]
-#[dman(name = "config", default)]
-struct Config {
-    seed: i64,
-    size: i64,
-    nsample: i64,
-    nrepeats: i64,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            seed: 1234,
-            size: 20,
-            nsample: 1000,
-            nrepeats: 2,
-        }
-    }
-}
 
 /// The seed's `Person` storable.
 #[derive(Storable, Debug, PartialEq, Clone)]

@@ -2,72 +2,17 @@
 //! has its own tests): lazy records, incremental saves, auto-clean, moves,
 //! retouch and hostile targets.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use bytes::Bytes;
 use dman_core::graph::{self, DEFAULT_CONCURRENCY};
 use dman_core::json::{self, Map, Value};
 use dman_core::{
     DecodeContext, EncodeContext, EncodeOptions, Error, MRuns, Record, RetouchPolicy, Serializable,
-    Storable, StorageBackend, StoragePath, StorageResult, Stored,
+    Storable, StorageBackend, StoragePath, Stored,
 };
 use dman_memory::MemoryBackend;
-
-/// A backend that counts reads, per path.
-#[derive(Debug)]
-struct Counting {
-    inner: MemoryBackend,
-    reads: Mutex<Vec<StoragePath>>,
-    writes: AtomicUsize,
-}
-
-impl Counting {
-    fn new(inner: MemoryBackend) -> Arc<Self> {
-        Arc::new(Counting {
-            inner,
-            reads: Mutex::new(Vec::new()),
-            writes: AtomicUsize::new(0),
-        })
-    }
-    fn reads_with(&self, suffix: &str) -> usize {
-        self.reads
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|p| p.as_str().ends_with(suffix))
-            .count()
-    }
-    fn reset(&self) {
-        self.reads.lock().unwrap().clear();
-        self.writes.store(0, Ordering::SeqCst);
-    }
-}
-
-#[async_trait]
-impl StorageBackend for Counting {
-    fn location(&self) -> String {
-        self.inner.location()
-    }
-    async fn read(&self, path: &StoragePath) -> StorageResult<Bytes> {
-        self.reads.lock().unwrap().push(path.clone());
-        self.inner.read(path).await
-    }
-    async fn write(&self, path: &StoragePath, data: Bytes) -> StorageResult<()> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.write(path, data).await
-    }
-    async fn delete(&self, path: &StoragePath) -> StorageResult<()> {
-        self.inner.delete(path).await
-    }
-    async fn exists(&self, path: &StoragePath) -> StorageResult<bool> {
-        self.inner.exists(path).await
-    }
-    async fn list(&self, prefix: &StoragePath) -> StorageResult<Vec<dman_core::ObjectMeta>> {
-        self.inner.list(prefix).await
-    }
-}
+use dman_test_support::backend::Recorder;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Blob(Vec<u8>);
@@ -169,7 +114,7 @@ async fn save<T: Serializable>(
 #[tokio::test]
 async fn runs_save_in_python_layout_and_load_lazily() {
     let mem = MemoryBackend::new();
-    let counting = Counting::new(mem.clone());
+    let counting = Recorder::new(Arc::new(mem.clone()));
     let store: Arc<dyn StorageBackend> = counting.clone();
 
     let mut runs = MRuns::new().stem("experiment").subdir("results");
@@ -217,12 +162,12 @@ async fn runs_save_in_python_layout_and_load_lazily() {
         "uuid4 name, got {target}"
     );
 
-    counting.reset();
+    counting.clear();
     let loaded: MRuns<Run> = graph::load(&store, &p("experiment/experiment.json"))
         .await
         .unwrap();
     assert_eq!(
-        counting.reads_with(".json"),
+        counting.reads_ending_with(".json").len(),
         1,
         "loading the list reads only its own file"
     );
@@ -235,7 +180,7 @@ async fn runs_save_in_python_layout_and_load_lazily() {
         .collect();
     assert_eq!(seeds, [1000, 1024]);
     assert_eq!(
-        counting.reads_with(".npy"),
+        counting.reads_ending_with(".npy").len(),
         0,
         "comparing configs reads no array"
     );
@@ -250,13 +195,13 @@ async fn runs_save_in_python_layout_and_load_lazily() {
         .await
         .unwrap();
     assert_eq!(data, &Blob(vec![1024u16 as u8; 16]));
-    assert_eq!(counting.reads_with(".npy"), 1);
+    assert_eq!(counting.reads_ending_with(".npy").len(), 1);
 }
 
 #[tokio::test]
 async fn appending_writes_only_the_new_run() {
     let mem = MemoryBackend::new();
-    let counting = Counting::new(mem.clone());
+    let counting = Recorder::new(Arc::new(mem.clone()));
     let store: Arc<dyn StorageBackend> = counting.clone();
     let mut runs = MRuns::new().stem("experiment").subdir("results");
     for seed in 0..10 {
@@ -264,7 +209,7 @@ async fn appending_writes_only_the_new_run() {
     }
     save(&store, "e/e.json", &runs).await;
 
-    counting.reset();
+    counting.clear();
     let mut loaded: MRuns<Run> = graph::load(&store, &p("e/e.json")).await.unwrap();
     loaded.push(run(99));
     let report = save(&store, "e/e.json", &loaded).await;
@@ -275,12 +220,8 @@ async fn appending_writes_only_the_new_run() {
         report.written
     );
     assert_eq!(report.kept, 10);
-    assert_eq!(counting.reads_with(".npy"), 0);
-    assert_eq!(
-        counting.reads.lock().unwrap().len(),
-        1,
-        "only the root was read"
-    );
+    assert_eq!(counting.reads_ending_with(".npy").len(), 0);
+    assert_eq!(counting.reads().len(), 1, "only the root was read");
 
     // Saving the same in-memory value again writes only the root.
     let report = save(&store, "e/e.json", &loaded).await;

@@ -1,6 +1,7 @@
 //! `dman_core::json` against Python's own `json` module, byte for byte.
 //!
-//! Runs `python3 tests/json_python.py` once with every document in one
+//! Runs `tests/json_python.py` with the project's Python
+//! (`dman_test_support::python`) once with every document in one
 //! batch: Python reads what we wrote and writes it again (which must give
 //! our bytes exactly), and writes random documents of its own (which must
 //! parse here to the values Python meant). Python is required: if it cannot
@@ -8,9 +9,10 @@
 //! holds the file format to the contract.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use dman_core::json::{self, Map, Value};
+use dman_test_support::python;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -228,7 +230,7 @@ fn from_typed(t: &serde_json::Value) -> Value {
 
 fn run_python(docs: &[Value]) -> Vec<serde_json::Value> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/json_python.py");
-    let mut child = Command::new("python3")
+    let mut child = python::command()
         .arg(script)
         .arg(PYTHON_SEED.to_string())
         .arg(PYTHON_COUNT.to_string())
@@ -237,7 +239,7 @@ fn run_python(docs: &[Value]) -> Vec<serde_json::Value> {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| {
-            panic!("cannot start python3, which this test needs as the reference: {e}")
+            panic!("cannot start Python, which this test needs as the reference: {e}")
         });
     let mut input = String::new();
     for doc in docs {
@@ -245,24 +247,24 @@ fn run_python(docs: &[Value]) -> Vec<serde_json::Value> {
         input.push_str(&serde_json::to_string(&json::to_string_pretty(doc)).expect("frame"));
         input.push('\n');
     }
-    let mut stdin = child.stdin.take().expect("python3 stdin");
+    let mut stdin = child.stdin.take().expect("Python's stdin");
     // Written from a thread so that a full stdout pipe cannot deadlock us.
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let output = child.wait_with_output().expect("wait for python3");
+    let output = child.wait_with_output().expect("wait for Python");
     writer
         .join()
         .expect("stdin writer thread")
-        .expect("write to python3");
+        .expect("write to Python");
     assert!(
         output.status.success(),
-        "python3 {script} failed ({}):\n{}",
+        "python {script} failed ({}):\n{}",
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout)
-        .expect("python3 prints ASCII")
+        .expect("Python prints ASCII")
         .lines()
-        .map(|line| serde_json::from_str(line).expect("python3 prints JSON lines"))
+        .map(|line| serde_json::from_str(line).expect("Python prints JSON lines"))
         .collect()
 }
 
@@ -285,7 +287,7 @@ fn byte_for_byte_with_python() {
     assert_eq!(
         lines.len(),
         docs.len() + PYTHON_COUNT,
-        "python3 printed an unexpected number of lines"
+        "Python printed an unexpected number of lines"
     );
     let mut failures = Vec::new();
 
@@ -374,10 +376,10 @@ import json
 for doc in ['"\\ud800"', '123456789012345678901234567890', '[1, 2]']:
     print(repr(json.loads(doc)))
 "#;
-    let output = Command::new("python3")
+    let output = python::command()
         .args(["-c", script])
         .output()
-        .unwrap_or_else(|e| panic!("cannot start python3: {e}"));
+        .unwrap_or_else(|e| panic!("cannot start Python: {e}"));
     assert!(
         output.status.success(),
         "{}",

@@ -2,15 +2,13 @@
 //! dman-core's dev-dependency on itself): `.npy` files and inline arrays,
 //! checked against what numpy and Python dman 1.0.1 read and write.
 //!
-//! The interop tests run Python from the project's venv (`.venv` at the
-//! repository root, made by `scripts/setup-python.sh`; `DMAN_PYTHON` names
-//! another interpreter). They fail, never skip, when it is missing.
+//! The interop tests run the project's Python (`DMAN_PYTHON`, or the venv
+//! `scripts/setup-python.sh` makes, through `dman_test_support::python`).
+//! They fail, never skip, when it cannot be had.
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
 use dman_core::json::{self, Value};
@@ -30,15 +28,13 @@ use dman_core::{
     StoragePath, Stored,
 };
 use dman_memory::MemoryBackend;
+use dman_test_support::fixture::getting_started_arrays;
+use dman_test_support::python;
 
 // ---- helpers -----------------------------------------------------------------
 
 fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn repo_dir() -> PathBuf {
-    crate_dir().join("..")
 }
 
 fn npy_dir() -> PathBuf {
@@ -50,25 +46,10 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The project's Python, or a panic that says how to make it.
-fn python() -> PathBuf {
-    let path = match std::env::var_os("DMAN_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => repo_dir().join(".venv/bin/python"),
-    };
-    assert!(
-        path.exists(),
-        "no Python at {} for the numeric interop tests: run scripts/setup-python.sh \
-         (or set DMAN_PYTHON to a Python with dman==1.0.1 and numpy)",
-        path.display()
-    );
-    path
-}
-
 /// Runs a script of tests/npy with the project's Python; panics with its
 /// output when it fails.
 fn run_python(script: &str, args: &[&str]) -> String {
-    let out = Command::new(python())
+    let out = python::command()
         .arg(npy_dir().join(script))
         .args(args)
         .output()
@@ -144,20 +125,9 @@ fn assert_contains(message: &str, parts: &[&str]) {
 
 // ---- the getting-started fixture ---------------------------------------------
 
+/// The `.npy` files of the getting-started fixture, by archive name.
 fn getting_started_npy() -> BTreeMap<String, Vec<u8>> {
-    let path = repo_dir().join("../shared/fixtures/python-dman-1.0.1/getting-started.zip");
-    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut archive = zip::ZipArchive::new(file).expect("zip archive");
-    let mut out = BTreeMap::new();
-    for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).expect("zip entry");
-        if entry.name().ends_with(".npy") {
-            let mut bytes = Vec::new();
-            entry.read_to_end(&mut bytes).expect("read zip entry");
-            out.insert(entry.name().to_string(), bytes);
-        }
-    }
-    out
+    getting_started_arrays().into_iter().collect()
 }
 
 fn reference() -> Value {
@@ -531,7 +501,7 @@ assert ints[0].content.dtype == np.int32 and np.array_equal(ints[0].content, np.
 print("python dman loaded", len(arrays) + len(ints), "records")
 "#,
     );
-    let out = Command::new(python())
+    let out = python::command()
         .args([
             "-c",
             &script,

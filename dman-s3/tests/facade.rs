@@ -2,11 +2,10 @@
 //! from the `AWS_*` environment variables, used from plain blocking code.
 //! (Alone in its test binary: it sets the process's environment.)
 
-mod common;
-
-use common::S3sServer;
 use dman::blocking::{self, ContentsExt, RecordExt};
 use dman::{Key, StorageBackend};
+use dman_test_support::s3::{S3sServer, ACCESS_KEY, SECRET_KEY};
+use dman_test_support::seed;
 
 #[test]
 fn open_builds_an_s3_backend_from_the_environment() {
@@ -19,8 +18,8 @@ fn open_builds_an_s3_backend_from_the_environment() {
     server.create_bucket("from-env");
 
     for (name, value) in [
-        ("AWS_ACCESS_KEY_ID", common::ACCESS_KEY),
-        ("AWS_SECRET_ACCESS_KEY", common::SECRET_KEY),
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
         ("AWS_REGION", "eu-west-3"),
         ("AWS_ENDPOINT_URL", server.endpoint()),
     ] {
@@ -36,24 +35,15 @@ fn open_builds_an_s3_backend_from_the_environment() {
             .expect("open")
             .with_generator("cache/facade"),
     );
-    repo.track("experiment", common::experiment, |runs| {
-        let cfg = common::Config::default();
-        let (data, output) = common::arrays(&cfg);
-        runs.push(common::Run {
-            config: cfg,
-            data: Some(data.into()),
-            output: Some(output.into()),
-        });
+    repo.track("experiment", seed::experiment, |runs| {
+        runs.push(seed::Run::of(seed::Config::default()));
         Ok(())
     })
     .expect("track");
-    repo.save(
-        Key::new("config").cluster(false),
-        &common::Config::default(),
-    )
-    .expect("save");
+    repo.save(Key::new("config").cluster(false), &seed::Config::default())
+        .expect("save");
 
-    let runs: dman::MRuns<common::Run> = repo.load("experiment").expect("load");
+    let runs: dman::MRuns<seed::Run> = repo.load("experiment").expect("load");
     let runs = runs.contents_blocking().expect("runs");
     assert_eq!(runs.len(), 1);
     let data = runs[0]
@@ -62,7 +52,7 @@ fn open_builds_an_s3_backend_from_the_environment() {
         .expect("data")
         .get_blocking()
         .expect("data array");
-    assert_eq!(data, &common::arrays(&common::Config::default()).0);
+    assert_eq!(data, &seed::arrays(&seed::Config::default()).0);
 
     // The files are where the location says, in the bucket the server holds.
     let keys: Vec<String> = runtime

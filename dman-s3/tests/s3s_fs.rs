@@ -5,25 +5,21 @@
 //! flow (counting `.npy` GETs), and trees exchanged with Python dman 1.0.1
 //! through a generic S3 tool (boto3).
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{CountingStore, FailingStore, S3sServer};
-use dman::{Key, MRuns, Repo, StorageBackend, StoragePath};
-use dman_s3::{FailureKind, ObjectStoreBackend, ObjectStoreFailure, S3Backend};
+use dman::{MRuns, Repo, StorageBackend, StoragePath};
+use dman_s3::object_store;
+use dman_s3::{FailureKind, ObjectStoreBackend, S3Backend};
+use dman_test_support::s3::cases::{self, failure_kind};
+use dman_test_support::s3::store::{self, FailWhen, FailingStore, Hooked, StoreHook};
+use dman_test_support::s3::{self, S3sServer, ACCESS_KEY, SECRET_KEY};
+use dman_test_support::seed::{self, config as cfg, GENERATOR};
 
 fn p(path: &str) -> StoragePath {
     StoragePath::parse(path).expect("test path")
-}
-
-/// The kind of an error's [`ObjectStoreFailure`].
-fn failure_kind(err: &dman::core::StorageError) -> Option<FailureKind> {
-    let source = std::error::Error::source(err)?;
-    Some(source.downcast_ref::<ObjectStoreFailure>()?.kind())
 }
 
 /// The conformance suite, every check but `deep_nesting`: s3s-fs keeps
@@ -144,66 +140,16 @@ async fn conformance_under_a_key_prefix_beside_other_keys() {
 async fn repository_scenarios() {
     let server = S3sServer::start().await;
     server.create_bucket("scenarios");
-    let mut case = 0;
-    dman_core::scenarios::repository(|| -> Arc<dyn StorageBackend> {
-        case += 1;
-        Arc::new(
-            server
-                .builder("scenarios")
-                .prefix(format!("case-{case}"))
-                .build()
-                .expect("backend"),
-        )
-    })
-    .await;
-    assert_eq!(case, 9, "every scenario ran on a backend of its own");
+    cases::repository_scenarios(server.endpoint(), "scenarios").await;
 }
 
-/// More keys than one page of a listing (S3 returns at most 1000): all are
-/// listed, sorted, with their sizes.
+/// More keys than one page of a listing: all are listed, sorted, with
+/// their sizes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listing_follows_pagination() {
     let server = S3sServer::start().await;
     server.create_bucket("pages");
-    let backend = Arc::new(
-        server
-            .builder("pages")
-            .prefix("p")
-            .build()
-            .expect("backend"),
-    );
-    let count = 2345;
-    let writes = futures::stream::iter(0..count).map(|index| {
-        let backend = backend.clone();
-        async move {
-            let path = p(&format!("many/{:02}/file-{index:05}.json", index % 13));
-            backend
-                .write(&path, Bytes::from(vec![b'x'; index % 7]))
-                .await
-        }
-    });
-    use futures::StreamExt;
-    let results: Vec<_> = writes.buffer_unordered(32).collect().await;
-    assert!(results.iter().all(Result::is_ok), "a write failed");
-    backend
-        .write(&p("many-beside.json"), Bytes::from_static(b"{}"))
-        .await
-        .expect("write");
-
-    let listed = backend.list(&p("many")).await.expect("list");
-    assert_eq!(listed.len(), count);
-    assert!(
-        listed.windows(2).all(|pair| pair[0].path < pair[1].path),
-        "sorted"
-    );
-    for meta in &listed {
-        let index: usize = meta.path.as_str()[meta.path.as_str().len() - 10..][..5]
-            .parse()
-            .expect("index in the name");
-        assert_eq!(meta.size, (index % 7) as u64, "{}", meta.path);
-    }
-    let all = backend.list(&StoragePath::root()).await.expect("list");
-    assert_eq!(all.len(), count + 1);
+    cases::listing_follows_pagination(server.endpoint(), "pages", 2345).await;
 }
 
 /// Above the threshold a write goes up in parts: the object reads back
@@ -318,67 +264,10 @@ async fn a_failed_multipart_upload_leaves_the_previous_version() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_bucket_is_an_error_naming_bucket_and_key() {
+    // No writes here: s3s-fs makes the bucket on a PUT where S3 refuses
+    // it; the moto tests check writes to a missing bucket.
     let server = S3sServer::start().await;
-    let backend = server
-        .builder("no-such-bucket")
-        .prefix("pre")
-        .build()
-        .expect("backend");
-    let path = p("cache/key/key.json");
-
-    let err = backend
-        .read(&path)
-        .await
-        .expect_err("read from a missing bucket");
-    assert!(
-        !err.is_not_found(),
-        "a missing bucket is not a missing key: {err}"
-    );
-    assert_eq!(
-        failure_kind(&err),
-        Some(FailureKind::MissingContainer),
-        "{err}"
-    );
-    let message = err.to_string();
-    for part in ["no-such-bucket", "pre/cache/key/key.json", "does not exist"] {
-        assert!(message.contains(part), "`{part}` not in: {message}");
-    }
-
-    let err = backend
-        .exists(&path)
-        .await
-        .expect_err("exists in a missing bucket");
-    assert_eq!(
-        failure_kind(&err),
-        Some(FailureKind::MissingContainer),
-        "{err}"
-    );
-    let err = backend
-        .list(&StoragePath::root())
-        .await
-        .expect_err("list a missing bucket");
-    assert_eq!(
-        failure_kind(&err),
-        Some(FailureKind::MissingContainer),
-        "{err}"
-    );
-
-    // (No write here: s3s-fs makes the bucket on a PUT where S3 refuses
-    // it; the moto tests check writes to a missing bucket.) Through a
-    // repository: loading is an error, not a missing key that would
-    // silently start a fresh experiment.
-    let repo = Repo::new(Arc::new(backend)).with_generator("g");
-    let err = repo
-        .load::<MRuns<common::Run>>("key")
-        .await
-        .expect_err("load");
-    assert!(!matches!(err, dman::Error::KeyNotFound { .. }), "{err}");
-    assert!(err.to_string().contains("no-such-bucket"), "{err}");
-    let err = repo
-        .track("key", common::experiment, async |_| Ok(()))
-        .await
-        .expect_err("track");
-    assert!(err.to_string().contains("no-such-bucket"), "{err}");
+    cases::missing_bucket_errors(server.endpoint(), false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -391,10 +280,7 @@ async fn refused_credentials_are_an_error_naming_bucket_and_key() {
         .await
         .expect("write");
 
-    for (key, secret) in [
-        (common::ACCESS_KEY, "wrong-secret"),
-        ("unknown-key", common::SECRET_KEY),
-    ] {
+    for (key, secret) in [(ACCESS_KEY, "wrong-secret"), ("unknown-key", SECRET_KEY)] {
         let backend = server
             .builder("guarded")
             .credentials(key, secret)
@@ -436,7 +322,7 @@ async fn an_unreachable_endpoint_is_an_error_not_a_hang() {
         .and_then(|listener| listener.local_addr())
         .expect("free port")
         .port();
-    let backend = common::builder(&format!("http://127.0.0.1:{port}"), "far-away")
+    let backend = s3::builder(&format!("http://127.0.0.1:{port}"), "far-away")
         .prefix("pre")
         .connect_timeout(Duration::from_millis(500))
         .max_retries(1)
@@ -469,8 +355,8 @@ async fn a_failed_save_leaves_the_previous_version_loadable() {
     server.create_bucket("saves");
     let plain = server.builder("saves").build().expect("backend");
     let repo = Repo::new(Arc::new(plain.clone())).with_generator("cache/failing");
-    assert!(common::execute(&repo, cfg(1)).await.expect("first save"));
-    assert!(common::execute(&repo, cfg(2)).await.expect("second save"));
+    assert!(seed::execute(&repo, cfg(1)).await.expect("first save"));
+    assert!(seed::execute(&repo, cfg(2)).await.expect("second save"));
 
     // Fail, in turn, the first content file, a later one, and the root
     // JSON (the commit point, written last).
@@ -487,7 +373,7 @@ async fn a_failed_save_leaves_the_previous_version_loadable() {
         let backend =
             ObjectStoreBackend::new(failing.clone()).with_location("s3://saves (failing)");
         let repo = Repo::new(Arc::new(backend)).with_generator("cache/failing");
-        let err = common::execute(&repo, cfg(3))
+        let err = seed::execute(&repo, cfg(3))
             .await
             .expect_err("the save must fail");
         assert!(!failing.failed().is_empty(), "{case}: nothing failed");
@@ -498,7 +384,7 @@ async fn a_failed_save_leaves_the_previous_version_loadable() {
 
         // The previous version loads, arrays and all.
         let repo = Repo::new(Arc::new(plain.clone())).with_generator("cache/failing");
-        let runs: MRuns<common::Run> = repo.load("experiment").await.expect("load");
+        let runs: MRuns<seed::Run> = repo.load("experiment").await.expect("load");
         let runs = runs.contents().await.expect("runs");
         let seeds: Vec<u64> = runs.iter().map(|run| run.config.seed).collect();
         assert_eq!(seeds, [1, 2], "{case}");
@@ -510,22 +396,12 @@ async fn a_failed_save_leaves_the_previous_version_loadable() {
                 .get()
                 .await
                 .expect("data array");
-            assert_eq!(data, &common::arrays(&run.config).0, "{case}");
+            assert_eq!(data, &seed::arrays(&run.config).0, "{case}");
         }
     }
-    assert!(common::execute(&repo, cfg(3))
+    assert!(seed::execute(&repo, cfg(3))
         .await
         .expect("save after the failures"));
-}
-
-/// Which writes a [`FailingStore`] fails.
-type FailWhen = Box<dyn Fn(usize, &str) -> bool + Send + Sync>;
-
-fn cfg(seed: u64) -> common::Config {
-    common::Config {
-        seed,
-        ..common::Config::default()
-    }
 }
 
 // ---- the getting-started flow --------------------------------------------------
@@ -537,29 +413,17 @@ fn cfg(seed: u64) -> common::Config {
 async fn getting_started_finds_the_second_seed_1000_without_reading_arrays() {
     let server = S3sServer::start().await;
     server.create_bucket("experiments");
-    let counting = Arc::new(std::sync::OnceLock::<Arc<CountingStore>>::new());
-    let backend = {
-        let counting = counting.clone();
-        server
-            .builder("experiments")
-            .prefix("dman")
-            .build_wrapped(move |store| {
-                let wrapper = Arc::new(CountingStore::new(store));
-                let _ = counting.set(wrapper.clone());
-                wrapper
-            })
-            .expect("backend")
-    };
-    let counting = counting.get().expect("the wrapper was built").clone();
-    let repo = Repo::new(Arc::new(backend)).with_generator("cache/examples:patterns:common");
-    getting_started(&repo, &counting).await;
+    let (backend, counting) = store::counting(server.builder("experiments").prefix("dman"));
+    let repo = Repo::new(Arc::new(backend)).with_generator(GENERATOR);
+    seed::start_getting_started(&repo).await;
+    store::rerun_finds_seed_1000(&repo, &counting).await;
 
     // What the flow left: two runs, their arrays loadable and right.
-    let runs: MRuns<common::Run> = repo.load("experiment").await.expect("load");
+    let runs: MRuns<seed::Run> = repo.load("experiment").await.expect("load");
     let runs = runs.contents().await.expect("runs");
     assert_eq!(runs.len(), 2);
     for run in runs {
-        let (data, output) = common::arrays(&run.config);
+        let (data, output) = seed::arrays(&run.config);
         assert_eq!(
             run.data.as_ref().expect("data").get().await.expect("data"),
             &data
@@ -581,39 +445,6 @@ async fn getting_started_finds_the_second_seed_1000_without_reading_arrays() {
     );
 }
 
-/// The sequence of `examples/patterns/common.rs`, with the GETs counted.
-async fn getting_started(repo: &Repo, counting: &CountingStore) {
-    repo.track(
-        "experiment",
-        common::experiment,
-        async |runs: &mut MRuns<common::Run>| {
-            runs.clear();
-            Ok(())
-        },
-    )
-    .await
-    .expect("clear");
-    assert!(common::execute(repo, cfg(1000)).await.expect("seed 1000"));
-    assert!(common::execute(repo, cfg(1024)).await.expect("seed 1024"));
-    counting.reset();
-    let ran = common::execute(repo, cfg(1000))
-        .await
-        .expect("seed 1000 again");
-    assert!(!ran, "seed 1000 was not found among the saved runs");
-    let gets = counting.gets();
-    assert!(
-        gets.iter()
-            .any(|key| key.ends_with("experiment/experiment.json")),
-        "the experiment was not even read: {gets:?}"
-    );
-    assert_eq!(
-        counting.gets_ending_with(".npy"),
-        Vec::<String>::new(),
-        "finding seed 1000 read arrays"
-    );
-    counting.reset();
-}
-
 // ---- trees exchanged with a generic S3 tool and Python dman 1.0.1 --------------
 
 /// The fixture Python dman 1.0.1 wrote, uploaded file by file with boto3,
@@ -622,63 +453,7 @@ async fn getting_started(repo: &Repo, counting: &CountingStore) {
 async fn a_tree_uploaded_by_a_generic_tool_loads() {
     let server = S3sServer::start().await;
     server.create_bucket("uploaded");
-    let endpoint = server.endpoint().to_owned();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let base = common::extract_fixture(dir.path());
-    let out = tokio::task::spawn_blocking(move || {
-        common::s3tool(
-            &endpoint,
-            &["upload", &base.to_string_lossy(), "uploaded", "team/.dman"],
-        )
-    })
-    .await
-    .expect("upload task");
-    assert!(out.contains("ok 11 objects"), "{out}");
-
-    let backend = server
-        .builder("uploaded")
-        .prefix("team/.dman")
-        .build()
-        .expect("backend");
-    check_python_tree(Arc::new(backend)).await;
-}
-
-/// The runs of the fixture tree, read through `backend`.
-pub async fn check_python_tree(backend: Arc<dyn StorageBackend>) {
-    let repo = Repo::new(backend).with_generator("cache/examples:patterns:common");
-    let runs: MRuns<common::Run> = repo.load("experiment").await.expect("load the fixture");
-    assert_eq!(runs.run_count(), 2);
-    let runs = runs.contents().await.expect("runs");
-    let seeds: Vec<u64> = runs.iter().map(|run| run.config.seed).collect();
-    assert_eq!(seeds, [1000, 1024]);
-    for run in runs {
-        let data = run
-            .data
-            .as_ref()
-            .expect("data")
-            .get()
-            .await
-            .expect("data array");
-        let output = run
-            .output
-            .as_ref()
-            .expect("output")
-            .get()
-            .await
-            .expect("output array");
-        assert_eq!(data.dim(), (20, 1000));
-        assert_eq!(output.dim(), (100, 1000));
-    }
-    let cfg: common::Config = repo
-        .load(Key::new("config").cluster(false))
-        .await
-        .expect("config");
-    assert_eq!(cfg, common::Config::default());
-    let demo: common::Config = repo
-        .load(Key::new("config").cluster(false).generator("demo"))
-        .await
-        .expect("demo config");
-    assert_eq!(demo, common::Config::default());
+    cases::uploaded_fixture_loads(server.endpoint(), "uploaded", "team/.dman").await;
 }
 
 /// The getting-started tree written to S3 by dman-rs, downloaded with
@@ -687,78 +462,7 @@ pub async fn check_python_tree(backend: Arc<dyn StorageBackend>) {
 async fn a_tree_we_write_loads_in_python_once_downloaded() {
     let server = S3sServer::start().await;
     server.create_bucket("written");
-    let backend = Arc::new(
-        server
-            .builder("written")
-            .prefix("lab/.dman")
-            .build()
-            .expect("backend"),
-    );
-    let expected = write_getting_started_tree(backend).await;
-
-    let endpoint = server.endpoint().to_owned();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let workspace = dir.path().to_owned();
-    let verdict = tokio::task::spawn_blocking(move || {
-        let dman_dir = workspace.join(".dman");
-        let out = common::s3tool(
-            &endpoint,
-            &[
-                "download",
-                "written",
-                "lab/.dman",
-                &dman_dir.to_string_lossy(),
-            ],
-        );
-        assert!(out.contains("ok 11 objects"), "{out}");
-        let expected_path = workspace.join("expected.json");
-        std::fs::write(&expected_path, expected).expect("write expected");
-        common::python_check_getting_started(&workspace, &expected_path)
-    })
-    .await
-    .expect("download and check task");
-    assert!(verdict.starts_with("ok "), "{verdict}");
-}
-
-/// Runs the getting-started example on `backend` (base: its root), and
-/// returns what `check_getting_started.py` expects of the tree.
-pub async fn write_getting_started_tree(backend: Arc<dyn StorageBackend>) -> String {
-    let repo = Repo::new(backend).with_generator("cache/examples:patterns:common");
-    for seed in [1000, 1024, 1000] {
-        common::execute(&repo, cfg(seed)).await.expect("execute");
-    }
-    repo.save(
-        Key::new("config").cluster(false),
-        &common::Config::default(),
-    )
-    .await
-    .expect("save config");
-    repo.save(
-        Key::new("config").cluster(false).generator("demo"),
-        &common::Config::default(),
-    )
-    .await
-    .expect("save demo config");
-    let runs: MRuns<common::Run> = repo.load("experiment").await.expect("load");
-    let mut expected = Vec::new();
-    for run in runs.contents().await.expect("runs") {
-        let data = run.data.as_ref().expect("data").get().await.expect("data");
-        let output = run
-            .output
-            .as_ref()
-            .expect("output")
-            .get()
-            .await
-            .expect("output");
-        expected.push(format!(
-            r#"{{"seed": {}, "data": "{}", "output": "{}"}}"#,
-            run.config.seed,
-            common::digest(data),
-            common::digest(output)
-        ));
-    }
-    assert_eq!(expected.len(), 2);
-    format!(r#"{{"runs": [{}]}}"#, expected.join(", "))
+    cases::written_tree_loads_in_python(server.endpoint(), "written", "lab/.dman").await;
 }
 
 /// Requests go out concurrently: a save of many files with a concurrency
@@ -768,31 +472,23 @@ async fn the_backend_does_not_serialize_writes() {
     let server = S3sServer::start().await;
     server.create_bucket("parallel");
     for (concurrency, expect_parallel) in [(16, true), (1, false)] {
-        let gauge = Arc::new(InFlight::default());
-        let backend = {
-            let gauge = gauge.clone();
-            server
-                .builder("parallel")
-                .prefix(format!("c{concurrency}"))
-                .build_wrapped(move |store| {
-                    Arc::new(GaugedStore {
-                        inner: store,
-                        gauge,
-                    })
-                })
-                .expect("backend")
-        };
+        let gauged = std::sync::OnceLock::<Arc<Hooked<InFlight>>>::new();
+        let backend = server
+            .builder("parallel")
+            .prefix(format!("c{concurrency}"))
+            .build_wrapped(|store| {
+                gauged
+                    .get_or_init(|| Arc::new(Hooked::with_hook(store, InFlight::default())))
+                    .clone()
+            })
+            .expect("backend");
+        let gauge = gauged.get().expect("the wrapper was built").hook();
         let repo = Repo::new(Arc::new(backend))
             .with_generator("g")
             .with_concurrency(concurrency);
-        let mut runs = common::experiment();
+        let mut runs = seed::experiment();
         for seed in 0..24 {
-            let (data, output) = common::arrays(&cfg(seed));
-            runs.push(common::Run {
-                config: cfg(seed),
-                data: Some(data.into()),
-                output: Some(output.into()),
-            });
+            runs.push(seed::Run::of(cfg(seed)));
         }
         repo.save("experiment", &runs).await.expect("save");
         let peak = gauge.peak.load(Ordering::SeqCst);
@@ -811,87 +507,24 @@ async fn the_backend_does_not_serialize_writes() {
     }
 }
 
-#[derive(Default)]
+/// How many `PUT`s are in flight at once, and the most there were.
+#[derive(Debug, Default)]
 struct InFlight {
     now: AtomicUsize,
     peak: AtomicUsize,
 }
 
-/// Measures how many `PUT`s are in flight at once.
-#[derive(Debug)]
-struct GaugedStore {
-    inner: Arc<dyn object_store::ObjectStore>,
-    gauge: Arc<InFlight>,
-}
+impl StoreHook for InFlight {
+    const NAME: &'static str = "Gauged";
 
-impl std::fmt::Debug for InFlight {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "InFlight")
+    fn write(&self, _: &str) -> object_store::Result<()> {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        Ok(())
     }
-}
 
-impl std::fmt::Display for GaugedStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Gauged({})", self.inner)
-    }
-}
-
-#[async_trait::async_trait]
-impl object_store::ObjectStore for GaugedStore {
-    async fn put_opts(
-        &self,
-        location: &object_store::path::Path,
-        payload: object_store::PutPayload,
-        opts: object_store::PutOptions,
-    ) -> object_store::Result<object_store::PutResult> {
-        let now = self.gauge.now.fetch_add(1, Ordering::SeqCst) + 1;
-        self.gauge.peak.fetch_max(now, Ordering::SeqCst);
-        let result = self.inner.put_opts(location, payload, opts).await;
-        self.gauge.now.fetch_sub(1, Ordering::SeqCst);
-        result
-    }
-    async fn put_multipart_opts(
-        &self,
-        location: &object_store::path::Path,
-        opts: object_store::PutMultipartOptions,
-    ) -> object_store::Result<Box<dyn object_store::MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
-    }
-    async fn get_opts(
-        &self,
-        location: &object_store::path::Path,
-        options: object_store::GetOptions,
-    ) -> object_store::Result<object_store::GetResult> {
-        self.inner.get_opts(location, options).await
-    }
-    fn delete_stream(
-        &self,
-        locations: futures::stream::BoxStream<
-            'static,
-            object_store::Result<object_store::path::Path>,
-        >,
-    ) -> futures::stream::BoxStream<'static, object_store::Result<object_store::path::Path>> {
-        self.inner.delete_stream(locations)
-    }
-    fn list(
-        &self,
-        prefix: Option<&object_store::path::Path>,
-    ) -> futures::stream::BoxStream<'static, object_store::Result<object_store::ObjectMeta>> {
-        self.inner.list(prefix)
-    }
-    async fn list_with_delimiter(
-        &self,
-        prefix: Option<&object_store::path::Path>,
-    ) -> object_store::Result<object_store::ListResult> {
-        self.inner.list_with_delimiter(prefix).await
-    }
-    async fn copy_opts(
-        &self,
-        from: &object_store::path::Path,
-        to: &object_store::path::Path,
-        options: object_store::CopyOptions,
-    ) -> object_store::Result<()> {
-        self.inner.copy_opts(from, to, options).await
+    fn written(&self, _: &str) {
+        self.now.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use dman_core::copy::copy_tree;
 use dman_core::StoragePath;
 use dman_fs::FsBackend;
+use dman_test_support::files::walk;
 use dman_zip::{CompressionMethod, ZipBackend};
 use rand::{Rng, SeedableRng};
 
@@ -162,20 +163,4 @@ fn make_tree(dir: &Path, files: usize) -> usize {
         total += MIB;
     }
     total
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut folders = vec![dir.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).expect("read_dir") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                folders.push(path);
-            } else {
-                files.push(path);
-            }
-        }
-    }
-    files
 }

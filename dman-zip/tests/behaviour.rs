@@ -1,7 +1,8 @@
 //! How the zip backend stages, commits, keeps and refuses: the behaviour
 //! the conformance suite does not pin down.
 //!
-//! Needs `python3`, and Info-ZIP `zip` and `unzip` (scripts/setup-system.sh).
+//! Needs the project's Python (scripts/setup-python.sh, or `DMAN_PYTHON`), and
+//! Info-ZIP `zip` and `unzip` (scripts/setup-system.sh).
 
 mod common;
 
@@ -11,7 +12,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use common::*;
-use dman_core::{ObjectMeta, StorageBackend, StoragePath, StorageResult};
+use dman_core::{StorageBackend, StoragePath, StorageResult};
+use dman_test_support::backend::{Hook, Op, Wrapped};
+use dman_test_support::files::{read_tree, run, tool};
 use dman_zip::{ArchiveError, CompressionMethod, ZipBackend};
 
 fn p(path: &str) -> StoragePath {
@@ -533,36 +536,19 @@ async fn compression_and_limits_are_checked_up_front() {
     );
 }
 
-/// The zip backend, flushed after every write and delete: the conformance
-/// suite then runs against the archive on disk, with flushes racing
-/// writes.
+/// Flushes the wrapped backend after every write and delete: over the zip
+/// backend, the conformance suite then runs against the archive on disk,
+/// with flushes racing writes.
 #[derive(Debug)]
-struct FlushEveryTime(ZipBackend);
+struct FlushEveryTime;
 
 #[async_trait]
-impl StorageBackend for FlushEveryTime {
-    fn location(&self) -> String {
-        self.0.location()
-    }
-    async fn read(&self, path: &StoragePath) -> StorageResult<Bytes> {
-        self.0.read(path).await
-    }
-    async fn write(&self, path: &StoragePath, data: Bytes) -> StorageResult<()> {
-        self.0.write(path, data).await?;
-        self.0.flush().await
-    }
-    async fn delete(&self, path: &StoragePath) -> StorageResult<()> {
-        self.0.delete(path).await?;
-        self.0.flush().await
-    }
-    async fn exists(&self, path: &StoragePath) -> StorageResult<bool> {
-        self.0.exists(path).await
-    }
-    async fn list(&self, prefix: &StoragePath) -> StorageResult<Vec<ObjectMeta>> {
-        self.0.list(prefix).await
-    }
-    async fn flush(&self) -> StorageResult<()> {
-        self.0.flush().await
+impl Hook for FlushEveryTime {
+    async fn after(&self, op: &Op, inner: &dyn StorageBackend) -> StorageResult<()> {
+        match op {
+            Op::Write(_) | Op::Delete(_) => inner.flush().await,
+            _ => Ok(()),
+        }
     }
 }
 
@@ -574,7 +560,11 @@ async fn conformance_with_a_flush_after_every_change() {
         .root(".dman")
         .create()
         .expect("create");
-    dman_core::testing::conformance(Arc::new(FlushEveryTime(backend.clone()))).await;
+    dman_core::testing::conformance(Wrapped::with_hook(
+        Arc::new(backend.clone()),
+        FlushEveryTime,
+    ))
+    .await;
     assert!(!backend.has_pending_changes());
     assert_eq!(
         ZipBackend::open(&archive)

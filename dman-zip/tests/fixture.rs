@@ -3,44 +3,13 @@
 //! repository; finding the seed-1000 configuration among the runs reads no
 //! `.npy` entry.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use dman_core::numeric::ndarray::Array2;
 use dman_core::scenarios::Counting;
-use dman_core::{Key, MRuns, Modelclass, Record, Repo, StorageBackend, StoragePath};
+use dman_core::{Key, MRuns, Repo, StorageBackend, StoragePath};
+use dman_test_support::fixture::{getting_started_zip, GETTING_STARTED_GENERATOR};
+use dman_test_support::seed::{config, Config, Run};
 use dman_zip::ZipBackend;
-
-#[derive(Modelclass, Debug, Clone, PartialEq)]
-#[dman(name = "config")]
-struct Config {
-    seed: u64,
-    size: usize,
-    nsample: usize,
-    nrepeats: usize,
-}
-
-#[derive(Modelclass, Debug)]
-#[dman(name = "run", storable)]
-struct Run {
-    config: Config,
-    data: Option<Record<Array2<f64>>>,
-    output: Option<Record<Array2<f64>>>,
-}
-
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/python-dman-1.0.1/getting-started.zip")
-}
-
-fn config(seed: u64) -> Config {
-    Config {
-        seed,
-        size: 20,
-        nsample: 1000,
-        nrepeats: 2,
-    }
-}
 
 fn npy_reads(counting: &Counting) -> Vec<StoragePath> {
     counting
@@ -52,10 +21,10 @@ fn npy_reads(counting: &Counting) -> Vec<StoragePath> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_python_fixture_loads_from_its_archive_without_reading_arrays() {
-    let backend = ZipBackend::open(fixture()).expect("open the fixture");
+    let backend = ZipBackend::open(getting_started_zip()).expect("open the fixture");
     assert_eq!(backend.root().as_str(), ".dman", "the archive holds .dman/");
     let counting = Arc::new(Counting::new(Arc::new(backend)));
-    let repo = Repo::new(counting.clone()).with_generator("cache/examples:patterns:common");
+    let repo = Repo::new(counting.clone()).with_generator(GETTING_STARTED_GENERATOR);
 
     let runs: MRuns<Run> = repo.load("experiment").await.expect("load experiment");
     assert_eq!(runs.len(), 2);

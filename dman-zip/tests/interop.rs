@@ -2,7 +2,8 @@
 //! top or under `.dman/`, with or without folder entries; archives this
 //! backend writes pass `unzip -t` and open in Python's `zipfile`.
 //!
-//! Needs `python3`, and Info-ZIP `zip` and `unzip` (scripts/setup-system.sh).
+//! Needs the project's Python (scripts/setup-python.sh, or `DMAN_PYTHON`), and
+//! Info-ZIP `zip` and `unzip` (scripts/setup-system.sh).
 
 mod common;
 
@@ -12,6 +13,7 @@ use std::path::Path;
 use bytes::Bytes;
 use common::*;
 use dman_core::{StorageBackend, StoragePath};
+use dman_test_support::files::{read_tree, run, tool};
 use dman_zip::{CompressionMethod, ZipBackend};
 
 /// A workspace folder holding `.dman` with the sample tree, and a

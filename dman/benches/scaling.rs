@@ -10,27 +10,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dman::ndarray::Array2;
-use dman::{FsBackend, MRuns, Modelclass, Record, Repo};
-
-#[derive(Modelclass, Debug, Clone, PartialEq)]
-#[dman(name = "config")]
-struct Config {
-    seed: u64,
-    size: usize,
-    nsample: usize,
-    nrepeats: usize,
-}
-
-#[derive(Modelclass, Debug)]
-#[dman(name = "run", storable)]
-struct Run {
-    config: Config,
-    data: Option<Record<Array2<f64>>>,
-    output: Option<Record<Array2<f64>>>,
-}
+use dman::{FsBackend, MRuns, Repo};
+use dman_test_support::seed::{config, experiment, Run};
 
 fn runs(n: usize, data: &Array2<f64>, output: &Array2<f64>) -> MRuns<Run> {
-    let mut runs = MRuns::new().stem("experiment").subdir("results");
+    let mut runs = experiment();
     for seed in 0..n {
         runs.push(run(seed as u64, data, output));
     }
@@ -39,12 +23,7 @@ fn runs(n: usize, data: &Array2<f64>, output: &Array2<f64>) -> MRuns<Run> {
 
 fn run(seed: u64, data: &Array2<f64>, output: &Array2<f64>) -> Run {
     Run {
-        config: Config {
-            seed,
-            size: 20,
-            nsample: 1000,
-            nrepeats: 2,
-        },
+        config: config(seed),
         data: Some(data.clone().into()),
         output: Some(output.clone().into()),
     }

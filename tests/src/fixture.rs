@@ -1,23 +1,17 @@
-//! The Python reference trees (`tests/fixtures/python-reference`), the
-//! getting-started tree of the seed, and their manifest (`expected.json`).
+//! The Python reference trees (`tests/fixtures/python-reference`) and their
+//! manifest (`expected.json`); the trees of a zip archive in a backend. (The
+//! getting-started tree is `dman_test_support::fixture`'s.)
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use dman::core::graph::Document;
 use dman::core::json::{self, Value};
 use dman::{FsBackend, Key, MemoryBackend, Repo, StorageBackend, StoragePath};
+pub use dman_test_support::fixture::getting_started_zip;
+use dman_test_support::fixture::zip_files;
 
 use crate::norm::{match_pattern, uuid_pattern};
-
-/// The repository root (the workspace folder).
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the tests crate is in the workspace")
-        .to_path_buf()
-}
 
 /// `tests/fixtures/python-reference`.
 pub fn reference_dir() -> PathBuf {
@@ -29,35 +23,13 @@ pub fn reference_zip() -> PathBuf {
     reference_dir().join("trees.zip")
 }
 
-/// The `.dman` folder Python dman 1.0.1 wrote running the seed's
-/// getting-started script (kept beside the repository, in `shared/`).
-pub fn getting_started_zip() -> PathBuf {
-    repo_root().join("../shared/fixtures/python-dman-1.0.1/getting-started.zip")
-}
-
 /// The files of a zip archive under `.dman/`, with that prefix removed, in
 /// archive order. Entries that would leave the folder are refused.
 pub fn read_zip(path: &Path) -> Vec<(String, Vec<u8>)> {
-    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
-    let mut archive = zip::ZipArchive::new(file).expect("a zip archive");
-    let mut out = Vec::new();
-    for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).expect("zip entry");
-        if entry.is_dir() {
-            continue;
-        }
-        let name = entry
-            .enclosed_name()
-            .unwrap_or_else(|| panic!("zip entry {} leaves the folder", entry.name()));
-        let name = name.to_string_lossy().replace('\\', "/");
-        let Some(rel) = name.strip_prefix(".dman/") else {
-            continue;
-        };
-        let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes).expect("read zip entry");
-        out.push((rel.to_string(), bytes));
-    }
-    out
+    zip_files(path)
+        .into_iter()
+        .filter_map(|(name, bytes)| Some((name.strip_prefix(".dman/")?.to_string(), bytes)))
+        .collect()
 }
 
 /// A memory backend holding the `.dman` folder of a zip archive.

@@ -7,14 +7,16 @@
 //! - [`norm`]: the normalized-value notation of `expected.json` and the
 //!   comparison rules of `refmodel.compare`.
 //! - [`fixture`]: the Python reference trees and their manifest.
-//! - [`recorder`]: a backend wrapper that records every operation.
-//! - [`python`]: the project's Python with dman 1.0.1, and `check_tree.py`.
+//! - [`python`]: `check_tree.py`, run with the project's Python.
 //! - [`scenarios`]: every round-trippable scenario, written from Rust.
+//!
+//! What the other crates' tests need too (the getting-started fixture and
+//! types, the project's Python, the recording backend wrapper) is in
+//! `dman-test-support`.
 
 pub mod fixture;
 pub mod mixed;
 pub mod norm;
 pub mod python;
-pub mod recorder;
 pub mod refmodel;
 pub mod scenarios;

@@ -1,42 +1,9 @@
-//! The project's Python with dman 1.0.1 (`scripts/setup-python.sh`, or
-//! `DMAN_PYTHON`), and `tests/python/check_tree.py`.
+//! `tests/python/check_tree.py`, run with the project's Python
+//! (`dman_test_support::python`).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
+use std::path::Path;
 
-use crate::fixture::repo_root;
-
-/// The venv's python, set up once per test binary. Panics with the
-/// script's output when Python dman 1.0.1 cannot be set up: the interop
-/// tests fail rather than skip.
-pub fn python() -> &'static Path {
-    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        if let Some(p) = std::env::var_os("DMAN_PYTHON").filter(|p| !p.is_empty()) {
-            return PathBuf::from(p);
-        }
-        let script = repo_root().join("scripts/setup-python.sh");
-        let out = Command::new(&script)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "cannot set up Python dman 1.0.1 with {} ({}):\n{stdout}\n{}",
-            script.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let path = stdout
-            .lines()
-            .last()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .unwrap_or_else(|| panic!("{} printed no python path", script.display()));
-        PathBuf::from(path)
-    })
-}
+use dman_test_support::python;
 
 /// What `check_tree.py` said.
 #[derive(Debug)]
@@ -62,20 +29,14 @@ impl CheckOutput {
 
 /// Runs `check_tree.py BASE SCENARIO... EXTRA...` with the project's Python.
 pub fn check_tree(base: &Path, scenarios: &[&str], extra: &[&str]) -> CheckOutput {
-    let script = repo_root().join("tests/python/check_tree.py");
-    let out = Command::new(python())
+    let script = python::script("check_tree.py");
+    let out = python::command()
         .arg(&script)
         .arg(base)
         .args(scenarios)
         .args(extra)
         .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {} {}: {e}",
-                python().display(),
-                script.display()
-            )
-        });
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
     CheckOutput {
         success: out.status.success(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

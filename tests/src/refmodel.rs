@@ -505,47 +505,11 @@ pub struct Holder {
     pub faulty: Option<Record<Faulty>>,
 }
 
-/// The seed's getting-started types (`getting-started.py`): `config` with
-/// four integers and the storable `run` with two `barray` records.
+/// The seed's getting-started types (`tests/python/getting_started.py`):
+/// `config` with four integers and the storable `run` with two `barray`
+/// records, as every crate's tests share them.
 pub mod getting_started {
-    use super::*;
-
-    /// `@dman.modelclass(name="config")` of the getting-started script.
-    #[derive(Modelclass, Debug, Clone, PartialEq)]
-    #[dman(name = "config", default)]
-    pub struct Config {
-        /// default 1234
-        pub seed: i64,
-        /// default 20
-        pub size: i64,
-        /// default 1000
-        pub nsample: i64,
-        /// default 2
-        pub nrepeats: i64,
-    }
-
-    impl Default for Config {
-        fn default() -> Self {
-            Config {
-                seed: 1234,
-                size: 20,
-                nsample: 1000,
-                nrepeats: 2,
-            }
-        }
-    }
-
-    /// `@dman.modelclass(name="run", storable=True)` of the getting-started script.
-    #[derive(Modelclass, Debug)]
-    #[dman(name = "run", storable)]
-    pub struct Run {
-        /// config
-        pub config: Config,
-        /// `barrayfield(default=None)`
-        pub data: Option<Record<Array2<f64>>>,
-        /// `barrayfield(default=None)`
-        pub output: Option<Record<Array2<f64>>>,
-    }
+    pub use dman_test_support::seed::{Config, Run};
 }
 
 // ---- a barray of any dtype ------------------------------------------------------

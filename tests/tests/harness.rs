@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use dman::core::json::{self, Value};
 use dman::{MemoryBackend, StorageBackend, StoragePath};
+use dman_test_support::backend::{Op, Recorder};
 use dman_tests::fixture::{self, at_to_pointer};
 use dman_tests::norm::{compare, match_pattern, uuid_pattern};
-use dman_tests::recorder::{Op, Recorder};
 use dman_tests::refmodel::{f16_bits_to_f64, f64_to_f16_bits, AnyArray};
 use dman_tests::scenarios;
 

@@ -11,10 +11,10 @@ use dman::ndarray::Array1;
 use dman::{
     Error, FsBackend, MList, MRuns, MemoryBackend, Record, Repo, StorageBackend, StoragePath,
 };
+use dman_test_support::backend::{Op, Recorder};
 use dman_tests::fixture;
 use dman_tests::mixed::{AnyList, Item};
 use dman_tests::norm::Normalize;
-use dman_tests::recorder::{Op, Recorder};
 use dman_tests::refmodel::{Config, Holder, Person, Run};
 use proptest::prelude::*;
 

@@ -12,9 +12,9 @@ use dman::core::json::Value;
 use dman::core::numeric::decode_npy;
 use dman::ndarray::Ix1;
 use dman::{Error, MRuns, Repo, StorageBackend, StoragePath};
+use dman_test_support::backend::Recorder;
 use dman_tests::fixture::{self, Scenario};
 use dman_tests::norm::{self, match_pattern, Comparison};
-use dman_tests::recorder::Recorder;
 use dman_tests::refmodel::{self as rm, getting_started as gs};
 use dman_tests::scenarios;
 

@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use dman::core::json::{self, Map, Value};
 use dman::{MList, MemoryBackend, Modelclass, Record, Repo, StorageBackend, StoragePath};
+use dman_test_support::backend::Recorder;
 use dman_tests::fixture::{self, Scenario};
 use dman_tests::norm::{self, Normalize};
-use dman_tests::recorder::Recorder;
 use dman_tests::refmodel::Person;
 use dman_tests::scenarios::{self, WRITTEN};
 use proptest::prelude::*;

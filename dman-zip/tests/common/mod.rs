@@ -3,51 +3,16 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use dman_core::{StorageBackend, StoragePath};
 
-/// The repository's root folder.
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// A system tool the test needs (Info-ZIP `zip` or `unzip`, `python3`):
-/// missing, the test fails and says how to install it.
-pub fn tool(name: &str) -> Command {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {name}"))
-        .output()
-        .is_ok_and(|out| out.status.success());
-    assert!(
-        found,
-        "`{name}` is missing: run scripts/setup-system.sh (as root), which installs Info-ZIP zip and unzip"
-    );
-    Command::new(name)
-}
-
-/// Runs a command, asserting that it succeeds; gives its standard output.
-pub fn run(command: &mut Command) -> String {
-    let out = command
-        .output()
-        .unwrap_or_else(|err| panic!("cannot run {command:?}: {err}"));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{command:?} failed ({}):\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-/// Runs a Python script with `python3` and the given arguments.
+/// Runs a Python script with the project's Python (`python -c SCRIPT
+/// ARGS...`); gives its standard output.
 pub fn python(script: &str, args: &[&Path]) -> String {
-    let mut command = tool("python3");
+    let mut command = dman_test_support::python::command();
     command.arg("-c").arg(script).args(args);
-    run(&mut command)
+    dman_test_support::files::run(&mut command)
 }
 
 /// A small tree like a dman tree, with unusual names and sizes: relative
@@ -84,25 +49,6 @@ pub fn write_tree(dir: &Path, tree: &BTreeMap<String, Vec<u8>>) {
         std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
         std::fs::write(file, data).expect("write");
     }
-}
-
-/// Every file under the folder `dir`, relative path to content.
-pub fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut tree = BTreeMap::new();
-    let mut folders = vec![dir.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).expect("read_dir") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                folders.push(path);
-            } else {
-                let relative = path.strip_prefix(dir).expect("under dir");
-                let relative = relative.to_str().expect("UTF-8 path").replace('\\', "/");
-                tree.insert(relative, std::fs::read(&path).expect("read"));
-            }
-        }
-    }
-    tree
 }
 
 /// Every file of `backend` under `prefix`, relative to `prefix`, with its
@@ -146,7 +92,11 @@ pub fn everything_under(dir: &Path) -> Vec<String> {
 
 /// `unzip -t` of an archive, asserting that it finds no error.
 pub fn unzip_test(archive: &Path) {
-    let out = run(tool("unzip").arg("-t").arg(archive));
+    let out = dman_test_support::files::run(
+        dman_test_support::files::tool("unzip")
+            .arg("-t")
+            .arg(archive),
+    );
     assert!(out.contains("No errors detected"), "unzip -t: {out}");
 }
 

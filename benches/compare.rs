@@ -3,7 +3,7 @@
 //! `benches/python/bench_dman.py` and prints one table; run alone:
 //!
 //! ```text
-//! cargo bench -p dman --bench compare -- [--n 100,500,2000]
+//! cargo bench -p dman-benches --bench compare -- [--n 100,500,2000]
 //!     [--backends memory,fs,fs-durable,zip,s3] [--reps 100:5,500:3,2000:2]
 //!     [--out results.jsonl] [--keep] [--only save,raw-save,...]
 //! ```
@@ -73,47 +73,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dman::ndarray::Array2;
-use dman::{
-    FsBackend, MRuns, MemoryBackend, Modelclass, Record, Repo, StorageBackend, StoragePath,
-    ZipBackend,
-};
+use dman::{FsBackend, MRuns, MemoryBackend, Repo, StorageBackend, StoragePath, ZipBackend};
 use dman_s3::object_store::{self, ObjectStore, ObjectStoreExt};
+use dman_test_support::s3::S3sServer;
+use dman_test_support::seed::{config, experiment, Run};
 use futures::future::try_join_all;
 use tempfile::TempDir;
-
-#[derive(Modelclass, Debug, Clone, PartialEq)]
-#[dman(name = "config")]
-struct Config {
-    seed: u64,
-    size: usize,
-    nsample: usize,
-    nrepeats: usize,
-}
-
-#[derive(Modelclass, Debug)]
-#[dman(name = "run", storable)]
-struct Run {
-    config: Config,
-    data: Option<Record<Array2<f64>>>,
-    output: Option<Record<Array2<f64>>>,
-}
 
 const KEY: &str = "experiment";
 const ROWS: [&str; 5] = ["save", "resume", "load", "append", "clean"];
 const DEFAULT_BACKENDS: &str = "memory,fs,fs-durable,zip,s3";
-
-fn experiment() -> MRuns<Run> {
-    MRuns::new().stem("experiment").subdir("results")
-}
-
-fn config(seed: u64) -> Config {
-    Config {
-        seed,
-        size: 20,
-        nsample: 1000,
-        nrepeats: 2,
-    }
-}
 
 fn run(seed: u64, data: &Array2<f64>, output: &Array2<f64>) -> Run {
     Run {
@@ -236,122 +205,6 @@ impl Options {
     }
 }
 
-// ---- the S3 server ----------------------------------------------------------
-
-mod s3 {
-    //! s3s-fs on 127.0.0.1, in this process, with one difference from
-    //! s3s-fs: a `HEAD` of a key that is a folder of its files (a prefix,
-    //! no object on S3) answers "no such key", as S3 does (dman's `clean`
-    //! asks whether `<generator>/experiment` exists). The same wrapper as
-    //! `dman-s3/tests/common`, reduced to what this bench needs.
-
-    use std::path::PathBuf;
-
-    pub const ACCESS_KEY: &str = "dman-bench-access-key";
-    pub const SECRET_KEY: &str = "dman-bench-secret-key";
-
-    pub struct Server {
-        pub endpoint: String,
-        pub root: PathBuf,
-    }
-
-    struct FolderAware {
-        fs: s3s_fs::FileSystem,
-        root: PathBuf,
-    }
-
-    macro_rules! delegate {
-        ($($method:ident: $input:ident => $output:ident;)*) => {
-            $(
-                fn $method<'life0, 'async_trait>(
-                    &'life0 self,
-                    req: s3s::S3Request<s3s::dto::$input>,
-                ) -> std::pin::Pin<Box<
-                    dyn std::future::Future<Output = s3s::S3Result<s3s::S3Response<s3s::dto::$output>>>
-                        + Send
-                        + 'async_trait,
-                >>
-                where
-                    'life0: 'async_trait,
-                    Self: 'async_trait,
-                {
-                    self.fs.$method(req)
-                }
-            )*
-        };
-    }
-
-    #[async_trait::async_trait]
-    impl s3s::S3 for FolderAware {
-        delegate! {
-            abort_multipart_upload: AbortMultipartUploadInput => AbortMultipartUploadOutput;
-            complete_multipart_upload: CompleteMultipartUploadInput => CompleteMultipartUploadOutput;
-            copy_object: CopyObjectInput => CopyObjectOutput;
-            create_multipart_upload: CreateMultipartUploadInput => CreateMultipartUploadOutput;
-            delete_object: DeleteObjectInput => DeleteObjectOutput;
-            delete_objects: DeleteObjectsInput => DeleteObjectsOutput;
-            get_object: GetObjectInput => GetObjectOutput;
-            list_objects_v2: ListObjectsV2Input => ListObjectsV2Output;
-            put_object: PutObjectInput => PutObjectOutput;
-            upload_part: UploadPartInput => UploadPartOutput;
-        }
-
-        async fn head_object(
-            &self,
-            req: s3s::S3Request<s3s::dto::HeadObjectInput>,
-        ) -> s3s::S3Result<s3s::S3Response<s3s::dto::HeadObjectOutput>> {
-            let (bucket, key) = (&req.input.bucket, &req.input.key);
-            if !key.is_empty() && self.root.join(bucket).join(key).is_dir() {
-                return Err(s3s::s3_error!(NoSuchKey));
-            }
-            self.fs.head_object(req).await
-        }
-    }
-
-    /// Starts the server; its files go to `root`.
-    pub async fn start(root: PathBuf) -> Server {
-        use hyper_util::rt::{TokioExecutor, TokioIo};
-        use hyper_util::server::conn::auto::Builder as ConnBuilder;
-        use s3s::auth::SimpleAuth;
-        use s3s::service::S3ServiceBuilder;
-
-        let fs = s3s_fs::FileSystem::new(&root).expect("s3s-fs");
-        let service = {
-            let mut builder = S3ServiceBuilder::new(FolderAware {
-                fs,
-                root: root.clone(),
-            });
-            builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
-            builder.build()
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
-        let address = listener.local_addr().expect("local address");
-        tokio::spawn(async move {
-            let http = ConnBuilder::new(TokioExecutor::new());
-            loop {
-                let Ok((socket, _)) = listener.accept().await else {
-                    continue;
-                };
-                // Without it, a response written in two parts waits for
-                // the client's delayed ACK: 40 ms per GET.
-                let _ = socket.set_nodelay(true);
-                let connection = http
-                    .serve_connection(TokioIo::new(socket), service.clone())
-                    .into_owned();
-                tokio::spawn(async move {
-                    let _ = connection.await;
-                });
-            }
-        });
-        Server {
-            endpoint: format!("http://{address}"),
-            root,
-        }
-    }
-}
-
 // ---- backends -------------------------------------------------------------
 
 /// One fresh backend for one cycle, with the raw-limit counterpart.
@@ -382,7 +235,7 @@ enum Raw {
 struct Env {
     opts: Options,
     graveyard: Vec<TempDir>,
-    server: Option<s3::Server>,
+    server: Option<S3sServer>,
     buckets: usize,
 }
 
@@ -422,19 +275,13 @@ impl Env {
             "s3" => {
                 if self.server.is_none() {
                     let root = self.opts.temp_dir(&mut self.graveyard);
-                    self.server = Some(s3::start(root).await);
+                    self.server = Some(S3sServer::start_in(root).await);
                 }
                 let server = self.server.as_ref().expect("server");
                 self.buckets += 1;
                 let bucket = |name: String| {
-                    std::fs::create_dir(server.root.join(&name)).expect("bucket");
-                    dman_s3::S3Builder::new()
-                        .endpoint(&server.endpoint)
-                        .bucket(name)
-                        .region("us-east-1")
-                        .credentials(s3::ACCESS_KEY, s3::SECRET_KEY)
-                        .build()
-                        .expect("S3 backend")
+                    server.create_bucket(&name);
+                    server.builder(&name).build().expect("S3 backend")
                 };
                 let saved = bucket(format!("dman-{}", self.buckets));
                 let raw = bucket(format!("raw-{}", self.buckets));

@@ -1,4 +1,5 @@
-"""A generic S3 tool for the dman-s3 tests, on boto3 (which moto brings).
+"""A generic S3 tool for the S3 tests (dman-s3, dman-cli), on boto3 (which
+moto brings); the tests run it through `dman_test_support::s3::s3tool`.
 
 Usage:
     s3tool.py ENDPOINT create-bucket BUCKET

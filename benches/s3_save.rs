@@ -1,7 +1,7 @@
 //! Saving 200 runs to a local S3 server, writes issued concurrently and one
 //! by one (issue 6).
 //!
-//! `cargo bench -p dman-s3 --bench save` starts s3s-fs in-process on
+//! `cargo bench -p dman-benches --bench s3_save` starts s3s-fs in-process on
 //! 127.0.0.1 (its files in the system's temporary folder: set `TMPDIR` to
 //! choose the disk), saves an `MRuns` of 200 getting-started runs (a
 //! `Config` and two `.npy` records of 20x1000 and 100x1000 float64, 960 kB
@@ -9,25 +9,19 @@
 //! and `Repo::with_concurrency(1)`, each to a fresh key prefix, and prints
 //! the best of `DMAN_BENCH_REPS` (default 3) times of each and their ratio.
 
-#[path = "../tests/common/mod.rs"]
-#[allow(unused_imports)]
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dman::{MRuns, Repo};
+use dman_test_support::s3::S3sServer;
+use dman_test_support::seed::{arrays, config, experiment, Config, Run};
 
-fn runs(n: usize) -> MRuns<common::Run> {
-    let cfg = common::Config::default();
-    let (data, output) = common::arrays(&cfg);
-    let mut runs = common::experiment();
+fn runs(n: usize) -> MRuns<Run> {
+    let (data, output) = arrays(&Config::default());
+    let mut runs = experiment();
     for seed in 0..n as u64 {
-        runs.push(common::Run {
-            config: common::Config {
-                seed,
-                ..cfg.clone()
-            },
+        runs.push(Run {
+            config: config(seed),
             data: Some(data.clone().into()),
             output: Some(output.clone().into()),
         });
@@ -35,7 +29,7 @@ fn runs(n: usize) -> MRuns<common::Run> {
     runs
 }
 
-async fn save(server: &common::S3sServer, prefix: &str, concurrency: usize, n: usize) -> Duration {
+async fn save(server: &S3sServer, prefix: &str, concurrency: usize, n: usize) -> Duration {
     let backend = server
         .builder("bench")
         .prefix(prefix)
@@ -69,7 +63,7 @@ fn main() {
         .build()
         .unwrap_or_else(|err| panic!("runtime: {err}"));
     runtime.block_on(async {
-        let server = common::S3sServer::start().await;
+        let server = S3sServer::start().await;
         server.create_bucket("bench");
         // A first save warms the connection pool and the page cache.
         save(&server, "warm-up", 16, 20).await;
