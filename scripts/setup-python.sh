@@ -30,6 +30,14 @@ say() {
 
 [ -f "$REQ" ] || die "missing $REQ"
 
+# One setup at a time: test binaries or scripts that start together wait
+# here for the first, then find the venv ready (util-linux flock, on this
+# script's own file).
+if command -v flock >/dev/null 2>&1; then
+    exec 9<"${BASH_SOURCE[0]}"
+    flock 9
+fi
+
 if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
     command -v "$PYTHON" >/dev/null 2>&1 \
         || die "'$PYTHON' not found: install Python 3.11 or newer with the venv module (or set PYTHON=...)"
