@@ -692,6 +692,8 @@ pub fn f16_bits_to_f64(bits: u16) -> f64 {
 macro_rules! plain_dict {
     ($(#[$meta:meta])* pub struct $name:ident { $($(#[$fmeta:meta])* pub $field:ident : $ty:ty),* $(,)? }) => {
         $(#[$meta])*
+        // The fields are the dict's keys, named as in refmodel.py.
+        #[allow(missing_docs)]
         pub struct $name { $($(#[$fmeta])* pub $field: $ty),* }
 
         impl $crate::refmodel::__dman::Serializable for $name {
