@@ -809,7 +809,7 @@ pub async fn execute(repo: &dman::Repo, cfg: Config) -> dman::Result<bool> {
             }
             let (data, output) = arrays(&cfg);
             runs.push(Run {
-                config: cfg,
+                config: cfg.clone(),
                 data: Some(data.into()),
                 output: Some(output.into()),
             });
