@@ -55,7 +55,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: track_writer LOCATION WRITER FIRST COUNT".into());
     };
     let (writer, first, count): (u64, u64, u64) = (writer.parse()?, first.parse()?, count.parse()?);
-    let repo = dman::open(location)?.with_generator(GENERATOR).with_attempts(200);
+    let repo = dman::open(location)?
+        .with_generator(GENERATOR)
+        .with_attempts(200);
     let mut out = std::io::stdout().lock();
     for append in first..first + count {
         repo.track("experiment", experiment, async |runs: &mut MRuns<Run>| {

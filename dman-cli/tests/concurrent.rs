@@ -38,7 +38,12 @@ struct Writer {
 impl Writer {
     fn spawn(location: &str, id: u64, first: u64, count: u64) -> Self {
         let child = Command::new(writer_binary())
-            .args([location, &id.to_string(), &first.to_string(), &count.to_string()])
+            .args([
+                location,
+                &id.to_string(),
+                &first.to_string(),
+                &count.to_string(),
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -88,16 +93,28 @@ fn follow(mut w: Writer, kill_after: Option<usize>) -> (Vec<(u64, u64)>, bool) {
 fn verify(location: &str) -> BTreeSet<(u64, u64)> {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
-        let repo = dman::open(location).expect("open").with_generator(GENERATOR);
+        let repo = dman::open(location)
+            .expect("open")
+            .with_generator(GENERATOR);
         let runs: dman::MRuns<Run> = repo.load("experiment").await.expect("load the experiment");
         let mut found = BTreeSet::new();
         for (i, record) in runs.iter().enumerate() {
-            let run = record.get().await.unwrap_or_else(|e| panic!("run {i}: {e}"));
+            let run = record
+                .get()
+                .await
+                .unwrap_or_else(|e| panic!("run {i}: {e}"));
             let key = (run.config.writer, run.config.append);
             assert!(found.insert(key), "run {key:?} saved twice");
             let data = run.data.as_ref().expect("data record");
-            let array = data.get().await.unwrap_or_else(|e| panic!("run {key:?} data: {e}"));
-            assert_eq!(array, &values(key.0, key.1), "run {key:?} holds another writer's array");
+            let array = data
+                .get()
+                .await
+                .unwrap_or_else(|e| panic!("run {key:?} data: {e}"));
+            assert_eq!(
+                array,
+                &values(key.0, key.1),
+                "run {key:?} holds another writer's array"
+            );
         }
         let _ = experiment; // the container the writers use
         found
@@ -178,11 +195,18 @@ fn killed_writers_lose_no_committed_run() {
         // The tree loads after every round, with every acknowledged run.
         let found = verify(&location);
         let missing: Vec<_> = acknowledged.difference(&found).collect();
-        assert!(missing.is_empty(), "round {round}: committed runs lost: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "round {round}: committed runs lost: {missing:?}"
+        );
     }
     assert!(kills >= 20, "only {kills} kills");
     let out = dman(&["gc", &location]);
-    assert!(out.status.success(), "dman gc: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "dman gc: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_clean(&location);
     let found = verify(&location);
     assert!(acknowledged.is_subset(&found));
@@ -199,13 +223,17 @@ async fn eight_tasks_on_memory_lose_no_run() {
             let repo = repo.clone();
             tokio::spawn(async move {
                 for append in 0..APPENDS {
-                    repo.track("experiment", experiment, async move |runs: &mut dman::MRuns<Run>| {
-                        runs.push(Run {
-                            config: writer::Config { writer, append },
-                            data: Some(values(writer, append).into()),
-                        });
-                        Ok(())
-                    })
+                    repo.track(
+                        "experiment",
+                        experiment,
+                        async move |runs: &mut dman::MRuns<Run>| {
+                            runs.push(Run {
+                                config: writer::Config { writer, append },
+                                data: Some(values(writer, append).into()),
+                            });
+                            Ok(())
+                        },
+                    )
                     .await
                     .expect("track");
                 }
@@ -228,5 +256,10 @@ async fn eight_tasks_on_memory_lose_no_run() {
     // Every file in the store is one the experiment points at: the lost
     // attempts left nothing behind.
     let files = backend.paths().len();
-    assert_eq!(files, 1 + 2 * (WRITERS * APPENDS) as usize + 1, "{:?}", backend.paths());
+    assert_eq!(
+        files,
+        1 + 2 * (WRITERS * APPENDS) as usize + 1,
+        "{:?}",
+        backend.paths()
+    );
 }

@@ -205,8 +205,7 @@ impl SavePlan {
                 next_stem(&stem)
             };
             let candidate = parent.join(&format!("{stem}{suffix}"))?;
-            if !self.touched.contains(&candidate) && !self.is_occupied(&candidate)
-            {
+            if !self.touched.contains(&candidate) && !self.is_occupied(&candidate) {
                 self.touched.insert(candidate.clone());
                 return Ok(candidate);
             }

@@ -281,7 +281,11 @@ pub async fn execute_without_root(plan: SavePlan, concurrency: usize) -> Result<
 /// change what a committed version of any key points at, nor what a
 /// concurrent writer wrote (its write fails with a conflict instead).
 /// Returns whether this call created the file (and so may delete it again).
-async fn write_content(store: &Arc<dyn StorageBackend>, path: &StoragePath, bytes: Bytes) -> Result<bool> {
+async fn write_content(
+    store: &Arc<dyn StorageBackend>,
+    path: &StoragePath,
+    bytes: Bytes,
+) -> Result<bool> {
     if store.supports_conditional_writes() {
         store.write_if(path, bytes, &WriteCondition::Create).await?;
         Ok(true)
@@ -312,13 +316,14 @@ async fn copy_one(
     to: StoragePath,
     note: &(dyn Fn(&StoragePath, bool) + Sync),
 ) -> Result<()> {
-    let made = if crate::record::same_store(&from_store, store) && !store.supports_conditional_writes() {
-        store.copy(&from, &to).await?;
-        false
-    } else {
-        let bytes = from_store.read(&from).await?;
-        write_content(store, &to, bytes).await?
-    };
+    let made =
+        if crate::record::same_store(&from_store, store) && !store.supports_conditional_writes() {
+            store.copy(&from, &to).await?;
+            false
+        } else {
+            let bytes = from_store.read(&from).await?;
+            write_content(store, &to, bytes).await?
+        };
     note(&to, made);
     Ok(())
 }
@@ -430,7 +435,11 @@ async fn run_plan(
         Ok::<_, Error>(())
     };
     let created_list = |created: &std::sync::Mutex<Vec<StoragePath>>| {
-        std::mem::take(&mut *created.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+        std::mem::take(
+            &mut *created
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     };
     if let Err(err) = content.await {
         undo(&store, &created_list(&created)).await;

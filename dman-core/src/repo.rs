@@ -223,13 +223,19 @@ impl Transaction {
     /// saved (this attempt's files are deleted again); load and redo.
     pub async fn commit<T: Serializable>(&mut self, repo: &Repo, value: &T) -> Result<bool> {
         match repo
-            .commit(&self.key, &self.loc, value, &self.options, self.condition.clone())
+            .commit(
+                &self.key,
+                &self.loc,
+                value,
+                &self.options,
+                self.condition.clone(),
+            )
             .await
         {
             Ok(_) => Ok(true),
             Err(Error::Storage(StorageError::Conflict { path, .. })) => {
                 tracing::debug!(target: "dman::track", key = %self.key.name, file = %path, attempt = self.attempt, "conflict, trying again");
-                if path != self.loc.file {
+                if is_content_conflict(&path, &self.loc, &repo.store) {
                     // A content file's name is taken: the next attempt
                     // takes another.
                     self.avoid.insert(path);
@@ -245,6 +251,16 @@ impl Transaction {
     pub fn attempts(&self) -> u32 {
         self.attempt
     }
+}
+
+/// Whether a conflict is about a content file whose name was taken (and
+/// another name may do), rather than about the key itself.
+fn is_content_conflict(
+    path: &StoragePath,
+    loc: &KeyLocation,
+    store: &Arc<dyn StorageBackend>,
+) -> bool {
+    store.supports_conditional_writes() && !path.is_root() && path != &loc.file
 }
 
 /// Waits before a transaction's next attempt: exponential in the attempt,
@@ -439,7 +455,8 @@ impl Repo {
             for attempt in 1..=CONTENT_ATTEMPTS {
                 match self.commit(&key, &loc, value, &options, condition.clone()).await {
                     Err(Error::Storage(StorageError::Conflict { path, .. }))
-                        if path != loc.file && attempt < CONTENT_ATTEMPTS =>
+                        if is_content_conflict(&path, &loc, &self.store)
+                            && attempt < CONTENT_ATTEMPTS =>
                     {
                         // A content file's name is taken (by a concurrent
                         // writer, or left by a killed one): take another.

@@ -154,7 +154,11 @@ impl StorageError {
     }
 
     /// Builds a [`StorageError::Unsupported`].
-    pub fn unsupported(backend: impl Into<String>, op: &'static str, reason: impl Into<String>) -> Self {
+    pub fn unsupported(
+        backend: impl Into<String>,
+        op: &'static str,
+        reason: impl Into<String>,
+    ) -> Self {
         StorageError::Unsupported {
             backend: backend.into(),
             op,
@@ -296,11 +300,18 @@ macro_rules! forward_storage_backend {
                 let $s = self;
                 ($inner).location()
             }
-            async fn read(&self, path: &$crate::StoragePath) -> $crate::StorageResult<$crate::__private::Bytes> {
+            async fn read(
+                &self,
+                path: &$crate::StoragePath,
+            ) -> $crate::StorageResult<$crate::__private::Bytes> {
                 let $s = self;
                 ($inner).read(path).await
             }
-            async fn write(&self, path: &$crate::StoragePath, data: $crate::__private::Bytes) -> $crate::StorageResult<()> {
+            async fn write(
+                &self,
+                path: &$crate::StoragePath,
+                data: $crate::__private::Bytes,
+            ) -> $crate::StorageResult<()> {
                 let $s = self;
                 ($inner).write(path, data).await
             }
@@ -312,7 +323,10 @@ macro_rules! forward_storage_backend {
                 let $s = self;
                 ($inner).exists(path).await
             }
-            async fn list(&self, prefix: &$crate::StoragePath) -> $crate::StorageResult<Vec<$crate::ObjectMeta>> {
+            async fn list(
+                &self,
+                prefix: &$crate::StoragePath,
+            ) -> $crate::StorageResult<Vec<$crate::ObjectMeta>> {
                 let $s = self;
                 ($inner).list(prefix).await
             }
@@ -320,7 +334,11 @@ macro_rules! forward_storage_backend {
                 let $s = self;
                 ($inner).flush().await
             }
-            async fn copy(&self, from: &$crate::StoragePath, to: &$crate::StoragePath) -> $crate::StorageResult<()> {
+            async fn copy(
+                &self,
+                from: &$crate::StoragePath,
+                to: &$crate::StoragePath,
+            ) -> $crate::StorageResult<()> {
                 let $s = self;
                 ($inner).copy(from, to).await
             }
@@ -328,7 +346,10 @@ macro_rules! forward_storage_backend {
                 let $s = self;
                 ($inner).supports_conditional_writes()
             }
-            async fn read_versioned(&self, path: &$crate::StoragePath) -> $crate::StorageResult<($crate::__private::Bytes, $crate::Version)> {
+            async fn read_versioned(
+                &self,
+                path: &$crate::StoragePath,
+            ) -> $crate::StorageResult<($crate::__private::Bytes, $crate::Version)> {
                 let $s = self;
                 ($inner).read_versioned(path).await
             }

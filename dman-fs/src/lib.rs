@@ -531,7 +531,8 @@ impl FsBackend {
             .metadata()
             .map_err(|err| self.failed(path, "read", err))?;
         let mut data = Vec::with_capacity(meta.len() as usize);
-        io::Read::read_to_end(&mut file, &mut data).map_err(|err| self.failed(path, "read", err))?;
+        io::Read::read_to_end(&mut file, &mut data)
+            .map_err(|err| self.failed(path, "read", err))?;
         Ok((Bytes::from(data), file_version(&meta)))
     }
 
@@ -812,8 +813,10 @@ impl StorageBackend for FsBackend {
 
     async fn read_versioned(&self, path: &StoragePath) -> StorageResult<(Bytes, Version)> {
         let owned = path.clone();
-        self.run(path, "read", move |this| this.read_versioned_blocking(&owned))
-            .await
+        self.run(path, "read", move |this| {
+            this.read_versioned_blocking(&owned)
+        })
+        .await
     }
 
     async fn write_if(

@@ -10,9 +10,7 @@ use dman_core::{
 };
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{
-    ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion,
-};
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 use tokio::sync::OnceCell;
 
 use crate::error::{classify, FailureKind, ObjectStoreFailure};
@@ -285,7 +283,8 @@ impl ObjectStoreBackend {
         err: object_store::Error,
     ) -> StorageError {
         match err {
-            object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. } => {
+            object_store::Error::AlreadyExists { .. }
+            | object_store::Error::Precondition { .. } => {
                 StorageError::conflict(self.location.clone(), path, condition)
             }
             object_store::Error::NotImplemented { operation, .. } => StorageError::unsupported(
@@ -449,7 +448,10 @@ impl StorageBackend for ObjectStoreBackend {
             return Err(StorageError::unsupported(
                 self.location.clone(),
                 "a conditional write",
-                format!("{} bytes is more than one PUT can carry (5 GiB)", data.len()),
+                format!(
+                    "{} bytes is more than one PUT can carry (5 GiB)",
+                    data.len()
+                ),
             ));
         }
         let key = self.key(path, "write")?;
