@@ -263,3 +263,61 @@ async fn eight_tasks_on_memory_lose_no_run() {
         backend.paths()
     );
 }
+
+/// The example that saves conditionally, built next to the test binaries.
+fn saver_binary() -> PathBuf {
+    writer_binary().with_file_name("conditional_saver")
+}
+
+/// Two processes load the key at one version and save it on a signal, each
+/// only if it is still at that version: exactly one wins, the other gets the
+/// conflict, and the key holds the winner's value.
+#[test]
+fn two_conditional_saves_one_wins() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let location = dir.path().to_str().expect("utf-8 path").to_string();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let repo = dman::open(&location).expect("open").with_generator(GENERATOR);
+    runtime
+        .block_on(repo.save("config", &"start".to_string()))
+        .expect("first save");
+    for round in 0..5 {
+        let mut children: Vec<(String, Child)> = ["left", "right"]
+            .iter()
+            .map(|name| {
+                let child = Command::new(saver_binary())
+                    .args([location.as_str(), name])
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .expect("start conditional_saver");
+                (name.to_string(), child)
+            })
+            .collect();
+        // Both have loaded the same version before either saves.
+        let mut readers = Vec::new();
+        for (_, child) in &mut children {
+            let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+            let first = lines.next().expect("a line").expect("read");
+            assert!(first.starts_with("loaded "), "{first}");
+            readers.push(lines);
+        }
+        for (_, child) in &mut children {
+            use std::io::Write;
+            writeln!(child.stdin.as_mut().expect("stdin"), "go").expect("signal");
+        }
+        let mut winners = Vec::new();
+        for ((name, mut child), mut lines) in children.into_iter().zip(readers) {
+            let verdict = lines.next().expect("a verdict").expect("read");
+            assert!(child.wait().expect("wait").success(), "{name} failed");
+            match verdict.as_str() {
+                "won" => winners.push(name),
+                "conflict" => {}
+                other => panic!("round {round}: {name} said {other:?}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: winners {winners:?}");
+        let now: String = runtime.block_on(repo.load("config")).expect("load");
+        assert_eq!(now, winners[0], "round {round}");
+    }
+}
