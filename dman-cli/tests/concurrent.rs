@@ -277,7 +277,9 @@ fn two_conditional_saves_one_wins() {
     let dir = tempfile::tempdir().expect("tempdir");
     let location = dir.path().to_str().expect("utf-8 path").to_string();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let repo = dman::open(&location).expect("open").with_generator(GENERATOR);
+    let repo = dman::open(&location)
+        .expect("open")
+        .with_generator(GENERATOR);
     runtime
         .block_on(repo.save("config", &"start".to_string()))
         .expect("first save");
