@@ -439,7 +439,7 @@ impl Repo {
     ///
     /// Conditions other than [`SaveCondition::Always`] need a backend with
     /// conditional writes (local folder, S3, memory); elsewhere they fail
-    /// with [`StorageError::Unsupported`](crate::StorageError::Unsupported).
+    /// with [`StorageError::Unsupported`].
     pub async fn save_if<T: Serializable>(
         &self,
         key: impl Into<Key>,
