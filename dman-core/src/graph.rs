@@ -241,10 +241,30 @@ pub async fn save<T: Serializable>(
     options: EncodeOptions,
     concurrency: usize,
 ) -> Result<SaveReport> {
-    let (doc, plan) = encode(value, store, path, options)?;
-    let root = Bytes::from(json::to_string_pretty(&doc).into_bytes());
-    execute(plan, path, root, concurrency).await
+    let mut options = options;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let (doc, plan) = encode(value, store, path, options.clone())?;
+        let root = Bytes::from(json::to_string_pretty(&doc).into_bytes());
+        match execute(plan, path, root, concurrency).await {
+            // A content file's name is taken (a file no version points at,
+            // or a concurrent writer's): take the next free one.
+            Err(Error::Storage(crate::StorageError::Conflict { path: taken, .. }))
+                if &taken != path && !taken.is_root() && attempt < NAME_ATTEMPTS =>
+            {
+                let mut avoid = (*options.avoid).clone();
+                avoid.insert(taken);
+                options.avoid = Arc::new(avoid);
+            }
+            other => return other,
+        }
+    }
 }
+
+/// How many names [`save`] tries for content files whose names turn out
+/// to be taken.
+const NAME_ATTEMPTS: u32 = 16;
 
 /// Carries out a plan: content files, then the root file, then deletions.
 pub async fn execute(
