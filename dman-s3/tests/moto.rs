@@ -71,7 +71,11 @@ async fn repository_scenarios() {
         )
     })
     .await;
-    assert_eq!(case, 9, "every scenario ran on a backend of its own");
+    // Nine scenarios, and the kill-point one on a backend per kill point.
+    assert!(
+        case > 10,
+        "every scenario ran on a backend of its own ({case})"
+    );
 }
 
 /// Listing more keys than one page (moto, as S3, returns 1000 at most).

@@ -268,6 +268,12 @@ impl ZipBuilder {
                 Err(err) => return Err(fail(err.into())),
             },
         };
+        let seen = match &base {
+            Some(base) => base.identity.clone(),
+            // `create` replaces what is at the path now, but not what
+            // another writer puts there later.
+            None => fs::metadata(&path).ok().map(|m| identity(&m)),
+        };
         let root = match self.root {
             RootChoice::Named(root) => root.map_err(|err| fail(err.into()))?,
             RootChoice::Auto => match &base {
@@ -287,6 +293,7 @@ impl ZipBuilder {
                 max_entry_size: self.max_entry_size,
                 read_only: self.read_only,
                 state: RwLock::new(State {
+                    seen,
                     base,
                     staged: BTreeMap::new(),
                     generation: 0,
@@ -339,6 +346,10 @@ struct State {
     /// Numbers the staged changes, so that a flush unstages only what it
     /// wrote and not a change made while it ran.
     generation: u64,
+    /// The identity of the file at the archive's path when this backend
+    /// last read or wrote it (`None`: there was none); a flush that finds
+    /// another one there fails with a conflict.
+    seen: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -770,9 +781,9 @@ impl StorageBackend for ZipBackend {
     async fn flush(&self) -> StorageResult<()> {
         let _one_at_a_time = self.inner.flush_lock.lock().await;
         let root = StoragePath::root();
-        let (base, snapshot) = {
+        let (base, snapshot, seen) = {
             let state = self.state_read();
-            (state.base.clone(), state.staged.clone())
+            (state.base.clone(), state.staged.clone(), state.seen.clone())
         };
         let changes = snapshot.iter().any(|(path, staged)| match staged {
             Staged::Write { .. } => true,
@@ -792,23 +803,25 @@ impl StorageBackend for ZipBackend {
         let written = snapshot.clone();
         let new_base = self
             .run(&root, "flush", move || {
-                write_archive(&path, base.as_deref(), &written, limit).map_err(|err| {
-                    if err.is::<ReplacedMeanwhile>() {
-                        let seen = base.as_ref().and_then(|b| b.identity.clone());
-                        let condition = match seen {
-                            Some(id) => {
-                                dman_core::WriteCondition::Match(dman_core::Version::new(id))
-                            }
-                            None => dman_core::WriteCondition::Create,
-                        };
-                        StorageError::conflict(location, &StoragePath::root(), &condition)
-                    } else {
-                        StorageError::failed(location, &StoragePath::root(), "flush", err)
-                    }
-                })
+                write_archive(&path, base.as_deref(), &written, limit, seen.as_deref()).map_err(
+                    |err| {
+                        if err.is::<ReplacedMeanwhile>() {
+                            let condition = match seen {
+                                Some(id) => {
+                                    dman_core::WriteCondition::Match(dman_core::Version::new(id))
+                                }
+                                None => dman_core::WriteCondition::Create,
+                            };
+                            StorageError::conflict(location, &StoragePath::root(), &condition)
+                        } else {
+                            StorageError::failed(location, &StoragePath::root(), "flush", err)
+                        }
+                    },
+                )
             })
             .await?;
         let mut state = self.state_write();
+        state.seen = new_base.identity.clone();
         state.base = Some(Arc::new(new_base));
         unstage(&mut state, &snapshot);
         Ok(())
@@ -890,6 +903,7 @@ fn write_archive(
     base: Option<&Base>,
     staged: &BTreeMap<StoragePath, Staged>,
     limit: u64,
+    seen: Option<&str>,
 ) -> Result<Base, BoxError> {
     let folder = match path.parent() {
         Some(folder) if !folder.as_os_str().is_empty() => folder.to_path_buf(),
@@ -905,7 +919,7 @@ fn write_archive(
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
         Err(err) => return Err(err.into()),
     };
-    if now != base.and_then(|b| b.identity.clone()) {
+    if now.as_deref() != seen {
         return Err(Box::new(ReplacedMeanwhile));
     }
     let mut temp_name = name.to_os_string();
