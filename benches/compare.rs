@@ -580,8 +580,12 @@ async fn cycle(
     if want("append") {
         sync();
         let start = Instant::now();
+        let mut extra = Some(extra);
         repo.track(KEY, experiment, async |runs: &mut MRuns<Run>| {
-            runs.push(extra);
+            // One writer: the closure runs once.
+            if let Some(run) = extra.take() {
+                runs.push(run);
+            }
             Ok(())
         })
         .await

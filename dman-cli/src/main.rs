@@ -106,6 +106,9 @@ impl<E: std::fmt::Display> From<E> for Failure {
     }
 }
 
+/// How many times `gc` looks again for files that its deletions orphaned.
+const GC_ROUNDS: usize = 32;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -235,22 +238,31 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
         }
         Command::Gc { location, dry_run } => {
             let (store, _) = open(location.as_deref())?;
-            let orphans: Vec<StoragePath> = check::check(&store)
-                .await?
-                .into_iter()
-                .filter(|f| f.kind == check::Kind::Orphan)
-                .map(|f| f.file)
-                .collect();
-            for path in &orphans {
-                if dry_run {
-                    println!("would delete {path}");
-                } else {
-                    store.delete(path).await?;
-                    println!("deleted {path}");
+            // Deleting an orphan JSON file (a run of a save that never
+            // committed) orphans what it pointed at: go on until none is left.
+            let mut deleted = 0;
+            for _round in 0..GC_ROUNDS {
+                let orphans: Vec<StoragePath> = check::check(&store)
+                    .await?
+                    .into_iter()
+                    .filter(|f| f.kind == check::Kind::Orphan)
+                    .map(|f| f.file)
+                    .collect();
+                for path in &orphans {
+                    if dry_run {
+                        println!("would delete {path}");
+                    } else {
+                        store.delete(path).await?;
+                        println!("deleted {path}");
+                    }
+                }
+                deleted += orphans.len();
+                if orphans.is_empty() || dry_run {
+                    break;
                 }
             }
             store.flush().await?;
-            if orphans.is_empty() {
+            if deleted == 0 {
                 println!("no orphans");
             }
             Ok(ExitCode::SUCCESS)

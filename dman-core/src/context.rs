@@ -79,6 +79,11 @@ pub struct EncodeOptions {
     pub auto_clean: bool,
     /// What to do when one save writes a file twice.
     pub retouch: RetouchPolicy,
+    /// Paths a content file must not take: files found to exist when an
+    /// earlier attempt of the same save tried to create them (left by a
+    /// concurrent or a killed writer). A record that wants one takes the
+    /// next free name instead.
+    pub avoid: Arc<HashSet<StoragePath>>,
 }
 
 impl Default for EncodeOptions {
@@ -86,6 +91,7 @@ impl Default for EncodeOptions {
         EncodeOptions {
             auto_clean: true,
             retouch: RetouchPolicy::Ignore,
+            avoid: Arc::default(),
         }
     }
 }
@@ -172,6 +178,38 @@ impl SavePlan {
         live.extend(self.copies.iter().map(|c| c.to.clone()));
         live.extend(self.kept.iter().cloned());
         live
+    }
+
+    /// Whether new content must not go to `path`: it holds content that a
+    /// committed version points at and that this save replaces (writing
+    /// there before the commit would tear that version), or an earlier
+    /// attempt found the name taken (see [`SavePlan::alternate`]).
+    pub fn is_occupied(&self, path: &StoragePath) -> bool {
+        self.options.avoid.contains(path) || self.removals.iter().any(|r| &r.path == path)
+    }
+
+    /// A free name in the folder of `path` for content that cannot go to
+    /// `path` itself: a fresh uuid for a uuid-named file, else the next
+    /// name Python's `retouch='auto'` would give (`data.npy` → `data1.npy`),
+    /// skipping names this save uses, replaces or must avoid.
+    pub fn alternate(&mut self, path: &StoragePath) -> Result<StoragePath> {
+        let parent = path.parent().unwrap_or_else(StoragePath::root);
+        let t = Target::default().with_name(path.file_name().unwrap_or_default());
+        let suffix = t.suffix.unwrap_or_default();
+        let mut stem = t.stem.unwrap_or_default();
+        let uuid_named = uuid::Uuid::try_parse(&stem).is_ok();
+        loop {
+            stem = if uuid_named {
+                uuid::Uuid::new_v4().to_string()
+            } else {
+                next_stem(&stem)
+            };
+            let candidate = parent.join(&format!("{stem}{suffix}"))?;
+            if !self.touched.contains(&candidate) && !self.is_occupied(&candidate) {
+                self.touched.insert(candidate.clone());
+                return Ok(candidate);
+            }
+        }
     }
 
     /// Claims `path` for a file of this save, applying the retouch policy

@@ -68,6 +68,20 @@ pub enum Error {
         /// The backend looked in.
         backend: String,
     },
+    /// A conditional save found the key changed by another writer, or a
+    /// transaction ([`Repo::track`](crate::Repo::track)) kept finding it
+    /// changed until its attempts ran out.
+    #[error("key `{key}` ({file} in {backend}) was changed by another writer; gave up after {attempts} attempt(s)")]
+    Conflict {
+        /// The key's name.
+        key: String,
+        /// The key's JSON file.
+        file: StoragePath,
+        /// The backend's location.
+        backend: String,
+        /// How many times the save was tried.
+        attempts: u32,
+    },
     /// Anything else, with a message that says what.
     #[error("{0}")]
     Other(String),

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::json::{self, Value};
 use crate::path::StoragePath;
 use crate::serial::{self, split_envelope, Serializable};
-use crate::storage::StorageBackend;
+use crate::storage::{StorageBackend, Version, WriteCondition};
 
 /// How many content files a save writes at once unless told otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 16;
@@ -205,6 +205,9 @@ pub async fn owned_files(
 /// What a save did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SaveReport {
+    /// The version of the key's file that the save wrote, when the backend
+    /// has versions and the save was conditional.
+    pub version: Option<Version>,
     /// Files written, the root file last.
     pub written: Vec<StoragePath>,
     /// Files copied to a new place.
@@ -238,10 +241,30 @@ pub async fn save<T: Serializable>(
     options: EncodeOptions,
     concurrency: usize,
 ) -> Result<SaveReport> {
-    let (doc, plan) = encode(value, store, path, options)?;
-    let root = Bytes::from(json::to_string_pretty(&doc).into_bytes());
-    execute(plan, path, root, concurrency).await
+    let mut options = options;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let (doc, plan) = encode(value, store, path, options.clone())?;
+        let root = Bytes::from(json::to_string_pretty(&doc).into_bytes());
+        match execute(plan, path, root, concurrency).await {
+            // A content file's name is taken (a file no version points at,
+            // or a concurrent writer's): take the next free one.
+            Err(Error::Storage(crate::StorageError::Conflict { path: taken, .. }))
+                if &taken != path && !taken.is_root() && attempt < NAME_ATTEMPTS =>
+            {
+                let mut avoid = (*options.avoid).clone();
+                avoid.insert(taken);
+                options.avoid = Arc::new(avoid);
+            }
+            other => return other,
+        }
+    }
 }
+
+/// How many names [`save`] tries for content files whose names turn out
+/// to be taken.
+const NAME_ATTEMPTS: u32 = 16;
 
 /// Carries out a plan: content files, then the root file, then deletions.
 pub async fn execute(
@@ -250,7 +273,22 @@ pub async fn execute(
     root_bytes: Bytes,
     concurrency: usize,
 ) -> Result<SaveReport> {
-    run_plan(plan, Some((root, root_bytes)), concurrency).await
+    run_plan(plan, Some((root, root_bytes, None)), concurrency).await
+}
+
+/// Carries out a plan whose root file is written only if `condition`
+/// holds; otherwise the save fails with [`StorageError::Conflict`]
+/// (inside [`Error::Storage`]) and the content files it wrote are deleted.
+///
+/// [`StorageError::Conflict`]: crate::StorageError::Conflict
+pub async fn execute_if(
+    plan: SavePlan,
+    root: &StoragePath,
+    root_bytes: Bytes,
+    condition: WriteCondition,
+    concurrency: usize,
+) -> Result<SaveReport> {
+    run_plan(plan, Some((root, root_bytes, Some(condition))), concurrency).await
 }
 
 /// Carries out a plan that has no root file of its own (Python's `store`).
@@ -258,15 +296,78 @@ pub async fn execute_without_root(plan: SavePlan, concurrency: usize) -> Result<
     run_plan(plan, None, concurrency).await
 }
 
+/// Writes one content file of a save. Where the backend can, the write is
+/// *create only*: a content file never replaces a file, so it can never
+/// change what a committed version of any key points at, nor what a
+/// concurrent writer wrote (its write fails with a conflict instead).
+/// Returns whether this call created the file (and so may delete it again).
+async fn write_content(
+    store: &Arc<dyn StorageBackend>,
+    path: &StoragePath,
+    bytes: Bytes,
+) -> Result<bool> {
+    if store.supports_conditional_writes() {
+        store.write_if(path, bytes, &WriteCondition::Create).await?;
+        Ok(true)
+    } else {
+        store.write(path, bytes).await?;
+        Ok(false)
+    }
+}
+
+/// Writes one content file and notes whether it created it.
+async fn write_one(
+    store: &Arc<dyn StorageBackend>,
+    path: StoragePath,
+    bytes: Bytes,
+    note: &(dyn Fn(&StoragePath, bool) + Sync),
+) -> Result<()> {
+    let made = write_content(store, &path, bytes).await?;
+    note(&path, made);
+    Ok(())
+}
+
+/// Copies one content file to its new place and notes whether it created
+/// it. Within one store without conditional writes, the store's own copy.
+async fn copy_one(
+    store: &Arc<dyn StorageBackend>,
+    from_store: Arc<dyn StorageBackend>,
+    from: StoragePath,
+    to: StoragePath,
+    note: &(dyn Fn(&StoragePath, bool) + Sync),
+) -> Result<()> {
+    let made =
+        if crate::record::same_store(&from_store, store) && !store.supports_conditional_writes() {
+            store.copy(&from, &to).await?;
+            false
+        } else {
+            let bytes = from_store.read(&from).await?;
+            write_content(store, &to, bytes).await?
+        };
+    note(&to, made);
+    Ok(())
+}
+
+/// Deletes the content files a failed save created itself, so that a lost
+/// writer leaves nothing behind. Failures are logged: what stays is an
+/// orphan that `dman gc` removes, never a file a committed version needs.
+async fn undo(store: &Arc<dyn StorageBackend>, created: &[StoragePath]) {
+    for path in created {
+        if let Err(err) = store.delete(path).await {
+            tracing::warn!(target: "dman::save", file = %path, "cannot delete a file of a failed save: {err}");
+        }
+    }
+}
+
 async fn run_plan(
     plan: SavePlan,
-    root: Option<(&StoragePath, Bytes)>,
+    root: Option<(&StoragePath, Bytes, Option<WriteCondition>)>,
     concurrency: usize,
 ) -> Result<SaveReport> {
     let store = plan.store().clone();
     let concurrency = concurrency.max(1);
     let mut live = plan.live_paths();
-    if let Some((root, _)) = &root {
+    if let Some((root, _, _)) = &root {
         live.insert((*root).clone());
     }
 
@@ -315,33 +416,68 @@ async fn run_plan(
         .map(|(_, w)| w)
         .collect();
     report.written = writes.iter().map(|(p, _)| p.clone()).collect();
-    stream::iter(writes)
-        .map(|(path, bytes)| {
-            let store = store.clone();
-            async move { store.write(&path, bytes).await.map_err(Error::from) }
-        })
-        .buffer_unordered(concurrency)
-        .try_collect::<Vec<()>>()
-        .await?;
     report.copied = copies.iter().map(|(_, _, to)| to.clone()).collect();
-    stream::iter(copies)
-        .map(|(from_store, from, to)| {
-            let store = store.clone();
-            async move {
-                if crate::record::same_store(&from_store, &store) {
-                    store.copy(&from, &to).await.map_err(Error::from)
-                } else {
-                    let bytes = from_store.read(&from).await?;
-                    store.write(&to, bytes).await.map_err(Error::from)
-                }
-            }
-        })
-        .buffer_unordered(concurrency)
-        .try_collect::<Vec<()>>()
-        .await?;
+    // Every file this save creates, so that a failure can take them back.
+    let created = std::sync::Mutex::new(Vec::new());
+    let note = |path: &StoragePath, made: bool| {
+        if made {
+            created
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(path.clone());
+        }
+    };
+    // The futures are made before any is awaited (not in a stream
+    // combinator's closure), which keeps the save's future `Send` for every
+    // lifetime, so that it can be spawned (rust-lang/rust#102211).
+    let content = async {
+        let writing: Vec<_> = writes
+            .into_iter()
+            .map(|(path, bytes)| write_one(&store, path, bytes, &note))
+            .collect();
+        // Every write runs to its end even when one fails: a write dropped
+        // half-way may still create its file (on a blocking thread), which
+        // the undo below would then miss.
+        let written: Vec<Result<()>> = stream::iter(writing)
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+        written.into_iter().collect::<Result<Vec<()>>>()?;
+        let copying: Vec<_> = copies
+            .into_iter()
+            .map(|(from_store, from, to)| copy_one(&store, from_store, from, to, &note))
+            .collect();
+        let copied: Vec<Result<()>> = stream::iter(copying)
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+        copied.into_iter().collect::<Result<Vec<()>>>()?;
+        Ok::<_, Error>(())
+    };
+    let created_list = |created: &std::sync::Mutex<Vec<StoragePath>>| {
+        std::mem::take(
+            &mut *created
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    };
+    if let Err(err) = content.await {
+        undo(&store, &created_list(&created)).await;
+        return Err(err);
+    }
 
-    if let Some((root, root_bytes)) = root {
-        store.write(root, root_bytes).await?;
+    if let Some((root, root_bytes, condition)) = root {
+        let committed = match &condition {
+            None => store.write(root, root_bytes).await.map(|()| None),
+            Some(condition) => store.write_if(root, root_bytes, condition).await.map(Some),
+        };
+        match committed {
+            Ok(version) => report.version = version,
+            Err(err) => {
+                undo(&store, &created_list(&created)).await;
+                return Err(err.into());
+            }
+        }
         report.written.push(root.clone());
         tracing::debug!(target: "dman::save", file = %root, written = report.written.len(), kept = report.kept, "committed");
     }

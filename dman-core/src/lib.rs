@@ -47,6 +47,13 @@ pub mod testing;
 #[doc(hidden)]
 pub mod private;
 
+/// What the exported macros expand to. Not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use async_trait::async_trait;
+    pub use bytes::Bytes;
+}
+
 pub use context::{
     DecodeContext, EncodeContext, EncodeOptions, RetouchChoice, RetouchPolicy, SavePlan,
 };
@@ -58,7 +65,9 @@ pub use error::{Error, Result};
 pub use model::{ItemOptions, MDict, MList, MRuns, SMDict, SMList, SMRuns};
 pub use path::{PathError, StoragePath};
 pub use record::Record;
-pub use repo::{Key, Repo, Tracked};
+pub use repo::{Key, Repo, SaveCondition, Tracked, Transaction, Versioned};
 pub use serial::{Serde, Serializable};
 pub use storable::{Storable, Stored};
-pub use storage::{ObjectMeta, StorageBackend, StorageError, StorageResult};
+pub use storage::{
+    ObjectMeta, StorageBackend, StorageError, StorageResult, Version, WriteCondition,
+};

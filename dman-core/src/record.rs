@@ -256,11 +256,10 @@ impl<T: Storable> Record<T> {
         let meta = self.meta_mut();
         if let Origin::Stored { store, path, .. } = std::mem::replace(&mut meta.origin, Origin::New)
         {
-            // A changed JSON storable may drop records of its own: their
-            // files are found from the old file and deleted after the save.
-            if T::JSON {
-                meta.replaced.push((store, path));
-            }
+            // The changed content goes under a new name (the committed
+            // version still points at this one), and this file is deleted
+            // after the save; a JSON storable's own records with it.
+            meta.replaced.push((store, path));
         }
         meta.exceptions = None;
         self.content
@@ -364,14 +363,23 @@ impl<T: Storable> Serializable for Record<T> {
                 meta.target = meta.target.clone().with_name(name);
             }
         }
+        let unchanged = meta.origin.is_current()
+            && matches!(&meta.origin, Origin::Stored { store, path, .. }
+                if *path == dest && same_store(store, ctx.plan().store()));
+        let mut dest = dest;
+        if !unchanged && ctx.plan().is_occupied(&dest) {
+            // The file holds what the committed version points at: writing
+            // the new content there before the commit would tear that
+            // version, so it goes under a free name of the same folder.
+            dest = ctx.plan().alternate(&dest)?;
+            if let Some(name) = dest.file_name() {
+                meta.target = meta.target.clone().with_name(name);
+            }
+        }
         let target = meta
             .target
             .to_path()
             .ok_or_else(|| Error::encode("incomplete record target"))?;
-
-        let unchanged = meta.origin.is_current()
-            && matches!(&meta.origin, Origin::Stored { store, path, .. }
-                if *path == dest && same_store(store, ctx.plan().store()));
         if unchanged {
             tracing::trace!(target: "dman::save", file = %dest, "record unchanged");
             ctx.plan().kept.push(dest);

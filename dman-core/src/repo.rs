@@ -8,10 +8,11 @@
 //! are kept as Python keeps them: a clustered key's folder is listed in its
 //! parent's `.gitignore`, otherwise the files written are listed beside them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use tracing::Instrument;
 
 use crate::context::{EncodeOptions, RetouchPolicy};
 use crate::error::{Error, Result};
@@ -21,7 +22,7 @@ use crate::path::StoragePath;
 use crate::record::Record;
 use crate::serial::Serializable;
 use crate::storable::Storable;
-use crate::storage::StorageBackend;
+use crate::storage::{StorageBackend, StorageError, Version, WriteCondition};
 
 /// Where a key lives: its name and Python's location options.
 ///
@@ -128,7 +129,147 @@ pub struct Repo {
     base: StoragePath,
     generator: String,
     concurrency: usize,
+    attempts: u32,
     encode: EncodeOptions,
+}
+
+/// How many attempts a transaction makes by default.
+const DEFAULT_ATTEMPTS: u32 = 32;
+
+/// How many names a plain save tries for a content file whose name turns
+/// out to be taken.
+const CONTENT_ATTEMPTS: u32 = 16;
+
+/// When [`Repo::save_if`] may commit the key's file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SaveCondition {
+    /// Always: the last writer wins (Python's behaviour).
+    Always,
+    /// Only if the key is not saved yet.
+    Absent,
+    /// Only if the key's file is still at this version (from
+    /// [`Repo::load_versioned`] or a [`SaveReport::version`]).
+    Unchanged(Version),
+}
+
+impl SaveCondition {
+    fn into_write_condition(self) -> Option<WriteCondition> {
+        match self {
+            SaveCondition::Always => None,
+            SaveCondition::Absent => Some(WriteCondition::Create),
+            SaveCondition::Unchanged(v) => Some(WriteCondition::Match(v)),
+        }
+    }
+}
+
+/// A loaded value with the version of the key's file it came from.
+#[derive(Debug)]
+pub struct Versioned<T> {
+    /// The value.
+    pub value: T,
+    /// The version of the key's file, `None` on a backend without versions.
+    pub version: Option<Version>,
+}
+
+/// One [`Repo::track`] in progress: [`Transaction::load`] the value,
+/// change it, [`Transaction::commit`] it; when the commit says `false`,
+/// another writer committed first: load again and redo the change.
+#[derive(Debug)]
+pub struct Transaction {
+    key: Key,
+    loc: KeyLocation,
+    options: EncodeOptions,
+    avoid: HashSet<StoragePath>,
+    attempt: u32,
+    condition: SaveCondition,
+}
+
+impl Transaction {
+    /// Starts an attempt: loads the key (or `default()` when it is not
+    /// saved) and remembers the version to commit against. Fails with
+    /// [`Error::Conflict`] once the repository's attempts are used up.
+    pub async fn load<T: Serializable>(
+        &mut self,
+        repo: &Repo,
+        default: impl FnOnce() -> T,
+    ) -> Result<T> {
+        if self.attempt >= repo.attempts {
+            return Err(repo.conflict(&self.key, &self.loc, self.attempt));
+        }
+        if self.attempt > 0 {
+            backoff(self.attempt).await;
+        }
+        self.attempt += 1;
+        if !repo.store.supports_conditional_writes() {
+            // No versions to commit against: one attempt, last writer wins.
+            self.condition = SaveCondition::Always;
+            return repo.load_or(&self.key, default).await;
+        }
+        match repo.load_versioned(&self.key).await {
+            Ok(Versioned { value, version }) => {
+                self.condition = version.map_or(SaveCondition::Always, SaveCondition::Unchanged);
+                Ok(value)
+            }
+            Err(Error::KeyNotFound { .. }) => {
+                self.condition = SaveCondition::Absent;
+                Ok(default())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Commits the changed value if no other writer committed the key since
+    /// [`Transaction::load`]: `Ok(true)`. `Ok(false)`: one did, nothing was
+    /// saved (this attempt's files are deleted again); load and redo.
+    pub async fn commit<T: Serializable>(&mut self, repo: &Repo, value: &T) -> Result<bool> {
+        match repo
+            .commit(
+                &self.key,
+                &self.loc,
+                value,
+                &self.options,
+                self.condition.clone(),
+            )
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(Error::Storage(StorageError::Conflict { path, .. })) => {
+                tracing::debug!(target: "dman::track", key = %self.key.name, file = %path, attempt = self.attempt, "conflict, trying again");
+                if is_content_conflict(&path, &self.loc, &repo.store) {
+                    // A content file's name is taken: the next attempt
+                    // takes another.
+                    self.avoid.insert(path);
+                    self.options.avoid = Arc::new(self.avoid.clone());
+                }
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// How many attempts were started.
+    pub fn attempts(&self) -> u32 {
+        self.attempt
+    }
+}
+
+/// Whether a conflict is about a content file whose name was taken (and
+/// another name may do), rather than about the key itself.
+fn is_content_conflict(
+    path: &StoragePath,
+    loc: &KeyLocation,
+    store: &Arc<dyn StorageBackend>,
+) -> bool {
+    store.supports_conditional_writes() && !path.is_root() && path != &loc.file
+}
+
+/// Waits before a transaction's next attempt: exponential in the attempt,
+/// 5 ms to about 1 s, with full jitter so that the writers that collided
+/// spread out. (The randomness comes from a uuid, to need no other crate.)
+async fn backoff(attempt: u32) {
+    let ceiling_ms = 5u64 << attempt.min(8);
+    let jitter = (uuid::Uuid::new_v4().as_u128() as u64) % ceiling_ms.max(1);
+    tokio::time::sleep(std::time::Duration::from_millis(jitter + 1)).await;
 }
 
 impl std::fmt::Debug for Repo {
@@ -195,6 +336,7 @@ impl Repo {
             base: StoragePath::root(),
             generator: default_generator(),
             concurrency: DEFAULT_CONCURRENCY,
+            attempts: DEFAULT_ATTEMPTS,
             encode: EncodeOptions::default(),
         }
     }
@@ -208,6 +350,13 @@ impl Repo {
     /// Uses `generator` as the default generator folder.
     pub fn with_generator(mut self, generator: impl Into<String>) -> Self {
         self.generator = generator.into();
+        self
+    }
+
+    /// How many times [`Repo::track`] tries a transaction that meets
+    /// conflicting writers before it gives up (default 32, at least 1).
+    pub fn with_attempts(mut self, attempts: u32) -> Self {
+        self.attempts = attempts.max(1);
         self
     }
 
@@ -271,22 +420,125 @@ impl Repo {
 
     /// Saves a serializable value under `key` (clustered by default). A
     /// storable is saved by wrapping it: `repo.save(key, &Record::new(value))`.
+    ///
+    /// The last writer wins, as in Python: a concurrent save of the same
+    /// key by another process may replace this one. For a save that fails
+    /// instead, see [`Repo::save_if`]; for read-modify-write, [`Repo::track`].
     pub async fn save<T: Serializable>(
         &self,
         key: impl Into<Key>,
         value: &T,
     ) -> Result<SaveReport> {
+        self.save_if(key, value, SaveCondition::Always).await
+    }
+
+    /// Saves `value` under `key` if `condition` holds when the key's file
+    /// is written (the commit point); otherwise nothing is saved and the
+    /// error is [`Error::Conflict`]. Of several processes saving one key
+    /// with the same condition, exactly one wins.
+    ///
+    /// Conditions other than [`SaveCondition::Always`] need a backend with
+    /// conditional writes (local folder, S3, memory); elsewhere they fail
+    /// with [`StorageError::Unsupported`].
+    pub async fn save_if<T: Serializable>(
+        &self,
+        key: impl Into<Key>,
+        value: &T,
+        condition: SaveCondition,
+    ) -> Result<SaveReport> {
         let key = key.into();
         let loc = self.locate(&key, ".json", true)?;
         let span = tracing::debug_span!("save", key = %key.name, file = %loc.file);
-        let _enter = span.enter();
-        let (doc, plan) = graph::encode(value, &self.store, &loc.file, self.encode.clone())?;
+        async {
+            let mut options = self.encode.clone();
+            let mut avoid = HashSet::new();
+            for attempt in 1..=CONTENT_ATTEMPTS {
+                match self.commit(&key, &loc, value, &options, condition.clone()).await {
+                    Err(Error::Storage(StorageError::Conflict { path, .. }))
+                        if is_content_conflict(&path, &loc, &self.store)
+                            && attempt < CONTENT_ATTEMPTS =>
+                    {
+                        // A content file's name is taken (by a concurrent
+                        // writer, or left by a killed one): take another.
+                        tracing::debug!(target: "dman::save", file = %path, "content name taken, choosing another");
+                        avoid.insert(path);
+                        options.avoid = Arc::new(avoid.clone());
+                    }
+                    Err(Error::Storage(StorageError::Conflict { .. })) => {
+                        return Err(self.conflict(&key, &loc, attempt))
+                    }
+                    other => return other,
+                }
+            }
+            Err(self.conflict(&key, &loc, CONTENT_ATTEMPTS))
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// One attempt at saving: encode, write, commit under `condition`.
+    async fn commit<T: Serializable>(
+        &self,
+        key: &Key,
+        loc: &KeyLocation,
+        value: &T,
+        options: &EncodeOptions,
+        condition: SaveCondition,
+    ) -> Result<SaveReport> {
+        let (doc, plan) = graph::encode(value, &self.store, &loc.file, options.clone())?;
         let root = Bytes::from(json::to_string_pretty(&doc).into_bytes());
-        let report = graph::execute(plan, &loc.file, root, self.concurrency).await?;
+        let report = match condition.into_write_condition() {
+            None => graph::execute(plan, &loc.file, root, self.concurrency).await?,
+            Some(c) => graph::execute_if(plan, &loc.file, root, c, self.concurrency).await?,
+        };
         if key.gitignore {
-            self.update_gitignore(&key, &loc, &report).await?;
+            self.update_gitignore(key, loc, &report).await?;
         }
         Ok(report)
+    }
+
+    fn conflict(&self, key: &Key, loc: &KeyLocation, attempts: u32) -> Error {
+        Error::Conflict {
+            key: key.name.clone(),
+            file: loc.file.clone(),
+            backend: self.store.location(),
+            attempts,
+        }
+    }
+
+    /// Loads the value saved under `key` with the version of its file, for
+    /// a later [`Repo::save_if`] with [`SaveCondition::Unchanged`]. The
+    /// version is `None` on a backend without versions.
+    pub async fn load_versioned<T: Serializable>(
+        &self,
+        key: impl Into<Key>,
+    ) -> Result<Versioned<T>> {
+        let key = key.into();
+        let loc = self.locate(&key, ".json", true)?;
+        let read = if self.store.supports_conditional_writes() {
+            self.store
+                .read_versioned(&loc.file)
+                .await
+                .map(|(bytes, version)| (bytes, Some(version)))
+        } else {
+            self.store.read(&loc.file).await.map(|bytes| (bytes, None))
+        };
+        let (bytes, version) = match read {
+            Ok(read) => read,
+            Err(e) if e.is_not_found() => {
+                return Err(Error::KeyNotFound {
+                    path: loc.file,
+                    backend: self.store.location(),
+                })
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let doc = json::from_slice(&bytes).map_err(|source| Error::Json {
+            file: format!("{} in {}", loc.file, self.store.location()),
+            source,
+        })?;
+        let value = graph::decode(&doc, &self.store, &loc.file).await?;
+        Ok(Versioned { value, version })
     }
 
     /// Loads the value saved under `key`; a missing key is
@@ -322,25 +574,57 @@ impl Repo {
         }
     }
 
-    /// Loads `key` (or `default()`), lets `f` change it, and saves it.
+    /// Loads `key` (or `default()`), lets `f` change it, and saves it, as
+    /// one transaction: many processes may track one key at once, and no
+    /// change is lost.
+    ///
+    /// On a backend with conditional writes (local folder, S3, memory) the
+    /// key's file is committed only if no other writer committed since it
+    /// was loaded (or, for a new key, only if it is still absent). When
+    /// another did, the content files of this attempt are deleted, the key
+    /// is loaded again and **`f` runs again** on the fresh value, after a
+    /// short random pause, up to [`Repo::with_attempts`] times (default
+    /// 32); then the error is [`Error::Conflict`], naming the key and the
+    /// number of attempts. So `f` should do nothing but change the value
+    /// (it may run more than once, each time on the latest saved version).
+    /// Where the backend has no conditional writes (a zip archive), one
+    /// attempt is made and the last writer wins.
     ///
     /// When `f` returns an error nothing is saved: the stored version stays
     /// as it was, and the error is returned.
     pub async fn track<T, R, F>(
         &self,
         key: impl Into<Key>,
-        default: impl FnOnce() -> T,
-        f: F,
+        mut default: impl FnMut() -> T,
+        mut f: F,
     ) -> Result<R>
     where
         T: Serializable,
-        F: AsyncFnOnce(&mut T) -> Result<R>,
+        F: AsyncFnMut(&mut T) -> Result<R>,
     {
+        let mut tx = self.transaction(key)?;
+        loop {
+            let mut value = tx.load(self, &mut default).await?;
+            let out = f(&mut value).await?;
+            if tx.commit(self, &value).await? {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// The steps of [`Repo::track`], for callers that run the change
+    /// themselves (the blocking API runs it outside the runtime).
+    pub fn transaction(&self, key: impl Into<Key>) -> Result<Transaction> {
         let key = key.into();
-        let mut value = self.load_or(&key, default).await?;
-        let out = f(&mut value).await?;
-        self.save(&key, &value).await?;
-        Ok(out)
+        let loc = self.locate(&key, ".json", true)?;
+        Ok(Transaction {
+            key,
+            loc,
+            options: self.encode.clone(),
+            avoid: HashSet::new(),
+            attempt: 0,
+            condition: SaveCondition::Always,
+        })
     }
 
     /// Loads `key` (or `default()`) into a guard; changes are saved by

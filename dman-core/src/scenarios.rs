@@ -42,6 +42,7 @@ where
     auto_clean_after_commit(make()).await;
     incremental_save(make()).await;
     retouch_policies(make()).await;
+    kill_points(&mut make).await;
 }
 
 // ---- test types --------------------------------------------------------------
@@ -513,5 +514,194 @@ impl StorageBackend for Counting {
     }
     async fn copy(&self, from: &StoragePath, to: &StoragePath) -> StorageResult<()> {
         self.inner.copy(from, to).await
+    }
+}
+
+// ---- kill points -------------------------------------------------------------
+
+/// A backend that stops changing anything after `budget` changes (writes,
+/// conditional writes, deletes, copies, flushes): what a process killed at
+/// that point leaves behind. Reads go on, so the failed save runs to its
+/// end as a killed one would not, but nothing it does lands.
+#[derive(Debug)]
+struct StopAfter {
+    inner: Arc<dyn StorageBackend>,
+    budget: AtomicUsize,
+    changes: AtomicUsize,
+}
+
+impl StopAfter {
+    fn new(inner: Arc<dyn StorageBackend>, budget: usize) -> Self {
+        StopAfter {
+            inner,
+            budget: AtomicUsize::new(budget),
+            changes: AtomicUsize::new(0),
+        }
+    }
+
+    fn change(&self, path: &StoragePath, op: &'static str) -> StorageResult<()> {
+        let allowed = self
+            .budget
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| b.checked_sub(1))
+            .is_ok();
+        if allowed {
+            self.changes.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        } else {
+            Err(crate::StorageError::failed(
+                self.inner.location(),
+                path,
+                op,
+                "killed here (test)",
+            ))
+        }
+    }
+}
+
+#[async_trait]
+impl StorageBackend for StopAfter {
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+    async fn read(&self, path: &StoragePath) -> StorageResult<Bytes> {
+        self.inner.read(path).await
+    }
+    async fn write(&self, path: &StoragePath, data: Bytes) -> StorageResult<()> {
+        self.change(path, "write")?;
+        self.inner.write(path, data).await
+    }
+    async fn delete(&self, path: &StoragePath) -> StorageResult<()> {
+        self.change(path, "delete")?;
+        self.inner.delete(path).await
+    }
+    async fn exists(&self, path: &StoragePath) -> StorageResult<bool> {
+        self.inner.exists(path).await
+    }
+    async fn list(&self, prefix: &StoragePath) -> StorageResult<Vec<ObjectMeta>> {
+        self.inner.list(prefix).await
+    }
+    async fn flush(&self) -> StorageResult<()> {
+        self.change(&StoragePath::root(), "flush")?;
+        self.inner.flush().await
+    }
+    async fn copy(&self, from: &StoragePath, to: &StoragePath) -> StorageResult<()> {
+        self.change(to, "copy")?;
+        self.inner.copy(from, to).await
+    }
+    fn supports_conditional_writes(&self) -> bool {
+        self.inner.supports_conditional_writes()
+    }
+    async fn read_versioned(&self, path: &StoragePath) -> StorageResult<(Bytes, crate::Version)> {
+        self.inner.read_versioned(path).await
+    }
+    async fn write_if(
+        &self,
+        path: &StoragePath,
+        data: Bytes,
+        condition: &crate::WriteCondition,
+    ) -> StorageResult<crate::Version> {
+        self.change(path, "write")?;
+        self.inner.write_if(path, data, condition).await
+    }
+}
+
+/// What a reader finds: each run's name and its blob's bytes, by content.
+async fn snapshot(store: Arc<dyn StorageBackend>) -> Vec<(String, String)> {
+    let runs: MRuns<Item> = repo(store)
+        .load("experiment")
+        .await
+        .unwrap_or_else(|e| panic!("load after a kill: {e}"));
+    let mut out = Vec::new();
+    for (i, record) in runs.iter().enumerate() {
+        let item = record
+            .get()
+            .await
+            .unwrap_or_else(|e| panic!("run {i} after a kill: {e}"));
+        let blob = item
+            .blob
+            .get()
+            .await
+            .unwrap_or_else(|e| panic!("run {i}'s blob after a kill: {e}"));
+        out.push((
+            item.name.clone(),
+            String::from_utf8_lossy(&blob.0).into_owned(),
+        ));
+    }
+    out
+}
+
+/// Version 2 of the experiment: run 0 renamed (its fixed-name file
+/// `run-0/run.json` changes) and run 1's blob replaced (its file and
+/// `run-1/run.json` change); saved through `store`.
+async fn save_version_2(store: Arc<dyn StorageBackend>) -> crate::Result<()> {
+    let repo = repo(store);
+    let mut runs: MRuns<Item> = repo.load("experiment").await?;
+    if let Some(r) = runs.get_mut(0) {
+        r.get_mut().await?.name = "a2".into();
+    }
+    if let Some(r) = runs.get_mut(1) {
+        r.get_mut().await?.blob.set(Blob(b"b2".to_vec()));
+    }
+    repo.save("experiment", &runs).await.map(drop)
+}
+
+/// A save that replaces files with fixed names (`run-N/run.json`), killed
+/// after each of its changes in turn, from the first to the commit and the
+/// deletions after it: every time, the key loads as entirely the old
+/// version or entirely the new one, checked by content.
+pub async fn kill_points<F>(make: &mut F)
+where
+    F: FnMut() -> Arc<dyn StorageBackend>,
+{
+    let old = vec![("a".to_string(), "a".to_string()), ("b".into(), "b".into())];
+    let new = vec![
+        ("a2".to_string(), "a".to_string()),
+        ("b".into(), "b2".into()),
+    ];
+    let fresh = |store: Arc<dyn StorageBackend>| async move {
+        let mut v1 = runs();
+        v1.push(Item::new("a"));
+        v1.push(Item::new("b"));
+        repo(store.clone())
+            .save("experiment", &v1)
+            .await
+            .unwrap_or_else(|e| panic!("kill_points: save version 1: {e}"));
+        store
+    };
+
+    // How many changes a whole save of version 2 makes.
+    let store = fresh(make()).await;
+    let counter = Arc::new(StopAfter::new(store.clone(), usize::MAX));
+    save_version_2(counter.clone())
+        .await
+        .unwrap_or_else(|e| panic!("kill_points: save version 2: {e}"));
+    assert_eq!(
+        snapshot(store.clone()).await,
+        new,
+        "kill_points: version 2 itself"
+    );
+    let total = counter.changes.load(Ordering::SeqCst);
+    assert!(
+        total >= 4,
+        "kill_points: a save of version 2 made only {total} changes"
+    );
+
+    for budget in 0..=total {
+        let store = fresh(make()).await;
+        let killed: Arc<dyn StorageBackend> = Arc::new(StopAfter::new(store.clone(), budget));
+        let result = save_version_2(killed).await;
+        let found = snapshot(store.clone()).await;
+        assert!(
+            found == old || found == new,
+            "kill_points on {}: killed after {budget} of {total} changes, the key loads as {found:?}, neither {old:?} nor {new:?}",
+            store.location()
+        );
+        if budget == total {
+            assert!(
+                result.is_ok(),
+                "kill_points: the whole budget failed: {result:?}"
+            );
+            assert_eq!(found, new);
+        }
     }
 }

@@ -67,6 +67,8 @@ pub async fn conformance(backend: Arc<dyn StorageBackend>) {
     concurrent_writes_and_deletes(backend.clone()).await;
     reader_racing_writer(backend.clone()).await;
     hostile_paths(backend.clone()).await;
+    conditional_writes(backend.clone()).await;
+    concurrent_conditional_writes(backend.clone()).await;
 
     let after = root.list(&StoragePath::root()).await;
     assert!(
@@ -703,6 +705,193 @@ pub async fn hostile_paths(backend: Arc<dyn StorageBackend>) {
         "{}: the backend's files changed although every hostile path was refused",
         check.name()
     );
+}
+
+/// Versions and conditional writes, on a backend that claims them: a
+/// versioned read gives the bytes and a version that changes with every
+/// write; *create only* fails with [`StorageError::Conflict`] on an existing
+/// file and changes nothing; *replace if unchanged* succeeds at the current
+/// version only. On a backend that does not claim them, both calls answer
+/// [`StorageError::Unsupported`] and write nothing.
+pub async fn conditional_writes(backend: Arc<dyn StorageBackend>) {
+    use crate::storage::WriteCondition;
+    let check = Check::new(&backend, "conditional_writes");
+    let path = check.path("conditional/key.json");
+    if !backend.supports_conditional_writes() {
+        match backend
+            .write_if(&path, Bytes::from_static(b"x"), &WriteCondition::Create)
+            .await
+        {
+            Err(StorageError::Unsupported { .. }) => {}
+            other => panic!(
+                "{}: a backend without conditional writes must answer Unsupported, got {other:?}",
+                check.name()
+            ),
+        }
+        assert!(
+            !check.exists(&path).await,
+            "{}: a refused write wrote",
+            check.name()
+        );
+        return;
+    }
+    let create = |data: &'static [u8]| {
+        let backend = backend.clone();
+        let path = path.clone();
+        async move {
+            backend
+                .write_if(&path, Bytes::from_static(data), &WriteCondition::Create)
+                .await
+        }
+    };
+    let v1 = create(b"one")
+        .await
+        .unwrap_or_else(|e| panic!("{}: create failed: {e}", check.name()));
+    match create(b"two").await {
+        Err(e) if e.is_conflict() => {}
+        other => panic!("{}: create over an existing file must conflict, got {other:?} (a server that ignores If-None-Match?)", check.name()),
+    }
+    check.assert_content(&path, b"one").await;
+    let (data, read_v1) = backend
+        .read_versioned(&path)
+        .await
+        .unwrap_or_else(|e| panic!("{}: versioned read failed: {e}", check.name()));
+    assert_eq!(
+        &data[..],
+        b"one",
+        "{}: versioned read content",
+        check.name()
+    );
+    assert_eq!(
+        read_v1,
+        v1,
+        "{}: the version read is not the version written",
+        check.name()
+    );
+
+    let v2 = backend
+        .write_if(
+            &path,
+            Bytes::from_static(b"three"),
+            &WriteCondition::Match(v1.clone()),
+        )
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: replace at the current version failed: {e}",
+                check.name()
+            )
+        });
+    assert_ne!(v1, v2, "{}: a replacement kept the version", check.name());
+    match backend.write_if(&path, Bytes::from_static(b"four"), &WriteCondition::Match(v1.clone())).await {
+        Err(e) if e.is_conflict() => {}
+        other => panic!("{}: replace at a stale version must conflict, got {other:?} (a server that ignores If-Match?)", check.name()),
+    }
+    check.assert_content(&path, b"three").await;
+    // A plain write changes the version too.
+    check.write(&path, Bytes::from_static(b"five")).await;
+    match backend
+        .write_if(
+            &path,
+            Bytes::from_static(b"six"),
+            &WriteCondition::Match(v2),
+        )
+        .await
+    {
+        Err(e) if e.is_conflict() => {}
+        other => panic!(
+            "{}: replace after a plain write must conflict, got {other:?}",
+            check.name()
+        ),
+    }
+    // Replacing a file that is not there conflicts; so does nothing else.
+    let missing = check.path("conditional/missing.json");
+    match backend
+        .write_if(
+            &missing,
+            Bytes::from_static(b"x"),
+            &WriteCondition::Match(v1),
+        )
+        .await
+    {
+        Err(e) if e.is_conflict() => {}
+        other => panic!(
+            "{}: replace of a missing file must conflict, got {other:?}",
+            check.name()
+        ),
+    }
+    assert!(
+        !check.exists(&missing).await,
+        "{}: a failed replace created the file",
+        check.name()
+    );
+    match backend.read_versioned(&missing).await {
+        Err(e) if e.is_not_found() => {}
+        other => panic!(
+            "{}: versioned read of a missing file must be NotFound, got {other:?}",
+            check.name()
+        ),
+    }
+    check.cleanup("conditional").await;
+}
+
+/// Many tasks write one path conditionally at once: of those creating it,
+/// exactly one wins; of those replacing the same version, exactly one wins;
+/// the file holds the winner's bytes. Skipped by backends that do not claim
+/// conditional writes (checked by [`conditional_writes`]).
+pub async fn concurrent_conditional_writes(backend: Arc<dyn StorageBackend>) {
+    use crate::storage::WriteCondition;
+    if !backend.supports_conditional_writes() {
+        return;
+    }
+    let check = Check::new(&backend, "concurrent_conditional_writes");
+    let path = check.path("conditional-race/key.json");
+    let writers = 16;
+    let race = |condition: WriteCondition, round: u64| {
+        let tasks: Vec<_> = (0..writers)
+            .map(|index| {
+                let backend = backend.clone();
+                let path = path.clone();
+                let condition = condition.clone();
+                let data = pattern(round * 100 + index, 64 + index as usize);
+                tokio::spawn(
+                    async move { (index, backend.write_if(&path, data, &condition).await) },
+                )
+            })
+            .collect();
+        futures::future::join_all(tasks)
+    };
+    let mut last_version = None;
+    for (round, condition) in [(1u64, None), (2u64, Some(()))] {
+        let condition = match condition {
+            None => WriteCondition::Create,
+            Some(()) => {
+                WriteCondition::Match(last_version.clone().expect("a version from round 1"))
+            }
+        };
+        let mut winners = Vec::new();
+        for task in race(condition, round).await {
+            match task {
+                Ok((index, Ok(version))) => winners.push((index, version)),
+                Ok((_, Err(e))) if e.is_conflict() => {}
+                Ok((index, Err(e))) => panic!("{}: writer {index} failed: {e}", check.name()),
+                Err(e) => panic!("{}: a writing task failed: {e}", check.name()),
+            }
+        }
+        assert_eq!(
+            winners.len(),
+            1,
+            "{}: round {round}: {} of {writers} conditional writers won, exactly one must",
+            check.name(),
+            winners.len()
+        );
+        let (index, version) = winners.remove(0);
+        check
+            .assert_content(&path, &pattern(round * 100 + index, 64 + index as usize))
+            .await;
+        last_version = Some(version);
+    }
+    check.cleanup("conditional-race").await;
 }
 
 /// Helpers shared by the checks: each failure names the check and the

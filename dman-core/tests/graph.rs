@@ -243,10 +243,16 @@ async fn clearing_and_removing_clean_up_after_the_commit() {
     loaded.clear();
     loaded.push(run(3));
     let report = save(&store, "e/e.json", &loaded).await;
-    // experiment-0 is rewritten in place; the old arrays and experiment-1 go.
-    assert_eq!(report.deleted.len(), 3, "{:?}", report.deleted);
+    // The new run 0 is not written over the old one (the committed version
+    // still points at it until the commit): it takes the next free name in
+    // its folder, and all four old files go after the commit.
+    assert_eq!(report.deleted.len(), 4, "{:?}", report.deleted);
     let after = mem.paths();
     assert_eq!(after.len(), 3, "{after:?}");
+    assert!(
+        after.contains(&p("e/results/experiment-0/experiment0.json")),
+        "{after:?}"
+    );
     let again: MRuns<Run> = graph::load(&store, &p("e/e.json")).await.unwrap();
     assert_eq!(again.run_count(), 1);
     let r = again.get(0).unwrap().get().await.unwrap();

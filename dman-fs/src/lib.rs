@@ -24,6 +24,19 @@
 //!   checked when an operation starts: this guards against links that are
 //!   there, not against another process swapping a folder for a link while
 //!   the operation runs.
+//! * **Versions and conditional writes**, safe between processes on one
+//!   machine: a file's version is its device, inode, size and modification
+//!   time in nanoseconds, read from the open file, so a read and its
+//!   version always belong together (every atomic write makes a new inode).
+//!   *Create only* writes the temporary file and hard-links it to the
+//!   target, which the kernel refuses if the target exists; *replace if
+//!   unchanged* compares the version and renames under an exclusive `flock`
+//!   of the target's folder, which the kernel releases when a process dies,
+//!   so a killed writer never blocks the others. On a network file system
+//!   these hold only where it gives `link` and `flock` their local meaning
+//!   (NFSv4 with locking does; some FUSE file systems do not): use an
+//!   object store for writers on several machines. Plain writes take no
+//!   lock: only conditional writers are ordered among themselves.
 //! * **No blocking of the executor.** File-system work runs on Tokio's
 //!   blocking thread pool (when called outside a Tokio runtime, it runs on
 //!   the calling thread).
@@ -58,7 +71,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use dman_core::{ObjectMeta, StorageBackend, StorageError, StoragePath, StorageResult};
+use dman_core::{
+    ObjectMeta, StorageBackend, StorageError, StoragePath, StorageResult, Version, WriteCondition,
+};
 
 /// The prefix of the temporary files that atomic writes rename into place.
 /// [`StorageBackend::list`] skips files whose names start with it, and
@@ -500,6 +515,84 @@ impl FsBackend {
         Ok(found)
     }
 
+    fn read_versioned_blocking(&self, path: &StoragePath) -> StorageResult<(Bytes, Version)> {
+        let resolved = self.resolve(path, "read")?;
+        if resolved.state != State::File {
+            return Err(self.not_found(path));
+        }
+        let mut file = match File::open(&resolved.local) {
+            Ok(file) => file,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Err(self.not_found(path)),
+            Err(err) => return Err(self.failed(path, "read", err)),
+        };
+        // The version and the bytes come from one open file: a replacement
+        // meanwhile is a new inode, which neither sees.
+        let meta = file
+            .metadata()
+            .map_err(|err| self.failed(path, "read", err))?;
+        let mut data = Vec::with_capacity(meta.len() as usize);
+        io::Read::read_to_end(&mut file, &mut data)
+            .map_err(|err| self.failed(path, "read", err))?;
+        Ok((Bytes::from(data), file_version(&meta)))
+    }
+
+    fn write_if_blocking(
+        &self,
+        path: &StoragePath,
+        data: &[u8],
+        condition: &WriteCondition,
+    ) -> StorageResult<Version> {
+        let target = self.writable(path, "write")?;
+        let conflict = || StorageError::conflict(self.location.as_ref(), path, condition);
+        let failed = |err: io::Error| self.failed(path, "write", err);
+        let folder = target
+            .parent()
+            .ok_or_else(|| self.failed(path, "write", "the root is a folder, not a file"))?;
+        let (mut file, temp) = create_temp(folder).map_err(failed)?;
+        let temp = TempGuard {
+            path: temp,
+            armed: true,
+        };
+        file.write_all(data).map_err(failed)?;
+        if self.durable {
+            file.sync_all().map_err(failed)?;
+        }
+        drop(file);
+        match condition {
+            WriteCondition::Create => {
+                // link(2) fails if the target exists, atomically: of several
+                // creators exactly one succeeds. The temporary name is then
+                // dropped by the guard.
+                match fs::hard_link(&temp.path, &target) {
+                    Ok(()) => {}
+                    Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+                        return Err(conflict())
+                    }
+                    Err(err) => return Err(failed(err)),
+                }
+            }
+            WriteCondition::Match(expected) => {
+                let _lock = FolderLock::exclusive(folder).map_err(failed)?;
+                let current = match fs::symlink_metadata(&target) {
+                    Ok(meta) if meta.is_file() => file_version(&meta),
+                    Ok(_) => return Err(conflict()),
+                    Err(err) if err.kind() == io::ErrorKind::NotFound => return Err(conflict()),
+                    Err(err) => return Err(failed(err)),
+                };
+                if &current != expected {
+                    return Err(conflict());
+                }
+                fs::rename(&temp.path, &target).map_err(failed)?;
+            }
+        }
+        drop(temp);
+        if self.durable {
+            sync_folder_if_present(folder).map_err(failed)?;
+        }
+        let meta = fs::symlink_metadata(&target).map_err(failed)?;
+        Ok(file_version(&meta))
+    }
+
     fn copy_blocking(&self, from: &StoragePath, to: &StoragePath) -> StorageResult<()> {
         let source = self.resolve(from, "copy")?;
         if source.state != State::File {
@@ -540,6 +633,71 @@ enum State {
 struct Resolved {
     local: PathBuf,
     state: State,
+}
+
+/// The version of a file: what changes whenever it is replaced.
+fn file_version(meta: &Metadata) -> Version {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Version::new(format!(
+            "{}:{}:{}:{}.{:09}",
+            meta.dev(),
+            meta.ino(),
+            meta.size(),
+            meta.mtime(),
+            meta.mtime_nsec()
+        ))
+    }
+    #[cfg(not(unix))]
+    {
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .unwrap_or_default();
+        Version::new(format!("{}:{}", meta.len(), modified.as_nanos()))
+    }
+}
+
+/// An exclusive `flock` of a folder, released on drop (and by the kernel
+/// when the process dies, so a killed writer leaves no lock behind).
+struct FolderLock {
+    #[cfg_attr(not(unix), allow(dead_code))]
+    folder: File,
+}
+
+impl FolderLock {
+    fn exclusive(folder: &Path) -> io::Result<Self> {
+        let folder = File::open(folder)?;
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            loop {
+                // SAFETY: flock on a descriptor this value owns.
+                let rc = unsafe { libc::flock(folder.as_raw_fd(), libc::LOCK_EX) };
+                if rc == 0 {
+                    break;
+                }
+                let err = io::Error::last_os_error();
+                if err.kind() != io::ErrorKind::Interrupted {
+                    return Err(err);
+                }
+            }
+        }
+        Ok(FolderLock { folder })
+    }
+}
+
+impl Drop for FolderLock {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            // SAFETY: as above; closing the descriptor would release it too.
+            unsafe { libc::flock(self.folder.as_raw_fd(), libc::LOCK_UN) };
+        }
+    }
 }
 
 /// Removes a temporary file unless it was renamed into place (disarmed).
@@ -645,6 +803,31 @@ impl StorageBackend for FsBackend {
         let (from_owned, to_owned) = (from.clone(), to.clone());
         self.run(to, "copy", move |this| {
             this.copy_blocking(&from_owned, &to_owned)
+        })
+        .await
+    }
+
+    fn supports_conditional_writes(&self) -> bool {
+        true
+    }
+
+    async fn read_versioned(&self, path: &StoragePath) -> StorageResult<(Bytes, Version)> {
+        let owned = path.clone();
+        self.run(path, "read", move |this| {
+            this.read_versioned_blocking(&owned)
+        })
+        .await
+    }
+
+    async fn write_if(
+        &self,
+        path: &StoragePath,
+        data: Bytes,
+        condition: &WriteCondition,
+    ) -> StorageResult<Version> {
+        let (owned, condition) = (path.clone(), condition.clone());
+        self.run(path, "write", move |this| {
+            this.write_if_blocking(&owned, &data, &condition)
         })
         .await
     }

@@ -29,7 +29,9 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use dman_core::{ObjectMeta, StorageBackend, StorageError, StoragePath, StorageResult};
+use dman_core::{
+    ObjectMeta, StorageBackend, StorageError, StoragePath, StorageResult, Version, WriteCondition,
+};
 
 /// Source of the ids in the backends' locations.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -40,10 +42,22 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// within the process). Every operation completes at once: writes are
 /// atomic because a file is replaced under a lock, and reads return a cheap
 /// reference-counted handle on the bytes.
+///
+/// Conditional writes are supported: every file carries a version (a
+/// counter of the backend, new on each write), compared and replaced under
+/// the same lock.
 #[derive(Clone)]
 pub struct MemoryBackend {
     id: u64,
-    files: Arc<RwLock<BTreeMap<StoragePath, Bytes>>>,
+    files: Arc<RwLock<BTreeMap<StoragePath, Entry>>>,
+    versions: Arc<AtomicU64>,
+}
+
+/// A file: its content and the version that wrote it.
+#[derive(Clone)]
+struct Entry {
+    data: Bytes,
+    version: u64,
 }
 
 impl MemoryBackend {
@@ -52,6 +66,7 @@ impl MemoryBackend {
         MemoryBackend {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             files: Arc::default(),
+            versions: Arc::new(AtomicU64::new(1)),
         }
     }
 
@@ -63,7 +78,7 @@ impl MemoryBackend {
     /// The content of a file, if it exists (the synchronous twin of
     /// [`StorageBackend::read`], for inspection in tests).
     pub fn get(&self, path: &StoragePath) -> Option<Bytes> {
-        self.files_read().get(path).cloned()
+        self.files_read().get(path).map(|e| e.data.clone())
     }
 
     /// The number of files.
@@ -80,7 +95,7 @@ impl MemoryBackend {
     pub fn total_size(&self) -> u64 {
         self.files_read()
             .values()
-            .map(|data| data.len() as u64)
+            .map(|e| e.data.len() as u64)
             .sum()
     }
 
@@ -91,12 +106,31 @@ impl MemoryBackend {
 
     // No critical section can panic half-way through a change, so a
     // poisoned lock still guards a consistent map: use it.
-    fn files_read(&self) -> RwLockReadGuard<'_, BTreeMap<StoragePath, Bytes>> {
+    fn files_read(&self) -> RwLockReadGuard<'_, BTreeMap<StoragePath, Entry>> {
         self.files.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn files_write(&self) -> RwLockWriteGuard<'_, BTreeMap<StoragePath, Bytes>> {
+    fn files_write(&self) -> RwLockWriteGuard<'_, BTreeMap<StoragePath, Entry>> {
         self.files.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn entry(&self, data: Bytes) -> Entry {
+        Entry {
+            data,
+            version: self.versions.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    fn refuse_root(&self, path: &StoragePath) -> StorageResult<()> {
+        if path.is_root() {
+            return Err(StorageError::failed(
+                self.location(),
+                path,
+                "write",
+                "the root is a folder, not a file",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -127,15 +161,9 @@ impl StorageBackend for MemoryBackend {
     }
 
     async fn write(&self, path: &StoragePath, data: Bytes) -> StorageResult<()> {
-        if path.is_root() {
-            return Err(StorageError::failed(
-                self.location(),
-                path,
-                "write",
-                "the root is a folder, not a file",
-            ));
-        }
-        self.files_write().insert(path.clone(), data);
+        self.refuse_root(path)?;
+        let entry = self.entry(data);
+        self.files_write().insert(path.clone(), entry);
         Ok(())
     }
 
@@ -150,9 +178,9 @@ impl StorageBackend for MemoryBackend {
 
     async fn list(&self, prefix: &StoragePath) -> StorageResult<Vec<ObjectMeta>> {
         let files = self.files_read();
-        let meta = |(path, data): (&StoragePath, &Bytes)| ObjectMeta {
+        let meta = |(path, e): (&StoragePath, &Entry)| ObjectMeta {
             path: path.clone(),
-            size: data.len() as u64,
+            size: e.data.len() as u64,
         };
         if prefix.is_root() {
             return Ok(files.iter().map(meta).collect());
@@ -165,6 +193,40 @@ impl StorageBackend for MemoryBackend {
             .take_while(|(path, _)| path.as_str().starts_with(&start))
             .map(meta)
             .collect())
+    }
+
+    fn supports_conditional_writes(&self) -> bool {
+        true
+    }
+
+    async fn read_versioned(&self, path: &StoragePath) -> StorageResult<(Bytes, Version)> {
+        let files = self.files_read();
+        let e = files
+            .get(path)
+            .ok_or_else(|| StorageError::not_found(self.location(), path))?;
+        Ok((e.data.clone(), Version::new(e.version.to_string())))
+    }
+
+    async fn write_if(
+        &self,
+        path: &StoragePath,
+        data: Bytes,
+        condition: &WriteCondition,
+    ) -> StorageResult<Version> {
+        self.refuse_root(path)?;
+        let entry = self.entry(data);
+        let version = Version::new(entry.version.to_string());
+        let mut files = self.files_write();
+        let holds = match (condition, files.get(path)) {
+            (WriteCondition::Create, existing) => existing.is_none(),
+            (WriteCondition::Match(want), Some(e)) => want.as_str() == e.version.to_string(),
+            (WriteCondition::Match(_), None) => false,
+        };
+        if !holds {
+            return Err(StorageError::conflict(self.location(), path, condition));
+        }
+        files.insert(path.clone(), entry);
+        Ok(version)
     }
 }
 

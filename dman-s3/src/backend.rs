@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use dman_core::{ObjectMeta, StorageBackend, StorageError, StoragePath, StorageResult};
+use dman_core::{
+    ObjectMeta, StorageBackend, StorageError, StoragePath, StorageResult, Version, WriteCondition,
+};
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 use tokio::sync::OnceCell;
 
 use crate::error::{classify, FailureKind, ObjectStoreFailure};
@@ -42,6 +44,15 @@ pub const DEFAULT_PART_CONCURRENCY: usize = 4;
 /// * **Folders do not exist**: `exists` is a `HEAD` of the key, a delete
 ///   has no folder to prune, and the root is never a file.
 /// * **`copy`** is the store's server-side copy.
+/// * **Versions and conditional writes** use the store's own: a version is
+///   the object's ETag, read from the same `GET` as the bytes; *create
+///   only* is a `PUT` with `If-None-Match: *`, *replace if unchanged* one
+///   with `If-Match: <etag>` (object_store's `PutMode::Create` and
+///   `PutMode::Update`; S3 has honoured both since 2024). A conditional
+///   write is always one `PUT` (up to 5 GiB), since `object_store` puts no
+///   condition on multipart uploads. For a server that ignores the headers,
+///   turn them off with [`with_conditional_writes`](Self::with_conditional_writes):
+///   what needs them then fails with a clear error instead of racing.
 /// * **Concurrency**: the backend never serializes requests; a save issues
 ///   up to [`Repo::with_concurrency`](dman_core::Repo::with_concurrency)
 ///   writes at once (16 by default), and a multipart upload sends up to
@@ -64,9 +75,14 @@ pub struct ObjectStoreBackend {
     multipart_threshold: usize,
     part_size: usize,
     part_concurrency: usize,
+    /// Whether conditional writes are offered (see the type's docs).
+    conditional_writes: bool,
     /// Set once a listing of the prefix succeeded: the container exists.
     container_checked: Arc<OnceCell<()>>,
 }
+
+/// The largest object one `PUT` may write on S3 (5 GiB).
+const MAX_SINGLE_PUT: usize = 5 * 1024 * 1024 * 1024;
 
 impl ObjectStoreBackend {
     /// A backend at the root of `store`. Its location (in errors) is the
@@ -82,6 +98,7 @@ impl ObjectStoreBackend {
             multipart_threshold: DEFAULT_MULTIPART_THRESHOLD,
             part_size: DEFAULT_PART_SIZE,
             part_concurrency: DEFAULT_PART_CONCURRENCY,
+            conditional_writes: true,
             container_checked: Arc::new(OnceCell::new()),
         }
     }
@@ -131,6 +148,14 @@ impl ObjectStoreBackend {
     /// [`DEFAULT_PART_CONCURRENCY`]). Zero counts as one.
     pub fn with_part_concurrency(mut self, parts: usize) -> Self {
         self.part_concurrency = parts.max(1);
+        self
+    }
+
+    /// Whether to offer conditional writes (default: on). Turn them off for
+    /// a server that ignores `If-None-Match`/`If-Match`; many writers on one
+    /// key are then refused with a clear error rather than left to race.
+    pub fn with_conditional_writes(mut self, on: bool) -> Self {
+        self.conditional_writes = on;
         self
     }
 
@@ -250,6 +275,27 @@ impl ObjectStoreBackend {
         checked.map(|_| err)
     }
 
+    /// Turns the answer of a conditional `PUT` into the contract's terms.
+    fn conditional_failure(
+        &self,
+        path: &StoragePath,
+        condition: &WriteCondition,
+        err: object_store::Error,
+    ) -> StorageError {
+        match err {
+            object_store::Error::AlreadyExists { .. }
+            | object_store::Error::Precondition { .. } => {
+                StorageError::conflict(self.location.clone(), path, condition)
+            }
+            object_store::Error::NotImplemented { operation, .. } => StorageError::unsupported(
+                self.location.clone(),
+                "a conditional write",
+                format!("the store does not implement {operation}"),
+            ),
+            err => self.failed(path, "write", err),
+        }
+    }
+
     async fn write_multipart(
         &self,
         path: &StoragePath,
@@ -347,6 +393,97 @@ impl StorageBackend for ObjectStoreBackend {
                 Err(self.failed(path, "write", err))
             }
             Err(err) => Err(self.failed(path, "write", err)),
+        }
+    }
+
+    fn supports_conditional_writes(&self) -> bool {
+        self.conditional_writes
+    }
+
+    async fn read_versioned(&self, path: &StoragePath) -> StorageResult<(Bytes, Version)> {
+        if path.is_root() {
+            return Err(StorageError::not_found(self.location.clone(), path));
+        }
+        let key = self.key(path, "read")?;
+        let result = match self.store.get(&key).await {
+            Ok(result) => result,
+            Err(err @ object_store::Error::NotFound { .. }) => {
+                self.not_found(path, "read", err).await?;
+                return Err(StorageError::not_found(self.location.clone(), path));
+            }
+            Err(err) => return Err(self.failed(path, "read", err)),
+        };
+        let e_tag = result.meta.e_tag.clone().ok_or_else(|| {
+            self.failure(
+                path,
+                "read",
+                FailureKind::Other,
+                Some("the store returned no ETag, so the object has no version".into()),
+            )
+        })?;
+        let bytes = result
+            .bytes()
+            .await
+            .map_err(|err| self.failed(path, "read", err))?;
+        Ok((bytes, Version::new(e_tag)))
+    }
+
+    async fn write_if(
+        &self,
+        path: &StoragePath,
+        data: Bytes,
+        condition: &WriteCondition,
+    ) -> StorageResult<Version> {
+        if !self.conditional_writes {
+            return Err(StorageError::unsupported(
+                self.location.clone(),
+                "a conditional write",
+                "conditional writes are turned off for this store",
+            ));
+        }
+        if path.is_root() {
+            return Err(self.failure(path, "write", FailureKind::NotAFile, None));
+        }
+        if data.len() > MAX_SINGLE_PUT {
+            return Err(StorageError::unsupported(
+                self.location.clone(),
+                "a conditional write",
+                format!(
+                    "{} bytes is more than one PUT can carry (5 GiB)",
+                    data.len()
+                ),
+            ));
+        }
+        let key = self.key(path, "write")?;
+        let mode = match condition {
+            WriteCondition::Create => PutMode::Create,
+            WriteCondition::Match(version) => PutMode::Update(UpdateVersion {
+                e_tag: Some(version.as_str().to_string()),
+                version: None,
+            }),
+        };
+        let options = PutOptions {
+            mode,
+            ..PutOptions::default()
+        };
+        match self
+            .store
+            .put_opts(&key, PutPayload::from(data), options)
+            .await
+        {
+            Ok(put) => put.e_tag.map(Version::new).ok_or_else(|| {
+                self.failure(
+                    path,
+                    "write",
+                    FailureKind::Other,
+                    Some("the store returned no ETag for the new object".into()),
+                )
+            }),
+            Err(err @ object_store::Error::NotFound { .. }) => {
+                let err = self.not_found(path, "write", err).await?;
+                Err(self.failed(path, "write", err))
+            }
+            Err(err) => Err(self.conditional_failure(path, condition, err)),
         }
     }
 

@@ -3,9 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use bytes::Bytes;
-use dman_core::{ObjectMeta, StorageBackend, StoragePath, StorageResult};
+use dman_core::StoragePath;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::{BackoffConfig, ClientConfigKey, ObjectStore, RetryConfig};
 
@@ -90,6 +88,7 @@ pub struct S3Builder {
     multipart_threshold: usize,
     part_size: usize,
     part_concurrency: usize,
+    conditional_writes: bool,
 }
 
 impl Default for S3Builder {
@@ -128,6 +127,7 @@ impl S3Builder {
             multipart_threshold: DEFAULT_MULTIPART_THRESHOLD,
             part_size: DEFAULT_PART_SIZE,
             part_concurrency: DEFAULT_PART_CONCURRENCY,
+            conditional_writes: true,
         }
     }
 
@@ -255,6 +255,15 @@ impl S3Builder {
         self
     }
 
+    /// Whether to send `If-None-Match`/`If-Match` for conditional writes
+    /// (default: on; S3 has honoured them since 2024). Turn off for a
+    /// server that ignores them: see
+    /// [`ObjectStoreBackend::with_conditional_writes`].
+    pub fn conditional_writes(mut self, on: bool) -> Self {
+        self.conditional_writes = on;
+        self
+    }
+
     /// Sets any option of `object_store`'s S3 client by its key.
     pub fn config(mut self, key: AmazonS3ConfigKey, value: impl Into<String>) -> Self {
         self.inner = self.inner.with_config(key, value);
@@ -316,7 +325,8 @@ impl S3Builder {
             .with_container_name(format!("bucket `{bucket}`"))
             .with_multipart_threshold(self.multipart_threshold)
             .with_part_size(self.part_size)
-            .with_part_concurrency(self.part_concurrency);
+            .with_part_concurrency(self.part_concurrency)
+            .with_conditional_writes(self.conditional_writes);
         Ok(S3Backend {
             inner: backend,
             bucket,
@@ -420,37 +430,12 @@ impl From<S3Backend> for ObjectStoreBackend {
     }
 }
 
-#[async_trait]
-impl StorageBackend for S3Backend {
-    fn location(&self) -> String {
-        self.inner.location()
-    }
-    async fn read(&self, path: &StoragePath) -> StorageResult<Bytes> {
-        self.inner.read(path).await
-    }
-    async fn write(&self, path: &StoragePath, data: Bytes) -> StorageResult<()> {
-        self.inner.write(path, data).await
-    }
-    async fn delete(&self, path: &StoragePath) -> StorageResult<()> {
-        self.inner.delete(path).await
-    }
-    async fn exists(&self, path: &StoragePath) -> StorageResult<bool> {
-        self.inner.exists(path).await
-    }
-    async fn list(&self, prefix: &StoragePath) -> StorageResult<Vec<ObjectMeta>> {
-        self.inner.list(prefix).await
-    }
-    async fn flush(&self) -> StorageResult<()> {
-        self.inner.flush().await
-    }
-    async fn copy(&self, from: &StoragePath, to: &StoragePath) -> StorageResult<()> {
-        self.inner.copy(from, to).await
-    }
-}
+dman_core::forward_storage_backend!(S3Backend, |s| s.inner);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dman_core::StorageBackend;
 
     #[test]
     fn locations_split_into_bucket_and_prefix() {

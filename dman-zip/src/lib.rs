@@ -268,6 +268,12 @@ impl ZipBuilder {
                 Err(err) => return Err(fail(err.into())),
             },
         };
+        let seen = match &base {
+            Some(base) => base.identity.clone(),
+            // `create` replaces what is at the path now, but not what
+            // another writer puts there later.
+            None => fs::metadata(&path).ok().map(|m| identity(&m)),
+        };
         let root = match self.root {
             RootChoice::Named(root) => root.map_err(|err| fail(err.into()))?,
             RootChoice::Auto => match &base {
@@ -287,6 +293,7 @@ impl ZipBuilder {
                 max_entry_size: self.max_entry_size,
                 read_only: self.read_only,
                 state: RwLock::new(State {
+                    seen,
                     base,
                     staged: BTreeMap::new(),
                     generation: 0,
@@ -339,6 +346,10 @@ struct State {
     /// Numbers the staged changes, so that a flush unstages only what it
     /// wrote and not a change made while it ran.
     generation: u64,
+    /// The identity of the file at the archive's path when this backend
+    /// last read or wrote it (`None`: there was none); a flush that finds
+    /// another one there fails with a conflict.
+    seen: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -364,18 +375,27 @@ impl Staged {
 struct Base {
     archive: ZipArchive<SharedFile>,
     index: Index,
+    /// What identifies this version of the archive on disk (device, inode,
+    /// size, modification time): a flush that finds another one at the
+    /// path knows that another writer replaced the archive meanwhile.
+    identity: Option<String>,
 }
 
 impl Base {
     /// Reads and checks the central directory of `file`.
     fn open(file: File, limit: u64) -> Result<Base, Box<dyn std::error::Error + Send + Sync>> {
+        let identity = file.metadata().ok().map(|m| identity(&m));
         let file = SharedFile::new(file)?;
         let archive =
             ZipArchive::new(file.clone()).map_err(|err| ArchiveError::CorruptCentralDirectory {
                 detail: err.to_string(),
             })?;
         let index = Index::read(&archive, &file, limit)?;
-        Ok(Base { archive, index })
+        Ok(Base {
+            archive,
+            index,
+            identity,
+        })
     }
 
     fn has_dman_folder(&self) -> bool {
@@ -761,9 +781,9 @@ impl StorageBackend for ZipBackend {
     async fn flush(&self) -> StorageResult<()> {
         let _one_at_a_time = self.inner.flush_lock.lock().await;
         let root = StoragePath::root();
-        let (base, snapshot) = {
+        let (base, snapshot, seen) = {
             let state = self.state_read();
-            (state.base.clone(), state.staged.clone())
+            (state.base.clone(), state.staged.clone(), state.seen.clone())
         };
         let changes = snapshot.iter().any(|(path, staged)| match staged {
             Staged::Write { .. } => true,
@@ -783,12 +803,25 @@ impl StorageBackend for ZipBackend {
         let written = snapshot.clone();
         let new_base = self
             .run(&root, "flush", move || {
-                write_archive(&path, base.as_deref(), &written, limit).map_err(|err| {
-                    StorageError::failed(location, &StoragePath::root(), "flush", err)
-                })
+                write_archive(&path, base.as_deref(), &written, limit, seen.as_deref()).map_err(
+                    |err| {
+                        if err.is::<ReplacedMeanwhile>() {
+                            let condition = match seen {
+                                Some(id) => {
+                                    dman_core::WriteCondition::Match(dman_core::Version::new(id))
+                                }
+                                None => dman_core::WriteCondition::Create,
+                            };
+                            StorageError::conflict(location, &StoragePath::root(), &condition)
+                        } else {
+                            StorageError::failed(location, &StoragePath::root(), "flush", err)
+                        }
+                    },
+                )
             })
             .await?;
         let mut state = self.state_write();
+        state.seen = new_base.identity.clone();
         state.base = Some(Arc::new(new_base));
         unstage(&mut state, &snapshot);
         Ok(())
@@ -807,6 +840,62 @@ fn unstage(state: &mut State, snapshot: &BTreeMap<StoragePath, Staged>) {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// The identity of a version of the archive file (see [`Base::identity`]).
+fn identity(meta: &fs::Metadata) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        format!(
+            "{}:{}:{}:{}.{:09}",
+            meta.dev(),
+            meta.ino(),
+            meta.size(),
+            meta.mtime(),
+            meta.mtime_nsec()
+        )
+    }
+    #[cfg(not(unix))]
+    {
+        format!("{}:{:?}", meta.len(), meta.modified().ok())
+    }
+}
+
+/// Another writer replaced the archive after this backend read it: its
+/// flush would drop that writer's changes, so it fails instead.
+#[derive(Debug, thiserror::Error)]
+#[error("the archive was replaced by another writer since it was opened; open it again and redo the changes")]
+struct ReplacedMeanwhile;
+
+/// An exclusive `flock` of a folder, released on drop and by the kernel
+/// when the process dies: flushes of one archive by several processes take
+/// turns, and each sees the archive the one before it wrote.
+struct FolderLock(
+    // Held, never read: closing it releases the lock.
+    #[allow(dead_code)] File,
+);
+
+impl FolderLock {
+    fn exclusive(folder: &Path) -> std::io::Result<Self> {
+        let file = File::open(folder)?;
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            loop {
+                // SAFETY: flock on a descriptor this value owns; closing it
+                // on drop releases the lock.
+                if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
+                    break;
+                }
+                let err = std::io::Error::last_os_error();
+                if err.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(err);
+                }
+            }
+        }
+        Ok(FolderLock(file))
+    }
+}
+
 /// Writes the archive `base` with the `staged` changes to a temporary file
 /// beside `path`, syncs it, renames it over `path`, and opens the result.
 fn write_archive(
@@ -814,6 +903,7 @@ fn write_archive(
     base: Option<&Base>,
     staged: &BTreeMap<StoragePath, Staged>,
     limit: u64,
+    seen: Option<&str>,
 ) -> Result<Base, BoxError> {
     let folder = match path.parent() {
         Some(folder) if !folder.as_os_str().is_empty() => folder.to_path_buf(),
@@ -823,6 +913,15 @@ fn write_archive(
         .file_name()
         .ok_or_else(|| format!("`{}` names no file", path.display()))?;
     fs::create_dir_all(&folder)?;
+    let _turn = FolderLock::exclusive(&folder)?;
+    let now = match fs::metadata(path) {
+        Ok(meta) => Some(identity(&meta)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+        Err(err) => return Err(err.into()),
+    };
+    if now.as_deref() != seen {
+        return Err(Box::new(ReplacedMeanwhile));
+    }
     let mut temp_name = name.to_os_string();
     temp_name.push(format!("{TEMP_INFIX}{}", uuid::Uuid::new_v4().simple()));
     let temp = folder.join(temp_name);

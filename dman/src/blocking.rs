@@ -11,7 +11,8 @@ use std::sync::OnceLock;
 use dman_core::graph::SaveReport;
 use dman_core::json::Value;
 use dman_core::{
-    Error, Key, MDict, MList, MRuns, Record, Result, Serializable, Storable, StoragePath,
+    Error, Key, MDict, MList, MRuns, Record, Result, SaveCondition, Serializable, Storable,
+    StoragePath, Versioned,
 };
 
 fn runtime() -> Result<&'static tokio::runtime::Runtime> {
@@ -106,20 +107,42 @@ impl Repo {
         block_on(self.inner.load_or(key, default))?
     }
 
-    /// Loads `key` (or `default()`), lets `f` change it, and saves it; when
-    /// `f` fails nothing is saved. `f` runs outside the runtime, so it may
-    /// use the blocking record accessors.
+    /// Loads `key` (or `default()`), lets `f` change it, and saves it, as
+    /// one transaction (see [`crate::Repo::track`]): when another process
+    /// committed the key meanwhile, the key is loaded again and **`f` runs
+    /// again**. When `f` fails nothing is saved. `f` runs outside the
+    /// runtime, so it may use the blocking record accessors.
     pub fn track<T: Serializable, R>(
         &self,
         key: impl Into<Key>,
-        default: impl FnOnce() -> T,
-        f: impl FnOnce(&mut T) -> Result<R>,
+        mut default: impl FnMut() -> T,
+        mut f: impl FnMut(&mut T) -> Result<R>,
     ) -> Result<R> {
-        let key = key.into();
-        let mut value = self.load_or(&key, default)?;
-        let out = f(&mut value)?;
-        self.save(&key, &value)?;
-        Ok(out)
+        let mut tx = self.inner.transaction(key)?;
+        loop {
+            let mut value = block_on(tx.load(&self.inner, &mut default))??;
+            let out = f(&mut value)?;
+            if block_on(tx.commit(&self.inner, &value))?? {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Saves `value` under `key` only if `condition` holds (see
+    /// [`crate::Repo::save_if`]).
+    pub fn save_if<T: Serializable>(
+        &self,
+        key: impl Into<Key>,
+        value: &T,
+        condition: SaveCondition,
+    ) -> Result<SaveReport> {
+        block_on(self.inner.save_if(key, value, condition))?
+    }
+
+    /// Loads the value saved under `key` with its file's version (see
+    /// [`crate::Repo::load_versioned`]).
+    pub fn load_versioned<T: Serializable>(&self, key: impl Into<Key>) -> Result<Versioned<T>> {
+        block_on(self.inner.load_versioned(key))?
     }
 
     /// Stores a storable straight to `<key><ext>`.

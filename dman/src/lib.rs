@@ -37,8 +37,9 @@ pub use dman_core::graph::SaveReport;
 pub use dman_core::repo::{generator_for_source, KeyLocation};
 pub use dman_core::{
     DecodeContext, EncodeContext, EncodeOptions, Error, ItemOptions, Key, MDict, MList, MRuns,
-    Modelclass, Record, Repo, Result, RetouchChoice, RetouchPolicy, SMDict, SMList, SMRuns, Serde,
-    Serializable, Storable, StorageBackend, StoragePath, Stored, Tracked,
+    Modelclass, Record, Repo, Result, RetouchChoice, RetouchPolicy, SMDict, SMList, SMRuns,
+    SaveCondition, Serde, Serializable, Storable, StorageBackend, StorageError, StoragePath,
+    Stored, Tracked, Transaction, Version, Versioned, WriteCondition,
 };
 
 #[cfg(feature = "ndarray")]

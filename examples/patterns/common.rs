@@ -65,7 +65,9 @@ fn execute(repo: &blocking::Repo, cfg: Config) -> dman::Result<()> {
         let output = transform.dot(&data);
         println!("seed {}: executed", cfg.seed);
         runs.push(Run {
-            config: cfg,
+            // The closure may run again if another process saved the
+            // experiment meanwhile, so it keeps its own copy of `cfg`.
+            config: cfg.clone(),
             data: Some(data.into()),
             output: Some(output.into()),
         });

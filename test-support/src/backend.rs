@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use bytes::Bytes;
 use dman::core::{ObjectMeta, StorageResult};
-use dman::{StorageBackend, StoragePath};
+use dman::{StorageBackend, StoragePath, Version, WriteCondition};
 
 /// One operation on a backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +126,30 @@ impl<H: Hook> StorageBackend for Wrapped<H> {
         self.pass(
             Op::Copy(from.clone(), to.clone()),
             self.inner.copy(from, to),
+        )
+        .await
+    }
+
+    fn supports_conditional_writes(&self) -> bool {
+        self.inner.supports_conditional_writes()
+    }
+
+    // A versioned read is a read, a conditional write a write: hooks see
+    // them as such.
+    async fn read_versioned(&self, path: &StoragePath) -> StorageResult<(Bytes, Version)> {
+        self.pass(Op::Read(path.clone()), self.inner.read_versioned(path))
+            .await
+    }
+
+    async fn write_if(
+        &self,
+        path: &StoragePath,
+        data: Bytes,
+        condition: &WriteCondition,
+    ) -> StorageResult<Version> {
+        self.pass(
+            Op::Write(path.clone()),
+            self.inner.write_if(path, data, condition),
         )
         .await
     }

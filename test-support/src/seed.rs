@@ -102,7 +102,7 @@ pub async fn execute(repo: &Repo, cfg: Config) -> dman::Result<bool> {
         if runs.contents().await?.iter().any(|run| run.config == cfg) {
             return Ok(false);
         }
-        runs.push(Run::of(cfg));
+        runs.push(Run::of(cfg.clone()));
         Ok(true)
     })
     .await
