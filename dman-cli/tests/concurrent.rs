@@ -1,14 +1,18 @@
 //! Many writers on one experiment, as real processes: each runs the
 //! `track_writer` example, which appends runs to one `MRuns` key with one
-//! `track` transaction each. No append that returned is lost, every run
-//! holds what its writer wrote, and `dman check` finds the tree clean;
-//! with writers killed at random points too.
+//! `track` transaction each, on a local folder and on S3 (moto). No append
+//! that returned is lost, every run holds what its writer wrote, and
+//! `dman check` finds the tree clean; with writers killed at random points
+//! too. Then tasks on memory, and conditional saves racing.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 
+use dman_test_support::files::example;
+use dman_test_support::s3::{aws_env, MotoServer, ACCESS_KEY, REGION, SECRET_KEY};
 use rand::Rng;
 
 #[path = "../examples/track_writer.rs"]
@@ -17,16 +21,106 @@ mod writer;
 
 use writer::{experiment, values, Run, GENERATOR};
 
-/// The example binary, built by `cargo test` next to the test binaries.
-fn writer_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary");
-    let path = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target folder")
-        .join("examples/track_writer");
-    assert!(path.is_file(), "example not built at {}", path.display());
-    path
+const WRITERS: u64 = 8;
+const APPENDS: u64 = 25;
+
+/// Where the writers write: the location they open, the environment it
+/// needs (S3 credentials and endpoint), and the repository the test reads
+/// it through.
+struct Place {
+    location: String,
+    envs: Vec<(&'static str, String)>,
+    repo: dman::Repo,
+}
+
+impl Place {
+    fn folder(dir: &Path) -> Self {
+        let location = dir.to_str().expect("utf-8 path").to_string();
+        let repo = dman::open(&location)
+            .expect("open")
+            .with_generator(GENERATOR);
+        Place {
+            location,
+            envs: Vec::new(),
+            repo,
+        }
+    }
+
+    fn s3(moto: &MotoServer, bucket: &str, prefix: &str) -> Self {
+        moto.create_bucket(bucket);
+        let location = format!("s3://{bucket}/{prefix}");
+        let backend = dman::S3Builder::new()
+            .url(&location)
+            .expect("S3 location")
+            .endpoint(moto.endpoint())
+            .region(REGION)
+            .credentials(ACCESS_KEY, SECRET_KEY)
+            .build()
+            .expect("S3 backend");
+        Place {
+            location,
+            envs: aws_env(moto.endpoint()).to_vec(),
+            repo: dman::Repo::new(Arc::new(backend)).with_generator(GENERATOR),
+        }
+    }
+
+    fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
+        command.envs(self.envs.iter().map(|(k, v)| (*k, v.as_str())));
+        command
+    }
+
+    /// Runs `dman COMMAND LOCATION`.
+    fn dman(&self, command: &str) -> std::process::Output {
+        self.command(env!("CARGO_BIN_EXE_dman"))
+            .args([command, self.location.as_str()])
+            .output()
+            .expect("run dman")
+    }
+
+    fn assert_clean(&self) {
+        let out = self.dman("check");
+        assert!(
+            out.status.success(),
+            "dman check {}: {}{}",
+            self.location,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Loads the experiment and checks every run's array against its
+    /// config; gives the set of (writer, append) found.
+    fn verify(&self) -> BTreeSet<(u64, u64)> {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(async {
+            let runs: dman::MRuns<Run> = self
+                .repo
+                .load("experiment")
+                .await
+                .expect("load the experiment");
+            let mut found = BTreeSet::new();
+            for (i, record) in runs.iter().enumerate() {
+                let run = record
+                    .get()
+                    .await
+                    .unwrap_or_else(|e| panic!("run {i}: {e}"));
+                let key = (run.config.writer, run.config.append);
+                assert!(found.insert(key), "run {key:?} saved twice");
+                let data = run.data.as_ref().expect("data record");
+                let array = data
+                    .get()
+                    .await
+                    .unwrap_or_else(|e| panic!("run {key:?} data: {e}"));
+                assert_eq!(
+                    array,
+                    &values(key.0, key.1),
+                    "run {key:?} holds another writer's array"
+                );
+            }
+            found
+        })
+    }
 }
 
 /// A writer process, killed if still running when dropped.
@@ -36,19 +130,51 @@ struct Writer {
 }
 
 impl Writer {
-    fn spawn(location: &str, id: u64, first: u64, count: u64) -> Self {
-        let child = Command::new(writer_binary())
+    fn spawn(place: &Place, id: u64, first: u64, count: u64) -> Self {
+        let child = place
+            .command(example("track_writer", "dman-cli"))
             .args([
-                location,
-                &id.to_string(),
-                &first.to_string(),
-                &count.to_string(),
+                place.location.clone(),
+                id.to_string(),
+                first.to_string(),
+                count.to_string(),
             ])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start track_writer");
         Writer { child, id }
+    }
+
+    /// Reads the `saved W A` lines until the writer exits (or, with
+    /// `kill_after`, kills it once that many came); gives the acknowledged
+    /// appends and whether it was killed.
+    fn follow(mut self, kill_after: Option<usize>) -> (Vec<(u64, u64)>, bool) {
+        let stdout = self.child.stdout.take().expect("piped stdout");
+        let mut saved = Vec::new();
+        let mut killed = false;
+        for line in BufReader::new(stdout).lines() {
+            let line = line.expect("read writer output");
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            assert!(
+                parts.len() == 3 && parts[0] == "saved",
+                "unexpected writer line {line:?}"
+            );
+            let writer: u64 = parts[1].parse().expect("writer id");
+            let append: u64 = parts[2].parse().expect("append");
+            assert_eq!(writer, self.id);
+            saved.push((writer, append));
+            if kill_after == Some(saved.len()) {
+                self.child.kill().expect("kill writer");
+                killed = true;
+                break;
+            }
+        }
+        let status = self.child.wait().expect("wait writer");
+        if !killed {
+            assert!(status.success(), "writer {} failed: {status}", self.id);
+        }
+        (saved, killed)
     }
 }
 
@@ -59,141 +185,54 @@ impl Drop for Writer {
     }
 }
 
-/// Reads a writer's `saved W A` lines until it exits (or, with `kill_after`,
-/// kills it once that many lines came); gives the acknowledged appends and
-/// whether it was killed.
-fn follow(mut w: Writer, kill_after: Option<usize>) -> (Vec<(u64, u64)>, bool) {
-    let stdout = w.child.stdout.take().expect("piped stdout");
-    let mut saved = Vec::new();
-    let mut killed = false;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("read writer output");
-        let parts: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(parts.len(), 3, "unexpected writer line {line:?}");
-        assert_eq!(parts[0], "saved", "unexpected writer line {line:?}");
-        let writer: u64 = parts[1].parse().expect("writer id");
-        let append: u64 = parts[2].parse().expect("append");
-        assert_eq!(writer, w.id);
-        saved.push((writer, append));
-        if kill_after == Some(saved.len()) {
-            w.child.kill().expect("kill writer");
-            killed = true;
-            break;
-        }
-    }
-    let status = w.child.wait().expect("wait writer");
-    if !killed {
-        assert!(status.success(), "writer {} failed: {status}", w.id);
-    }
-    (saved, killed)
-}
-
-/// Loads the experiment and checks every run's array against its config;
-/// gives the set of (writer, append) found.
-fn verify(location: &str) -> BTreeSet<(u64, u64)> {
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    runtime.block_on(async {
-        let repo = dman::open(location)
-            .expect("open")
-            .with_generator(GENERATOR);
-        let runs: dman::MRuns<Run> = repo.load("experiment").await.expect("load the experiment");
-        let mut found = BTreeSet::new();
-        for (i, record) in runs.iter().enumerate() {
-            let run = record
-                .get()
-                .await
-                .unwrap_or_else(|e| panic!("run {i}: {e}"));
-            let key = (run.config.writer, run.config.append);
-            assert!(found.insert(key), "run {key:?} saved twice");
-            let data = run.data.as_ref().expect("data record");
-            let array = data
-                .get()
-                .await
-                .unwrap_or_else(|e| panic!("run {key:?} data: {e}"));
-            assert_eq!(
-                array,
-                &values(key.0, key.1),
-                "run {key:?} holds another writer's array"
-            );
-        }
-        let _ = experiment; // the container the writers use
-        found
-    })
-}
-
-fn dman(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_dman"))
-        .args(args)
-        .output()
-        .expect("run dman")
-}
-
-fn assert_clean(location: &str) {
-    let out = dman(&["check", location]);
-    assert!(
-        out.status.success(),
-        "dman check {location}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-const WRITERS: u64 = 8;
-const APPENDS: u64 = 25;
-
-fn concurrent_appends(location: &str) {
-    let writers: Vec<Writer> = (0..WRITERS)
-        .map(|id| Writer::spawn(location, id, 0, APPENDS))
-        .collect();
+/// Follows writers on threads of their own; gives what they acknowledged
+/// and how many were killed.
+fn follow_all(writers: Vec<(Writer, Option<usize>)>) -> (BTreeSet<(u64, u64)>, usize) {
     let handles: Vec<_> = writers
         .into_iter()
-        .map(|w| std::thread::spawn(move || follow(w, None).0))
+        .map(|(w, after)| std::thread::spawn(move || w.follow(after)))
         .collect();
     let mut acknowledged = BTreeSet::new();
+    let mut kills = 0;
     for h in handles {
-        acknowledged.extend(h.join().expect("writer thread"));
+        let (saved, killed) = h.join().expect("writer thread");
+        acknowledged.extend(saved);
+        kills += usize::from(killed);
     }
+    (acknowledged, kills)
+}
+
+fn concurrent_appends(place: &Place) {
+    let writers = (0..WRITERS)
+        .map(|id| (Writer::spawn(place, id, 0, APPENDS), None))
+        .collect();
+    let (acknowledged, _) = follow_all(writers);
     assert_eq!(acknowledged.len() as u64, WRITERS * APPENDS);
-    let found = verify(location);
+    let found = place.verify();
     assert_eq!(found.len() as u64, WRITERS * APPENDS, "runs lost or extra");
     assert_eq!(found, acknowledged);
-    assert_clean(location);
+    place.assert_clean();
 }
 
-#[test]
-fn eight_writers_on_a_local_folder_lose_no_run() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    concurrent_appends(dir.path().to_str().expect("utf-8 path"));
-}
-
-#[test]
-fn killed_writers_lose_no_committed_run() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let location = dir.path().to_str().expect("utf-8 path").to_string();
+/// Rounds of 8 writers, most of them killed after a random number of
+/// acknowledged appends (so at a random point of the next one). After each
+/// round the tree loads with every acknowledged run; at the end `dman gc`
+/// leaves it clean.
+fn killed_writers(place: &Place) {
     let mut rng = rand::thread_rng();
     let mut acknowledged = BTreeSet::new();
     let mut kills = 0;
-    // Rounds of 8 writers; in each, some are killed after a random number
-    // of acknowledged appends (so at a random point of a later one).
     for round in 0..4u64 {
-        let plans: Vec<(Writer, Option<usize>)> = (0..WRITERS)
+        let writers = (0..WRITERS)
             .map(|id| {
-                let kill = (id + round) % 4 != 0;
-                let after = kill.then(|| rng.gen_range(1..=4));
-                (Writer::spawn(&location, id, round * 100, 6), after)
+                let after = ((id + round) % 4 != 0).then(|| rng.gen_range(1..=4));
+                (Writer::spawn(place, id, round * 100, 6), after)
             })
             .collect();
-        let handles: Vec<_> = plans
-            .into_iter()
-            .map(|(w, after)| std::thread::spawn(move || follow(w, after)))
-            .collect();
-        for h in handles {
-            let (saved, killed) = h.join().expect("writer thread");
-            acknowledged.extend(saved);
-            kills += usize::from(killed);
-        }
-        // The tree loads after every round, with every acknowledged run.
-        let found = verify(&location);
+        let (saved, killed) = follow_all(writers);
+        acknowledged.extend(saved);
+        kills += killed;
+        let found = place.verify();
         let missing: Vec<_> = acknowledged.difference(&found).collect();
         assert!(
             missing.is_empty(),
@@ -201,21 +240,44 @@ fn killed_writers_lose_no_committed_run() {
         );
     }
     assert!(kills >= 20, "only {kills} kills");
-    let out = dman(&["gc", &location]);
+    let out = place.dman("gc");
     assert!(
         out.status.success(),
         "dman gc: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_clean(&location);
-    let found = verify(&location);
-    assert!(acknowledged.is_subset(&found));
+    place.assert_clean();
+    assert!(acknowledged.is_subset(&place.verify()));
+}
+
+#[test]
+fn eight_writers_on_a_local_folder_lose_no_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    concurrent_appends(&Place::folder(dir.path()));
+}
+
+#[test]
+fn eight_writers_on_s3_lose_no_run() {
+    let moto = MotoServer::start();
+    concurrent_appends(&Place::s3(&moto, "fleet", "lab/exp"));
+}
+
+#[test]
+fn killed_writers_lose_no_committed_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    killed_writers(&Place::folder(dir.path()));
+}
+
+#[test]
+fn killed_writers_on_s3_lose_no_committed_run() {
+    let moto = MotoServer::start();
+    killed_writers(&Place::s3(&moto, "fleet", "killed"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn eight_tasks_on_memory_lose_no_run() {
     let backend = dman::MemoryBackend::new();
-    let repo = dman::Repo::new(std::sync::Arc::new(backend.clone()))
+    let repo = dman::Repo::new(Arc::new(backend.clone()))
         .with_generator(GENERATOR)
         .with_attempts(200);
     let tasks: Vec<_> = (0..WRITERS)
@@ -253,20 +315,16 @@ async fn eight_tasks_on_memory_lose_no_run() {
         assert_eq!(array, &values(run.config.writer, run.config.append));
     }
     assert_eq!(found.len() as u64, WRITERS * APPENDS);
-    // Every file in the store is one the experiment points at: the lost
-    // attempts left nothing behind.
+    // Every file in the store is one the experiment points at (a run's file
+    // and its array), the key's file or its `.gitignore`: the lost attempts
+    // left nothing behind.
     let files = backend.paths().len();
     assert_eq!(
         files,
-        1 + 2 * (WRITERS * APPENDS) as usize + 1,
+        2 * (WRITERS * APPENDS) as usize + 2,
         "{:?}",
         backend.paths()
     );
-}
-
-/// The example that saves conditionally, built next to the test binaries.
-fn saver_binary() -> PathBuf {
-    writer_binary().with_file_name("conditional_saver")
 }
 
 /// Two processes load the key at one version and save it on a signal, each
@@ -275,25 +333,23 @@ fn saver_binary() -> PathBuf {
 #[test]
 fn two_conditional_saves_one_wins() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let location = dir.path().to_str().expect("utf-8 path").to_string();
+    let place = Place::folder(dir.path());
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let repo = dman::open(&location)
-        .expect("open")
-        .with_generator(GENERATOR);
     runtime
-        .block_on(repo.save("config", &"start".to_string()))
+        .block_on(place.repo.save("config", &"start".to_string()))
         .expect("first save");
     for round in 0..5 {
-        let mut children: Vec<(String, Child)> = ["left", "right"]
-            .iter()
+        let mut children: Vec<(&str, Child)> = ["left", "right"]
+            .into_iter()
             .map(|name| {
-                let child = Command::new(saver_binary())
-                    .args([location.as_str(), name])
+                let child = place
+                    .command(example("conditional_saver", "dman-cli"))
+                    .args([place.location.as_str(), name])
                     .stdin(Stdio::piped())
                     .stdout(Stdio::piped())
                     .spawn()
                     .expect("start conditional_saver");
-                (name.to_string(), child)
+                (name, child)
             })
             .collect();
         // Both have loaded the same version before either saves.
@@ -305,7 +361,6 @@ fn two_conditional_saves_one_wins() {
             readers.push(lines);
         }
         for (_, child) in &mut children {
-            use std::io::Write;
             writeln!(child.stdin.as_mut().expect("stdin"), "go").expect("signal");
         }
         let mut winners = Vec::new();
@@ -319,7 +374,7 @@ fn two_conditional_saves_one_wins() {
             }
         }
         assert_eq!(winners.len(), 1, "round {round}: winners {winners:?}");
-        let now: String = runtime.block_on(repo.load("config")).expect("load");
+        let now: String = runtime.block_on(place.repo.load("config")).expect("load");
         assert_eq!(now, winners[0], "round {round}");
     }
 }

@@ -71,16 +71,23 @@ pub fn run(command: &mut Command) -> String {
 /// The getting-started example binary, which `cargo test --workspace` builds
 /// into `target/<profile>/examples/` beside the test binaries' `deps/`.
 pub fn example_binary() -> PathBuf {
+    example("getting_started", "dman")
+}
+
+/// The binary of the example `name` of the package `package`, which
+/// `cargo test --workspace` builds into `target/<profile>/examples/` beside
+/// the test binaries' `deps/`.
+pub fn example(name: &str, package: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
     let profile = exe
         .parent()
         .and_then(Path::parent)
         .expect("the test binary is in target/<profile>/deps");
-    let path = profile.join("examples/getting_started");
+    let path = profile.join("examples").join(name);
     assert!(
         path.is_file(),
         "{} is missing: run the tests with `cargo test --workspace` (or first \
-         `cargo build -p dman --example getting_started`)",
+         `cargo build -p {package} --example {name}`)",
         path.display()
     );
     path

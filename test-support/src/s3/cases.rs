@@ -35,7 +35,10 @@ pub async fn repository_scenarios(endpoint: &str, bucket: &str) {
     })
     .await;
     // Nine scenarios, and the kill-point one on a backend per kill point.
-    assert!(case > 10, "every scenario ran on a backend of its own ({case})");
+    assert!(
+        case > 10,
+        "every scenario ran on a backend of its own ({case})"
+    );
 }
 
 /// More keys than one page of a listing (S3 returns at most 1000), in 13
