@@ -378,3 +378,55 @@ fn two_conditional_saves_one_wins() {
         assert_eq!(now, winners[0], "round {round}");
     }
 }
+
+/// A save that replaces fixed-name files, killed after each of its changes
+/// on a local folder (the repository scenario `kill_points`): besides the
+/// key loading as the old or the new version, `dman check` reports nothing
+/// but orphans (files of the killed save that no version points at), and
+/// `dman gc` leaves the folder clean.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_points_leave_only_orphans_that_gc_removes() {
+    let mut dirs = Vec::new();
+    let mut make = || -> Arc<dyn dman::StorageBackend> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let backend = dman::FsBackend::new(dir.path()).expect("folder");
+        dirs.push(dir);
+        Arc::new(backend)
+    };
+    let mut inspected = 0;
+    dman::core::scenarios::kill_points_inspected(&mut make, |store, budget| {
+        let location = store.location();
+        let check = Command::new(env!("CARGO_BIN_EXE_dman"))
+            .args(["check", &location])
+            .output()
+            .expect("dman check");
+        let report = String::from_utf8_lossy(&check.stdout).into_owned();
+        for line in report.lines().filter(|l| l.contains(": ")) {
+            assert!(
+                line.starts_with("orphan: "),
+                "killed after {budget} changes, check reports more than orphans: {report}"
+            );
+        }
+        let gc = Command::new(env!("CARGO_BIN_EXE_dman"))
+            .args(["gc", &location])
+            .output()
+            .expect("dman gc");
+        assert!(
+            gc.status.success(),
+            "{}",
+            String::from_utf8_lossy(&gc.stderr)
+        );
+        let again = Command::new(env!("CARGO_BIN_EXE_dman"))
+            .args(["check", &location])
+            .output()
+            .expect("dman check");
+        assert!(
+            again.status.success(),
+            "killed after {budget} changes, not clean after gc: {}",
+            String::from_utf8_lossy(&again.stdout)
+        );
+        inspected += 1;
+    })
+    .await;
+    assert!(inspected >= 5, "only {inspected} kill points");
+}

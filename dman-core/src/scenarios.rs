@@ -653,6 +653,17 @@ pub async fn kill_points<F>(make: &mut F)
 where
     F: FnMut() -> Arc<dyn StorageBackend>,
 {
+    kill_points_inspected(make, |_, _| {}).await;
+}
+
+/// [`kill_points`], calling `inspect` with the store and the number of
+/// changes made before the kill, after each killed save has been checked:
+/// for checks of the leftovers (the `dman check` of a local folder).
+pub async fn kill_points_inspected<F, I>(make: &mut F, mut inspect: I)
+where
+    F: FnMut() -> Arc<dyn StorageBackend>,
+    I: FnMut(&Arc<dyn StorageBackend>, usize),
+{
     let old = vec![("a".to_string(), "a".to_string()), ("b".into(), "b".into())];
     let new = vec![
         ("a2".to_string(), "a".to_string()),
@@ -703,5 +714,6 @@ where
             );
             assert_eq!(found, new);
         }
+        inspect(&store, budget);
     }
 }
