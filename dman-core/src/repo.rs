@@ -629,7 +629,8 @@ impl Repo {
 
     /// Loads `key` (or `default()`) into a guard; changes are saved by
     /// [`Tracked::commit`]. A guard dropped without a commit saves nothing
-    /// and logs a warning.
+    /// and logs a warning. The commit is a plain [`Repo::save`] (the last
+    /// writer wins): for many writers on one key use [`Repo::track`].
     pub async fn tracked<T: Serializable>(
         &self,
         key: impl Into<Key>,
