@@ -84,6 +84,11 @@ pub struct EncodeOptions {
     /// concurrent or a killed writer). A record that wants one takes the
     /// next free name instead.
     pub avoid: Arc<HashSet<StoragePath>>,
+    /// The files of the version this save replaces, when the value saved
+    /// does not know them (a fresh value saved over a saved key): new
+    /// content does not go there before the commit, and those the new
+    /// version does not use are deleted after it (with `auto_clean`).
+    pub previous: Arc<HashSet<StoragePath>>,
 }
 
 impl Default for EncodeOptions {
@@ -92,6 +97,7 @@ impl Default for EncodeOptions {
             auto_clean: true,
             retouch: RetouchPolicy::Ignore,
             avoid: Arc::default(),
+            previous: Arc::default(),
         }
     }
 }
@@ -185,7 +191,9 @@ impl SavePlan {
     /// there before the commit would tear that version), or an earlier
     /// attempt found the name taken (see [`SavePlan::alternate`]).
     pub fn is_occupied(&self, path: &StoragePath) -> bool {
-        self.options.avoid.contains(path) || self.removals.iter().any(|r| &r.path == path)
+        self.options.avoid.contains(path)
+            || self.options.previous.contains(path)
+            || self.removals.iter().any(|r| &r.path == path)
     }
 
     /// A free name in the folder of `path` for content that cannot go to

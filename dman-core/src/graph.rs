@@ -374,6 +374,18 @@ async fn run_plan(
     // What removed items own is read now, before new files overwrite any
     // of them (a cleared run list writes its new runs where the old were).
     let mut doomed: Vec<StoragePath> = Vec::new();
+    if plan.options().auto_clean {
+        // The replaced version's files that the new one drops, with what
+        // they own: read only for what is dropped.
+        for path in plan.options().previous.iter() {
+            if !live.contains(path) {
+                doomed.push(path.clone());
+                if is_json_target(path) {
+                    doomed.extend(owned_files(&store, path).await?);
+                }
+            }
+        }
+    }
     for op in &plan.removals {
         doomed.push(op.path.clone());
         if op.nested {

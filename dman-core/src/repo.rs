@@ -451,6 +451,11 @@ impl Repo {
         let span = tracing::debug_span!("save", key = %key.name, file = %loc.file);
         async {
             let mut options = self.encode.clone();
+            // The files the saved version points at: a fresh value saved
+            // over the key does not know them, yet must not overwrite them
+            // before the commit, and replaces them (Python overwrites files
+            // of the same name in place, and leaves the others behind).
+            options.previous = Arc::new(self.saved_files(&loc).await?);
             let mut avoid = HashSet::new();
             for attempt in 1..=CONTENT_ATTEMPTS {
                 match self.commit(&key, &loc, value, &options, condition.clone()).await {
@@ -463,6 +468,7 @@ impl Repo {
                         tracing::debug!(target: "dman::save", file = %path, "content name taken, choosing another");
                         avoid.insert(path);
                         options.avoid = Arc::new(avoid.clone());
+
                     }
                     Err(Error::Storage(StorageError::Conflict { .. })) => {
                         return Err(self.conflict(&key, &loc, attempt))
@@ -495,6 +501,24 @@ impl Repo {
             self.update_gitignore(key, loc, &report).await?;
         }
         Ok(report)
+    }
+
+    /// The files the saved version of a key points at directly (none when
+    /// the key is not saved, or its file is not valid JSON); one read of
+    /// the key's file. Those the new version drops are followed after the
+    /// commit, to delete what they own in turn.
+    async fn saved_files(&self, loc: &KeyLocation) -> Result<HashSet<StoragePath>> {
+        let doc = match graph::read_json(&self.store, &loc.file).await {
+            Ok(doc) => doc,
+            Err(Error::Storage(e)) if e.is_not_found() => return Ok(HashSet::new()),
+            Err(Error::Json { .. }) => return Ok(HashSet::new()),
+            Err(e) => return Err(e),
+        };
+        let dir = loc.file.parent().unwrap_or_else(StoragePath::root);
+        Ok(graph::records(&doc)
+            .into_iter()
+            .filter_map(|r| dir.join(&r.target).ok())
+            .collect())
     }
 
     fn conflict(&self, key: &Key, loc: &KeyLocation, attempts: u32) -> Error {

@@ -42,6 +42,7 @@ where
     auto_clean_after_commit(make()).await;
     incremental_save(make()).await;
     retouch_policies(make()).await;
+    fresh_values_over_a_key(make()).await;
     kill_points(&mut make).await;
 }
 
@@ -514,6 +515,37 @@ impl StorageBackend for Counting {
     }
     async fn copy(&self, from: &StoragePath, to: &StoragePath) -> StorageResult<()> {
         self.inner.copy(from, to).await
+    }
+}
+
+/// A fresh value saved over a saved key, its record at a fixed name: the
+/// new content never overwrites the saved version's file before the
+/// commit, and the old files go after it, so repeated saves leave exactly
+/// one content file, holding the last value.
+pub async fn fresh_values_over_a_key(store: Arc<dyn StorageBackend>) {
+    let repo = repo(store.clone());
+    for round in 0..4u8 {
+        let value = Record::new(Blob(vec![round; 8])).stem("data");
+        repo.save("fixed", &value)
+            .await
+            .unwrap_or_else(|e| panic!("fresh_values_over_a_key: save {round}: {e}"));
+        let all = files(&store).await;
+        let blobs: Vec<&String> = all.iter().filter(|f| f.ends_with(".blob")).collect();
+        assert_eq!(
+            blobs.len(),
+            1,
+            "fresh_values_over_a_key on {}: round {round} leaves {all:?}",
+            store.location()
+        );
+        let loaded: Record<Blob> = repo
+            .load("fixed")
+            .await
+            .unwrap_or_else(|e| panic!("fresh_values_over_a_key: load {round}: {e}"));
+        let blob = loaded
+            .get()
+            .await
+            .unwrap_or_else(|e| panic!("fresh_values_over_a_key: read {round}: {e}"));
+        assert_eq!(blob, &Blob(vec![round; 8]));
     }
 }
 
