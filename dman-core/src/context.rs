@@ -171,6 +171,12 @@ impl SavePlan {
         &self.options
     }
 
+    /// Sets the files of the version this save replaces, once the plan is
+    /// made (see [`EncodeOptions::previous`]).
+    pub fn set_previous(&mut self, previous: Arc<HashSet<StoragePath>>) {
+        self.options.previous = previous;
+    }
+
     /// The flag that turns true once the root file of this save is written;
     /// records written by the save count as stored only from then on, so a
     /// failed save never leaves them believing their file exists.

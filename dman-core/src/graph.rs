@@ -296,8 +296,8 @@ pub async fn execute_without_root(plan: SavePlan, concurrency: usize) -> Result<
     run_plan(plan, None, concurrency).await
 }
 
-/// Writes one content file of a save. Where the backend can, the write is
-/// *create only*: a content file never replaces a file, so it can never
+/// Writes one content file of a save. With `create_only` (where the backend
+/// can promise it), the write is *create only*: a content file never replaces a file, so it can never
 /// change what a committed version of any key points at, nor what a
 /// concurrent writer wrote (its write fails with a conflict instead).
 /// Returns whether this call created the file (and so may delete it again).
@@ -305,8 +305,9 @@ async fn write_content(
     store: &Arc<dyn StorageBackend>,
     path: &StoragePath,
     bytes: Bytes,
+    create_only: bool,
 ) -> Result<bool> {
-    if store.supports_conditional_writes() {
+    if create_only {
         store.write_if(path, bytes, &WriteCondition::Create).await?;
         Ok(true)
     } else {
@@ -320,9 +321,10 @@ async fn write_one(
     store: &Arc<dyn StorageBackend>,
     path: StoragePath,
     bytes: Bytes,
+    create_only: bool,
     note: &(dyn Fn(&StoragePath, bool) + Sync),
 ) -> Result<()> {
-    let made = write_content(store, &path, bytes).await?;
+    let made = write_content(store, &path, bytes, create_only).await?;
     note(&path, made);
     Ok(())
 }
@@ -334,16 +336,16 @@ async fn copy_one(
     from_store: Arc<dyn StorageBackend>,
     from: StoragePath,
     to: StoragePath,
+    create_only: bool,
     note: &(dyn Fn(&StoragePath, bool) + Sync),
 ) -> Result<()> {
-    let made =
-        if crate::record::same_store(&from_store, store) && !store.supports_conditional_writes() {
-            store.copy(&from, &to).await?;
-            false
-        } else {
-            let bytes = from_store.read(&from).await?;
-            write_content(store, &to, bytes).await?
-        };
+    let made = if crate::record::same_store(&from_store, store) && !create_only {
+        store.copy(&from, &to).await?;
+        false
+    } else {
+        let bytes = from_store.read(&from).await?;
+        write_content(store, &to, bytes, create_only).await?
+    };
     note(&to, made);
     Ok(())
 }
@@ -429,6 +431,10 @@ async fn run_plan(
         .collect();
     report.written = writes.iter().map(|(p, _)| p.clone()).collect();
     report.copied = copies.iter().map(|(_, _, to)| to.clone()).collect();
+    // Content files are created, never replaced, where the backend can
+    // promise it; without a key file (Python's `store`) the stored file is
+    // its own commit point and replaces what was there.
+    let create_only = root.is_some() && store.supports_conditional_writes();
     // Every file this save creates, so that a failure can take them back.
     let created = std::sync::Mutex::new(Vec::new());
     let note = |path: &StoragePath, made: bool| {
@@ -445,7 +451,7 @@ async fn run_plan(
     let content = async {
         let writing: Vec<_> = writes
             .into_iter()
-            .map(|(path, bytes)| write_one(&store, path, bytes, &note))
+            .map(|(path, bytes)| write_one(&store, path, bytes, create_only, &note))
             .collect();
         // Every write runs to its end even when one fails: a write dropped
         // half-way may still create its file (on a blocking thread), which
@@ -457,7 +463,9 @@ async fn run_plan(
         written.into_iter().collect::<Result<Vec<()>>>()?;
         let copying: Vec<_> = copies
             .into_iter()
-            .map(|(from_store, from, to)| copy_one(&store, from_store, from, to, &note))
+            .map(|(from_store, from, to)| {
+                copy_one(&store, from_store, from, to, create_only, &note)
+            })
             .collect();
         let copied: Vec<Result<()>> = stream::iter(copying)
             .buffer_unordered(concurrency)

@@ -229,6 +229,7 @@ impl Transaction {
                 value,
                 &self.options,
                 self.condition.clone(),
+                None,
             )
             .await
         {
@@ -451,14 +452,16 @@ impl Repo {
         let span = tracing::debug_span!("save", key = %key.name, file = %loc.file);
         async {
             let mut options = self.encode.clone();
-            // The files the saved version points at: a fresh value saved
-            // over the key does not know them, yet must not overwrite them
-            // before the commit, and replaces them (Python overwrites files
-            // of the same name in place, and leaves the others behind).
-            options.previous = Arc::new(self.saved_files(&loc).await?);
+            let mut previous = None;
             let mut avoid = HashSet::new();
             for attempt in 1..=CONTENT_ATTEMPTS {
-                match self.commit(&key, &loc, value, &options, condition.clone()).await {
+                let attempted = self
+                    .commit(&key, &loc, value, &options, condition.clone(), Some(&mut previous))
+                    .await;
+                if let Some(previous) = &previous {
+                    options.previous = previous.clone();
+                }
+                match attempted {
                     Err(Error::Storage(StorageError::Conflict { path, .. }))
                         if is_content_conflict(&path, &loc, &self.store)
                             && attempt < CONTENT_ATTEMPTS =>
@@ -483,6 +486,14 @@ impl Repo {
     }
 
     /// One attempt at saving: encode, write, commit under `condition`.
+    ///
+    /// With `previous`, a save that writes content files first learns the
+    /// files the saved version points at (once, kept in `previous`): a
+    /// fresh value saved over the key does not know them, and replaces
+    /// them, so those it drops are deleted after the commit (Python
+    /// overwrites files of the same names in place and leaves the others
+    /// behind). A save that writes no content (an untouched value) reads
+    /// nothing.
     async fn commit<T: Serializable>(
         &self,
         key: &Key,
@@ -490,8 +501,20 @@ impl Repo {
         value: &T,
         options: &EncodeOptions,
         condition: SaveCondition,
+        previous: Option<&mut Option<Arc<HashSet<StoragePath>>>>,
     ) -> Result<SaveReport> {
-        let (doc, plan) = graph::encode(value, &self.store, &loc.file, options.clone())?;
+        let (doc, mut plan) = graph::encode(value, &self.store, &loc.file, options.clone())?;
+        if let Some(previous) = previous {
+            if !plan.writes.is_empty() || !plan.copies.is_empty() {
+                let known = match previous {
+                    Some(known) => known.clone(),
+                    None => previous
+                        .insert(Arc::new(self.saved_files(loc).await?))
+                        .clone(),
+                };
+                plan.set_previous(known);
+            }
+        }
         let root = Bytes::from(json::to_string_pretty(&doc).into_bytes());
         let report = match condition.into_write_condition() {
             None => graph::execute(plan, &loc.file, root, self.concurrency).await?,
