@@ -275,6 +275,23 @@ impl ObjectStoreBackend {
         checked.map(|_| err)
     }
 
+    /// The `GET` of a file: a missing object is [`StorageError::NotFound`]
+    /// (a missing bucket is not).
+    async fn get(&self, path: &StoragePath) -> StorageResult<object_store::GetResult> {
+        if path.is_root() {
+            return Err(StorageError::not_found(self.location.clone(), path));
+        }
+        let key = self.key(path, "read")?;
+        match self.store.get(&key).await {
+            Ok(result) => Ok(result),
+            Err(err @ object_store::Error::NotFound { .. }) => {
+                self.not_found(path, "read", err).await?;
+                Err(StorageError::not_found(self.location.clone(), path))
+            }
+            Err(err) => Err(self.failed(path, "read", err)),
+        }
+    }
+
     /// Turns the answer of a conditional `PUT` into the contract's terms.
     fn conditional_failure(
         &self,
@@ -359,18 +376,7 @@ impl StorageBackend for ObjectStoreBackend {
     }
 
     async fn read(&self, path: &StoragePath) -> StorageResult<Bytes> {
-        if path.is_root() {
-            return Err(StorageError::not_found(self.location.clone(), path));
-        }
-        let key = self.key(path, "read")?;
-        let result = match self.store.get(&key).await {
-            Ok(result) => result,
-            Err(err @ object_store::Error::NotFound { .. }) => {
-                self.not_found(path, "read", err).await?;
-                return Err(StorageError::not_found(self.location.clone(), path));
-            }
-            Err(err) => return Err(self.failed(path, "read", err)),
-        };
+        let result = self.get(path).await?;
         result
             .bytes()
             .await
@@ -401,18 +407,7 @@ impl StorageBackend for ObjectStoreBackend {
     }
 
     async fn read_versioned(&self, path: &StoragePath) -> StorageResult<(Bytes, Version)> {
-        if path.is_root() {
-            return Err(StorageError::not_found(self.location.clone(), path));
-        }
-        let key = self.key(path, "read")?;
-        let result = match self.store.get(&key).await {
-            Ok(result) => result,
-            Err(err @ object_store::Error::NotFound { .. }) => {
-                self.not_found(path, "read", err).await?;
-                return Err(StorageError::not_found(self.location.clone(), path));
-            }
-            Err(err) => return Err(self.failed(path, "read", err)),
-        };
+        let result = self.get(path).await?;
         let e_tag = result.meta.e_tag.clone().ok_or_else(|| {
             self.failure(
                 path,
