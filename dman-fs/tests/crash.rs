@@ -1,24 +1,22 @@
 //! A writer killed at random moments leaves the old content or the new:
 //! never a mix, an empty file or no file.
 //!
-//! The writer is this test binary itself, started again to run only
-//! `crash_child` (an ignored test that does nothing unless the parent set
-//! [`CHILD_ROOT`]). The child writes two uniform 8 MiB versions in turn to
+//! The writer is the `fs_crash_writer` example of the test-support crate,
+//! a process of its own: it writes two uniform 8 MiB versions in turn to
 //! one path and prints a line after each completed write; the parent reads
 //! a random number of those lines, kills the child with SIGKILL and checks
 //! the file through a fresh backend.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use dman_core::{StorageBackend, StoragePath};
 use dman_fs::{FsBackend, TEMP_PREFIX};
+use dman_test_support::files::example;
 use rand::Rng;
 
-/// Set, in the child, to the root folder it writes into.
-const CHILD_ROOT: &str = "DMAN_FS_CRASH_CHILD_ROOT";
 /// The size of each version.
 const SIZE: usize = 8 * 1024 * 1024;
 /// How many times the writer is killed.
@@ -28,41 +26,9 @@ const KILLS: usize = 60;
 const JITTER_MICROS: u64 = 8_000;
 /// What the child prints after each completed write.
 const WRITTEN: &str = "dman-crash-child: written";
-/// The child stops by itself after this many writes, should the parent
-/// fail to kill it.
-const CHILD_WRITES: usize = 2_000;
 
 fn key() -> StoragePath {
     StoragePath::parse("cache/crash/key.npy").unwrap()
-}
-
-#[test]
-#[ignore = "the child process of `a_killed_writer_leaves_old_or_new_content`, which starts it"]
-fn crash_child() {
-    let Some(root) = std::env::var_os(CHILD_ROOT) else {
-        eprintln!(
-            "crash_child only runs when started by a_killed_writer_leaves_old_or_new_content"
-        );
-        return;
-    };
-    let backend = FsBackend::new(root).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let versions = [Bytes::from(vec![b'a'; SIZE]), Bytes::from(vec![b'b'; SIZE])];
-    // Start with the version that differs from what is there, so that every
-    // write changes the file.
-    let current = std::fs::read(backend.local_path(&key())).unwrap_or_default();
-    let mut next = usize::from(current.first() == Some(&b'a'));
-    let mut stdout = std::io::stdout();
-    for count in 0..CHILD_WRITES {
-        runtime
-            .block_on(backend.write(&key(), versions[next].clone()))
-            .unwrap();
-        writeln!(stdout, "{WRITTEN} {count} {}", versions[next][0] as char).unwrap();
-        stdout.flush().unwrap();
-        next = 1 - next;
-    }
 }
 
 /// Kills the child when dropped, should the parent panic first.
@@ -99,15 +65,8 @@ fn a_killed_writer_leaves_old_or_new_content() {
     for kill in 0..KILLS {
         let before = std::fs::read(root.join("cache/crash/key.npy")).unwrap();
         let mut child = KillOnDrop(
-            Command::new(std::env::current_exe().unwrap())
-                .args([
-                    "crash_child",
-                    "--exact",
-                    "--ignored",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
-                .env(CHILD_ROOT, &root)
+            Command::new(example("fs_crash_writer", "dman-test-support"))
+                .arg(&root)
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -125,7 +84,6 @@ fn a_killed_writer_leaves_old_or_new_content() {
                 let _ = child.0.stderr.take().unwrap().read_to_string(&mut stderr);
                 panic!("kill {kill}: the child stopped after {seen} writes, before being killed:\n{stderr}");
             }
-            // libtest may print `test crash_child ... ` ahead of the first line.
             if line.contains(WRITTEN) {
                 seen += 1;
             }

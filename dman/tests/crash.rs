@@ -8,80 +8,22 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use dman::blocking::{self, ContentsExt, RecordExt};
-use dman::ndarray::Array2;
-use dman::{MRuns, Modelclass, Record};
+use dman::MRuns;
+use dman_test_support::crash::{data, experiment, Run};
+use dman_test_support::files::example;
 use rand::Rng;
-
-const CHILD_ENV: &str = "DMAN_CRASH_CHILD_DIR";
-
-#[derive(Modelclass, Debug, Clone, PartialEq)]
-#[dman(name = "config")]
-struct Config {
-    seed: u64,
-}
-
-#[derive(Modelclass, Debug)]
-#[dman(name = "run", storable)]
-struct Run {
-    config: Config,
-    data: Record<Array2<f64>>,
-}
-
-fn experiment() -> MRuns<Run> {
-    MRuns::new().stem("experiment").subdir("results")
-}
-
-fn data(seed: u64) -> Array2<f64> {
-    Array2::from_shape_fn((20, 200), |(i, j)| {
-        (seed * 10_000 + i as u64 * 200 + j as u64) as f64
-    })
-}
-
-/// The child: appends runs forever, announcing each completed save. An
-/// ignored test, which the parent starts (with `--ignored`) in a process of
-/// its own, as `dman-fs/tests/crash.rs` does.
-#[test]
-#[ignore = "the child process of `killed_appends_leave_a_loadable_experiment`, which starts it"]
-fn crash_child() {
-    let Ok(dir) = std::env::var(CHILD_ENV) else {
-        eprintln!(
-            "crash_child only runs when started by killed_appends_leave_a_loadable_experiment"
-        );
-        return;
-    };
-    let repo = blocking::Repo::from(dman::open(&dir).expect("open").with_generator("crash"));
-    loop {
-        let n = repo
-            .track("experiment", experiment, |runs| {
-                let seed = runs.run_count();
-                runs.push(Run {
-                    config: Config { seed },
-                    data: data(seed).into(),
-                });
-                Ok(runs.len())
-            })
-            .expect("track");
-        println!("saved {n}");
-    }
-}
 
 #[test]
 fn killed_appends_leave_a_loadable_experiment() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let exe = std::env::current_exe().expect("test binary");
+    // The writer: `test-support/examples/crash_appender.rs`.
+    let exe = example("crash_appender", "dman-test-support");
     let mut rng = rand::thread_rng();
     let mut last_seen = 0usize;
     let kills = 60;
     for round in 0..kills {
         let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "--ignored",
-                "crash_child",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ENV, dir.path())
+            .arg(dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

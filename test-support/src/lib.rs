@@ -22,6 +22,7 @@
 use std::path::{Path, PathBuf};
 
 pub mod backend;
+pub mod crash;
 pub mod files;
 pub mod fixture;
 pub mod python;
