@@ -51,6 +51,8 @@ async fn conformance_on_s3s_fs(backend: Arc<dyn StorageBackend>) {
     concurrent_writes_and_deletes(backend.clone()).await;
     reader_racing_writer(backend.clone()).await;
     hostile_paths(backend.clone()).await;
+    conditional_writes(backend.clone()).await;
+    concurrent_conditional_writes(backend.clone()).await;
     let left = backend.list(&StoragePath::root()).await.expect("list");
     assert!(left.is_empty(), "the checks left files behind: {left:?}");
 }
