@@ -30,6 +30,29 @@ use rand::{RngCore, SeedableRng};
 
 use crate::{ObjectMeta, StorageBackend, StorageError, StoragePath};
 
+/// The names of the suite's checks, in the order [`conformance`] runs them.
+pub const CHECKS: &[&str] = &[
+    "round_trip",
+    "root_is_not_a_file",
+    "overwrite",
+    "empty_file",
+    "large_file",
+    "deep_nesting",
+    "unusual_names",
+    "list",
+    "delete",
+    "exists",
+    "missing_read_error",
+    "copy",
+    "flush",
+    "concurrent_writes",
+    "concurrent_writes_and_deletes",
+    "reader_racing_writer",
+    "hostile_paths",
+    "conditional_writes",
+    "concurrent_conditional_writes",
+];
+
 /// Runs every check of the suite, one after the other, on a fresh and
 /// empty backend, and checks that the backend is empty again at the end.
 ///
@@ -37,6 +60,17 @@ use crate::{ObjectMeta, StorageBackend, StorageError, StoragePath};
 ///
 /// On the first check that fails, with a message naming it.
 pub async fn conformance(backend: Arc<dyn StorageBackend>) {
+    conformance_except(backend, &[]).await;
+}
+
+/// [`conformance`] without the checks named in `skip` (from [`CHECKS`]),
+/// for a backend that cannot pass one for a reason outside the contract
+/// (a test server's own limits); the caller says why where it calls this.
+///
+/// # Panics
+///
+/// On the first check that fails, and on a name that is not a check.
+pub async fn conformance_except(backend: Arc<dyn StorageBackend>, skip: &[&str]) {
     let root = Check::new(&backend, "conformance");
     let before = root.list(&StoragePath::root()).await;
     assert!(
@@ -50,25 +84,71 @@ pub async fn conformance(backend: Arc<dyn StorageBackend>) {
             .collect::<Vec<_>>()
     );
 
-    round_trip(backend.clone()).await;
-    root_is_not_a_file(backend.clone()).await;
-    overwrite(backend.clone()).await;
-    empty_file(backend.clone()).await;
-    large_file(backend.clone()).await;
-    deep_nesting(backend.clone()).await;
-    unusual_names(backend.clone()).await;
-    list(backend.clone()).await;
-    delete(backend.clone()).await;
-    exists(backend.clone()).await;
-    missing_read_error(backend.clone()).await;
-    copy(backend.clone()).await;
-    flush(backend.clone()).await;
-    concurrent_writes(backend.clone()).await;
-    concurrent_writes_and_deletes(backend.clone()).await;
-    reader_racing_writer(backend.clone()).await;
-    hostile_paths(backend.clone()).await;
-    conditional_writes(backend.clone()).await;
-    concurrent_conditional_writes(backend.clone()).await;
+    for name in skip {
+        assert!(
+            CHECKS.contains(name),
+            "{}: no check is called `{name}` (the checks: {CHECKS:?})",
+            root.name()
+        );
+    }
+    let run = |name: &str| !skip.contains(&name);
+    if run("round_trip") {
+        round_trip(backend.clone()).await;
+    }
+    if run("root_is_not_a_file") {
+        root_is_not_a_file(backend.clone()).await;
+    }
+    if run("overwrite") {
+        overwrite(backend.clone()).await;
+    }
+    if run("empty_file") {
+        empty_file(backend.clone()).await;
+    }
+    if run("large_file") {
+        large_file(backend.clone()).await;
+    }
+    if run("deep_nesting") {
+        deep_nesting(backend.clone()).await;
+    }
+    if run("unusual_names") {
+        unusual_names(backend.clone()).await;
+    }
+    if run("list") {
+        list(backend.clone()).await;
+    }
+    if run("delete") {
+        delete(backend.clone()).await;
+    }
+    if run("exists") {
+        exists(backend.clone()).await;
+    }
+    if run("missing_read_error") {
+        missing_read_error(backend.clone()).await;
+    }
+    if run("copy") {
+        copy(backend.clone()).await;
+    }
+    if run("flush") {
+        flush(backend.clone()).await;
+    }
+    if run("concurrent_writes") {
+        concurrent_writes(backend.clone()).await;
+    }
+    if run("concurrent_writes_and_deletes") {
+        concurrent_writes_and_deletes(backend.clone()).await;
+    }
+    if run("reader_racing_writer") {
+        reader_racing_writer(backend.clone()).await;
+    }
+    if run("hostile_paths") {
+        hostile_paths(backend.clone()).await;
+    }
+    if run("conditional_writes") {
+        conditional_writes(backend.clone()).await;
+    }
+    if run("concurrent_conditional_writes") {
+        concurrent_conditional_writes(backend.clone()).await;
+    }
 
     let after = root.list(&StoragePath::root()).await;
     assert!(

@@ -29,32 +29,7 @@ fn p(path: &str) -> StoragePath {
 /// see `tests/moto.rs`). [`deep_nesting_within_s3s_fs_key_limits`] checks
 /// the same thing 12 folders deep.
 async fn conformance_on_s3s_fs(backend: Arc<dyn StorageBackend>) {
-    use dman_core::testing::*;
-    let empty = backend.list(&StoragePath::root()).await.expect("list");
-    assert!(
-        empty.is_empty(),
-        "the suite needs an empty backend: {empty:?}"
-    );
-    round_trip(backend.clone()).await;
-    root_is_not_a_file(backend.clone()).await;
-    overwrite(backend.clone()).await;
-    empty_file(backend.clone()).await;
-    large_file(backend.clone()).await;
-    unusual_names(backend.clone()).await;
-    list(backend.clone()).await;
-    delete(backend.clone()).await;
-    exists(backend.clone()).await;
-    missing_read_error(backend.clone()).await;
-    copy(backend.clone()).await;
-    flush(backend.clone()).await;
-    concurrent_writes(backend.clone()).await;
-    concurrent_writes_and_deletes(backend.clone()).await;
-    reader_racing_writer(backend.clone()).await;
-    hostile_paths(backend.clone()).await;
-    conditional_writes(backend.clone()).await;
-    concurrent_conditional_writes(backend.clone()).await;
-    let left = backend.list(&StoragePath::root()).await.expect("list");
-    assert!(left.is_empty(), "the checks left files behind: {left:?}");
+    dman_core::testing::conformance_except(backend, &["deep_nesting"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
