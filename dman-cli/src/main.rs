@@ -322,14 +322,21 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
                 k = k.subdir(s);
             }
             let file = repo.locate(&k, ".json", true)?.file;
-            let deleted = repo.clean(k).await?;
-            if deleted.is_empty() {
+            let report = repo.clean(k).await?;
+            if report.deleted.is_empty() && report.warnings.is_empty() {
                 return Err(Failure(format!("no key `{key}` at {file}")));
             }
-            for path in &deleted {
-                println!("deleted {path}");
+            for path in &report.deleted {
+                println!("deleted {}", dman::tree::escape_control(path.as_str()));
             }
-            Ok(ExitCode::SUCCESS)
+            for warning in &report.warnings {
+                eprintln!("warning: {}", dman::tree::escape_control(&warning.to_string()));
+            }
+            Ok(if report.warnings.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
     }
 }

@@ -81,7 +81,11 @@ fn tree_shows_sizes_and_content() {
     assert!(out.contains("│ .gitignore  │"), "{out}");
 
     let o = dman(fx.path(), &["tree", "--depth", "1"]);
-    assert_eq!(stdout(&o), "📂 .dman\n┣━━ 📂 cache\n┗━━ 📂 demo\n");
+    assert_eq!(
+        stdout(&o),
+        "📂 .dman\n┣━━ 📂 cache\n┃   ┗━━ … 11 files in deeper folders not shown\n\
+         ┗━━ 📂 demo\n    ┗━━ … 3 files in deeper folders not shown\n"
+    );
 }
 
 #[test]

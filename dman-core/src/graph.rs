@@ -216,6 +216,93 @@ pub struct SaveReport {
     pub kept: usize,
     /// Files deleted after the commit.
     pub deleted: Vec<StoragePath>,
+    /// Steps after the commit that did not happen. The new version is
+    /// saved all the same: a caller must not save again because of them.
+    pub warnings: Vec<Warning>,
+}
+
+/// A step after a commit that did not happen (the new version is saved), or
+/// a file that housekeeping left alone on purpose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Warning {
+    /// A file the new version no longer needs could not be deleted; it is an
+    /// orphan that `dman gc` removes later.
+    NotDeleted {
+        /// The file.
+        file: StoragePath,
+        /// Why.
+        reason: String,
+    },
+    /// A file the graph dropped lies outside the key's own folder, so it
+    /// was not deleted: a target such as `../other/x.npy` must never let
+    /// one key's housekeeping delete another key's files.
+    OutsideKey {
+        /// The file.
+        file: StoragePath,
+        /// The key's folder.
+        folder: StoragePath,
+    },
+    /// A `.gitignore` file could not be updated.
+    Gitignore {
+        /// The `.gitignore` file.
+        file: StoragePath,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Warning::NotDeleted { file, reason } => {
+                write!(f, "`{file}` is no longer needed but was not deleted: {reason}")
+            }
+            Warning::OutsideKey { file, folder } => write!(
+                f,
+                "`{file}` was not deleted: it lies outside the key's folder `{folder}`"
+            ),
+            Warning::Gitignore { file, reason } => {
+                write!(f, "`{file}` was not updated: {reason}")
+            }
+        }
+    }
+}
+
+/// Deletes `files` that lie inside `folder` (all of them when `folder` is
+/// the root), at most once each, after a commit. Failures and files outside
+/// the folder become warnings: the commit has happened, so they must not
+/// fail the save (a caller that retried would write twice).
+pub(crate) async fn delete_inside(
+    store: &Arc<dyn StorageBackend>,
+    folder: &StoragePath,
+    files: impl IntoIterator<Item = StoragePath>,
+    report: &mut SaveReport,
+) {
+    let mut done = HashSet::new();
+    for file in files {
+        if !done.insert(file.clone()) {
+            continue;
+        }
+        if !file.starts_with(folder) {
+            tracing::warn!(target: "dman::clean", %file, %folder, "not deleted: outside the key's folder");
+            report.warnings.push(Warning::OutsideKey {
+                file,
+                folder: folder.clone(),
+            });
+            continue;
+        }
+        match store.delete(&file).await {
+            Ok(()) => report.deleted.push(file),
+            Err(err) => {
+                tracing::warn!(target: "dman::clean", %file, "cannot delete: {err}");
+                report.warnings.push(Warning::NotDeleted {
+                    file,
+                    reason: err.to_string(),
+                });
+            }
+        }
+    }
 }
 
 /// Encodes `value` as the JSON file `path` of `store`: the document (with
@@ -368,6 +455,7 @@ async fn run_plan(
 ) -> Result<SaveReport> {
     let store = plan.store().clone();
     let concurrency = concurrency.max(1);
+    let root_path = root.as_ref().map(|(path, _, _)| (*path).clone());
     let mut live = plan.live_paths();
     if let Some((root, _, _)) = &root {
         live.insert((*root).clone());
@@ -503,13 +591,13 @@ async fn run_plan(
     }
     plan.committed.store(true, Ordering::Release);
 
-    let mut deleted = HashSet::new();
-    for path in doomed {
-        if !live.contains(&path) && deleted.insert(path.clone()) {
-            store.delete(&path).await?;
-            report.deleted.push(path);
-        }
-    }
+    // Only the folder of the key's file is the key's own.
+    let folder = root_path
+        .as_ref()
+        .and_then(StoragePath::parent)
+        .unwrap_or_else(StoragePath::root);
+    let doomed = doomed.into_iter().filter(|p| !live.contains(p));
+    delete_inside(&store, &folder, doomed, &mut report).await;
     store.flush().await?;
     Ok(report)
 }

@@ -516,12 +516,12 @@ impl Repo {
             }
         }
         let root = Bytes::from(json::to_string_pretty(&doc).into_bytes());
-        let report = match condition.into_write_condition() {
+        let mut report = match condition.into_write_condition() {
             None => graph::execute(plan, &loc.file, root, self.concurrency).await?,
             Some(c) => graph::execute_if(plan, &loc.file, root, c, self.concurrency).await?,
         };
         if key.gitignore {
-            self.update_gitignore(key, loc, &report).await?;
+            self.update_gitignore(key, loc, &mut report).await;
         }
         Ok(report)
     }
@@ -704,9 +704,12 @@ impl Repo {
         let loc = self.locate(&key, T::EXTENSION, false)?;
         let record = Record::new(value.clone()).stem(key.name.clone());
         let (doc, plan) = graph::encode(&record, &self.store, &loc.file, self.encode.clone())?;
-        let report = graph::execute_without_root(plan, self.concurrency).await?;
+        let mut report = graph::execute_without_root(plan, self.concurrency).await?;
         if key.gitignore {
-            self.update_gitignore(&key, &loc, &report).await?;
+            self.update_gitignore(&key, &loc, &mut report).await;
+        }
+        for warning in &report.warnings {
+            tracing::warn!(target: "dman::store", key = %key.name, "{warning}");
         }
         Ok(doc)
     }
@@ -725,38 +728,66 @@ impl Repo {
         Ok(self.store.exists(&loc.file).await?)
     }
 
-    /// Removes a key's file and every file its graph owns, then tidies the
-    /// `.gitignore` files (folders left empty disappear with their last
-    /// file). Returns the files deleted; a key that is not saved deletes
-    /// nothing.
-    pub async fn clean(&self, key: impl Into<Key>) -> Result<Vec<StoragePath>> {
+    /// Removes a key's file and every file its graph owns inside the key's
+    /// own folder, then tidies the `.gitignore` files (folders left empty
+    /// disappear with their last file). A record target that leads outside
+    /// the key's folder (`../other/x.npy`) is reported in
+    /// [`SaveReport::warnings`], never deleted. A key that is not saved
+    /// deletes nothing.
+    ///
+    /// The files are deleted before the key's own file, so that a clean
+    /// that stops half-way leaves a key that `dman check` reports (missing
+    /// targets) rather than files nothing points at.
+    pub async fn clean(&self, key: impl Into<Key>) -> Result<SaveReport> {
         let key = key.into();
         let loc = self.locate(&key, ".json", true)?;
+        let mut report = SaveReport::default();
         if !self.store.exists(&loc.file).await? {
-            return Ok(Vec::new());
+            return Ok(report);
         }
         let mut files = graph::owned_files(&self.store, &loc.file).await?;
         files.push(loc.file.clone());
-        for file in &files {
-            self.store.delete(file).await?;
-        }
-        tracing::debug!(target: "dman::clean", key = %key.name, deleted = files.len(), "cleaned");
+        let folder = loc.file.parent().unwrap_or_else(StoragePath::root);
+        graph::delete_inside(&self.store, &folder, files, &mut report).await;
+        tracing::debug!(target: "dman::clean", key = %key.name, deleted = report.deleted.len(), "cleaned");
         if key.gitignore {
-            if loc.cluster {
-                if let Some(parent) = loc.dir.parent() {
-                    self.gitignore(&parent, &[], std::slice::from_ref(&key.name))
-                        .await?;
-                }
+            let (dir, names) = if loc.cluster {
+                (loc.dir.parent(), vec![key.name.clone()])
             } else {
                 let name = loc.file.file_name().unwrap_or_default().to_string();
-                self.gitignore(&loc.dir, &[], &[name]).await?;
+                (Some(loc.dir.clone()), vec![name])
+            };
+            if let Some(dir) = dir {
+                if let Err(err) = self.gitignore(&dir, &[], &names).await {
+                    report.warnings.push(gitignore_warning(&dir, &err));
+                }
             }
         }
         self.store.flush().await?;
-        Ok(files)
+        Ok(report)
     }
 
+    /// Updates the `.gitignore` files after a commit; a failure becomes a
+    /// warning of the save, which has happened.
     async fn update_gitignore(
+        &self,
+        key: &Key,
+        loc: &crate::repo::KeyLocation,
+        report: &mut SaveReport,
+    ) {
+        let dir = if loc.cluster {
+            loc.dir.parent()
+        } else {
+            Some(loc.dir.clone())
+        };
+        if let Err(err) = self.gitignore_for(key, loc, report).await {
+            let dir = dir.unwrap_or_else(StoragePath::root);
+            tracing::warn!(target: "dman::save", key = %key.name, "{err}");
+            report.warnings.push(gitignore_warning(&dir, &err));
+        }
+    }
+
+    async fn gitignore_for(
         &self,
         key: &Key,
         loc: &crate::repo::KeyLocation,
@@ -893,5 +924,13 @@ impl<T: Serializable> Drop for Tracked<'_, T> {
         if self.value.is_some() {
             tracing::warn!(target: "dman::track", key = %self.key.name, "tracked value dropped without commit: changes not saved");
         }
+    }
+}
+
+/// The warning for a `.gitignore` of `dir` that could not be updated.
+fn gitignore_warning(dir: &StoragePath, err: &Error) -> graph::Warning {
+    graph::Warning::Gitignore {
+        file: dir.join(".gitignore").unwrap_or_else(|_| dir.clone()),
+        reason: err.to_string(),
     }
 }

@@ -295,8 +295,10 @@ pub async fn clean_removes_everything(store: Arc<dyn StorageBackend>) {
     repo.save(Key::new("config").cluster(false), &vec![1i64])
         .await
         .expect("save config");
-    let deleted = repo.clean("experiment").await.expect("clean");
+    let report = repo.clean("experiment").await.expect("clean");
+    let deleted = &report.deleted;
     assert_eq!(deleted.len(), 5, "root, two items, two blobs: {deleted:?}");
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     let left = files(&store).await;
     assert!(!left.iter().any(|f| f.contains("/experiment/")), "{left:?}");
     assert_eq!(
@@ -316,6 +318,7 @@ pub async fn clean_removes_everything(store: Arc<dyn StorageBackend>) {
         .clean("experiment")
         .await
         .expect("clean again")
+        .deleted
         .is_empty());
 }
 

@@ -160,8 +160,9 @@ impl Repo {
         block_on(self.inner.exists(key))?
     }
 
-    /// Removes a key and every file its graph owns.
-    pub fn clean(&self, key: impl Into<Key>) -> Result<Vec<StoragePath>> {
+    /// Removes a key and every file its graph owns inside its folder; see
+    /// [`dman_core::Repo::clean`].
+    pub fn clean(&self, key: impl Into<Key>) -> Result<SaveReport> {
         block_on(self.inner.clean(key))?
     }
 }

@@ -1,7 +1,15 @@
 //! The tree of a folder with file sizes and, optionally, each JSON or text
 //! file's content: what Python dman's `tui.walk_directory` prints.
+//!
+//! Whatever the tree holds, the output stays bounded: folders are walked
+//! with an explicit stack (a zip entry name can nest thousands of folders),
+//! levels below [`MAX_LEVELS`] are summarised in one line, sizes come from
+//! the listing, and a file's content is shown only up to
+//! [`CONTENT_LIMIT`] bytes, [`BOX_LINES`] lines of at most [`BOX_WIDTH`]
+//! characters, each cut marked as such.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use dman_core::{json, Result, StorageBackend, StoragePath};
@@ -11,14 +19,30 @@ use dman_core::{json, Result, StorageBackend, StoragePath};
 pub struct TreeOptions {
     /// Show each JSON or text file's content in a box under it.
     pub content: bool,
-    /// Show at most this many levels below the top (all when `None`).
+    /// Show at most this many levels below the top (all when `None`, up
+    /// to [`MAX_LEVELS`]).
     pub depth: Option<usize>,
 }
 
+/// The deepest level shown when no depth is asked for: deeper folders are
+/// summarised, so that a hostile name cannot make the output quadratic in
+/// its depth.
+pub const MAX_LEVELS: usize = 64;
+/// The largest file whose content is shown; larger ones get a note.
+pub const CONTENT_LIMIT: u64 = 256 * 1024;
+/// The widest line of a content box; longer lines are cut with `…`.
+pub const BOX_WIDTH: usize = 120;
+/// The most lines of a content box; the rest is counted in a note.
+pub const BOX_LINES: usize = 500;
+
+/// A folder of the tree, in an arena: children are indices, so that
+/// neither building, walking nor dropping a deep tree recurses.
 #[derive(Default)]
-struct Dir {
-    dirs: BTreeMap<String, Dir>,
+struct Folder {
+    folders: BTreeMap<String, usize>,
     files: BTreeMap<String, (StoragePath, u64)>,
+    /// Files at any depth below.
+    total_files: u64,
 }
 
 /// A size as Python's `rich.filesize.decimal` writes it (`603 bytes`,
@@ -40,6 +64,24 @@ pub fn human_size(size: u64) -> String {
     }
 }
 
+/// `text` with control characters (terminal escape sequences among them)
+/// written as Rust escapes (`\u{1b}`), so that names and contents read from
+/// a tree cannot drive the terminal that shows them.
+pub fn escape_control(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
 /// Renders the files under `prefix` of `store` as a tree titled `label`.
 pub async fn render(
     store: &Arc<dyn StorageBackend>,
@@ -47,7 +89,7 @@ pub async fn render(
     label: &str,
     options: &TreeOptions,
 ) -> Result<String> {
-    let mut top = Dir::default();
+    let mut folders = vec![Folder::default()];
     for meta in store.list(prefix).await? {
         let Some(rel) = meta.path.strip_prefix(prefix) else {
             continue;
@@ -56,78 +98,135 @@ pub async fn render(
         let Some((name, dirs)) = parts.split_last() else {
             continue;
         };
-        let mut node = &mut top;
+        let mut node = 0;
+        folders[node].total_files += 1;
         for d in dirs {
-            node = node.dirs.entry((*d).to_string()).or_default();
+            node = match folders[node].folders.get(*d) {
+                Some(&child) => child,
+                None => {
+                    let child = folders.len();
+                    folders.push(Folder::default());
+                    folders[node].folders.insert((*d).to_string(), child);
+                    child
+                }
+            };
+            folders[node].total_files += 1;
         }
-        node.files
+        folders[node]
+            .files
             .insert((*name).to_string(), (meta.path.clone(), meta.size));
     }
-    let mut out = format!("📂 {label}\n");
-    write_dir(store, &top, "", 0, options, &mut out).await?;
+    let mut out = format!("📂 {}\n", escape_control(label));
+    write_tree(store, &folders, options, &mut out).await?;
     Ok(out)
 }
 
-fn write_dir<'a>(
-    store: &'a Arc<dyn StorageBackend>,
-    dir: &'a Dir,
-    indent: &'a str,
-    level: usize,
-    options: &'a TreeOptions,
-    out: &'a mut String,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>> {
-    Box::pin(async move {
-        if options.depth.is_some_and(|d| level >= d) {
-            return Ok(());
-        }
-        // Folders first, then files, each by lower-cased name, as rich's
-        // walk_directory sorts.
-        let mut dirs: Vec<_> = dir.dirs.iter().collect();
-        dirs.sort_by_key(|(n, _)| n.to_lowercase());
-        let mut files: Vec<_> = dir.files.iter().collect();
-        files.sort_by_key(|(n, _)| n.to_lowercase());
-        let total = dirs.len() + files.len();
-        let mut i = 0;
-        for (name, sub) in dirs {
-            i += 1;
-            let last = i == total;
-            out.push_str(&format!(
-                "{indent}{}📂 {name}\n",
-                if last { "┗━━ " } else { "┣━━ " }
-            ));
-            let next = format!("{indent}{}", if last { "    " } else { "┃   " });
-            write_dir(store, sub, &next, level + 1, options, out).await?;
-        }
-        for (name, (path, size)) in files {
-            i += 1;
-            let last = i == total;
-            out.push_str(&format!(
-                "{indent}{}📄 {name} ({})\n",
-                if last { "┗━━ " } else { "┣━━ " },
-                human_size(*size)
-            ));
-            if options.content {
-                let pad = format!("{indent}{}", if last { "    " } else { "┃   " });
-                if let Some(text) = shown_content(store, path).await? {
-                    push_box(&pad, &text, out);
+/// One line of a folder's listing, in the order rich's `walk_directory`
+/// prints them: folders first, then files, each by lower-cased name.
+enum Entry<'a> {
+    Folder(&'a str, usize),
+    File(&'a str, &'a StoragePath, u64),
+}
+
+fn entries(folder: &Folder) -> Vec<Entry<'_>> {
+    let mut folders: Vec<_> = folder.folders.iter().collect();
+    folders.sort_by_key(|(n, _)| n.to_lowercase());
+    let mut files: Vec<_> = folder.files.iter().collect();
+    files.sort_by_key(|(n, _)| n.to_lowercase());
+    folders
+        .into_iter()
+        .map(|(n, &i)| Entry::Folder(n, i))
+        .chain(
+            files
+                .into_iter()
+                .map(|(n, (p, s))| Entry::File(n, p, *s)),
+        )
+        .collect()
+}
+
+/// Writes the folders below the top, depth first, with an explicit stack.
+async fn write_tree(
+    store: &Arc<dyn StorageBackend>,
+    folders: &[Folder],
+    options: &TreeOptions,
+    out: &mut String,
+) -> Result<()> {
+    let limit = options.depth.unwrap_or(MAX_LEVELS);
+    // Each frame: a folder's entries, the next one to write, its indent.
+    let mut stack = vec![(entries(&folders[0]), 0usize, String::new())];
+    if limit == 0 {
+        write_cut(&folders[0], "", out);
+        return Ok(());
+    }
+    while let Some((list, next, indent)) = stack.last_mut() {
+        let Some(entry) = list.get(*next) else {
+            stack.pop();
+            continue;
+        };
+        *next += 1;
+        let last = *next == list.len();
+        let branch = if last { "┗━━ " } else { "┣━━ " };
+        let inner = format!("{indent}{}", if last { "    " } else { "┃   " });
+        match *entry {
+            Entry::Folder(name, index) => {
+                let _ = writeln!(out, "{indent}{branch}📂 {}", escape_control(name));
+                let folder = &folders[index];
+                if stack.len() >= limit {
+                    write_cut(folder, &inner, out);
+                } else {
+                    stack.push((entries(folder), 0, inner));
+                }
+            }
+            Entry::File(name, path, size) => {
+                let _ = writeln!(
+                    out,
+                    "{indent}{branch}📄 {} ({})",
+                    escape_control(name),
+                    human_size(size)
+                );
+                if options.content {
+                    if let Some(text) = shown_content(store, path, size).await? {
+                        push_box(&inner, &text, out);
+                    }
                 }
             }
         }
-        Ok(())
-    })
+    }
+    Ok(())
+}
+
+/// The mark of a folder whose content is below the depth shown.
+fn write_cut(folder: &Folder, indent: &str, out: &mut String) {
+    if folder.total_files > 0 {
+        let n = folder.total_files;
+        let _ = writeln!(
+            out,
+            "{indent}┗━━ … {n} file{} in deeper folders not shown",
+            if n == 1 { "" } else { "s" }
+        );
+    }
 }
 
 /// The content to show for a file: JSON pretty-printed with two spaces, text
-/// as it is, nothing for binary files.
+/// as it is, a note for a text file too large to show, nothing for binary
+/// files. Only files the listing says are small are read.
 async fn shown_content(
     store: &Arc<dyn StorageBackend>,
     path: &StoragePath,
+    size: u64,
 ) -> Result<Option<String>> {
     let is_json = path.suffix() == Some(".json");
     let is_text =
         is_json || path.file_name() == Some(".gitignore") || path.suffix() == Some(".txt");
     if !is_text {
         return Ok(None);
+    }
+    if size > CONTENT_LIMIT {
+        return Ok(Some(format!(
+            "(not shown: {}, more than {})",
+            human_size(size),
+            human_size(CONTENT_LIMIT)
+        )));
     }
     let bytes = store.read(path).await?;
     if is_json {
@@ -138,19 +237,40 @@ async fn shown_content(
     Ok(String::from_utf8(bytes.to_vec()).ok())
 }
 
+/// Draws `text` in a box, at most [`BOX_LINES`] lines of at most
+/// [`BOX_WIDTH`] characters, control characters escaped.
 fn push_box(pad: &str, text: &str, out: &mut String) {
-    let width = text.lines().map(|l| l.chars().count()).max().unwrap_or(0) + 2;
-    out.push_str(&format!("{pad}┌{}┐\n", "─".repeat(width)));
-    for line in text.lines() {
-        let fill = width - 1 - line.chars().count();
-        out.push_str(&format!("{pad}│ {line}{}│\n", " ".repeat(fill)));
+    let total = text.lines().count();
+    let mut lines: Vec<String> = text
+        .lines()
+        .take(BOX_LINES)
+        .map(|line| {
+            let line = escape_control(line);
+            if line.chars().count() > BOX_WIDTH {
+                let mut cut: String = line.chars().take(BOX_WIDTH - 1).collect();
+                cut.push('…');
+                cut
+            } else {
+                line.into_owned()
+            }
+        })
+        .collect();
+    if total > BOX_LINES {
+        lines.push(format!("… {} more lines not shown", total - BOX_LINES));
     }
-    out.push_str(&format!("{pad}└{}┘\n", "─".repeat(width)));
+    let width = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0) + 2;
+    let _ = writeln!(out, "{pad}┌{}┐", "─".repeat(width));
+    for line in &lines {
+        let fill = width - 1 - line.chars().count();
+        let _ = writeln!(out, "{pad}│ {line}{}│", " ".repeat(fill));
+    }
+    let _ = writeln!(out, "{pad}└{}┘", "─".repeat(width));
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "memory"))]
 mod tests {
-    use super::human_size;
+    use super::*;
+    use dman_core::__private::Bytes;
 
     #[test]
     fn sizes_as_rich_writes_them() {
@@ -159,5 +279,104 @@ mod tests {
         assert_eq!(human_size(160_128), "160.1 kB");
         assert_eq!(human_size(800_128), "800.1 kB");
         assert_eq!(human_size(1_850_509), "1.9 MB");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(escape_control("plain ☃"), "plain ☃");
+        assert_eq!(escape_control("a\u{1b}[31mb\n"), "a\\u{1b}[31mb\\n");
+    }
+
+    fn store_with(files: &[(&str, Vec<u8>)]) -> Arc<dyn StorageBackend> {
+        let store = dman_memory::MemoryBackend::new();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            for (path, bytes) in files {
+                let path = StoragePath::parse(path).expect("path");
+                store
+                    .write(&path, Bytes::from(bytes.clone()))
+                    .await
+                    .expect("write");
+            }
+        });
+        Arc::new(store)
+    }
+
+    fn render_blocking(store: &Arc<dyn StorageBackend>, options: &TreeOptions) -> String {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        rt.block_on(render(store, &StoragePath::root(), "top", options))
+            .expect("render")
+    }
+
+    /// A name 4 000 folders deep (a zip entry can be) used to overflow the
+    /// stack; now the walk is iterative and the levels below the limit are
+    /// one line.
+    #[test]
+    fn a_very_deep_folder_is_cut_with_a_mark() {
+        let deep = vec!["d"; 4000].join("/") + "/leaf.txt";
+        let store = store_with(&[(&deep, b"x".to_vec()), ("top.txt", b"y".to_vec())]);
+        // On a thread with a small stack, as a runtime's worker has.
+        let text = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || render_blocking(&store, &TreeOptions::default()))
+            .expect("thread")
+            .join()
+            .expect("no overflow");
+        assert_eq!(text.matches("📂 d").count(), MAX_LEVELS, "{text}");
+        assert!(
+            text.contains("┗━━ … 1 file in deeper folders not shown"),
+            "{text}"
+        );
+        assert!(text.contains("📄 top.txt (1 byte)"), "{text}");
+        assert!(text.len() < 64 * 1024, "output stays small: {}", text.len());
+    }
+
+    /// A 520 KB JSON file used to ask for ~16 GB (every line padded to the
+    /// longest); a long line is now cut and a large file not read.
+    #[test]
+    fn content_boxes_are_bounded() {
+        let long_line = format!("[\"{}\"]", "x".repeat(100_000));
+        let many_lines = (0..5000).map(|i| format!("line {i}\n")).collect::<String>();
+        let big = format!("[\"{}\"]", "y".repeat(600_000));
+        let store = store_with(&[
+            ("long.json", long_line.into_bytes()),
+            ("many.txt", many_lines.into_bytes()),
+            ("big.json", big.into_bytes()),
+            ("escape.txt", b"\x1b]0;owned\x07".to_vec()),
+        ]);
+        let text = render_blocking(
+            &store,
+            &TreeOptions {
+                content: true,
+                depth: None,
+            },
+        );
+        assert!(text.len() < 200_000, "output stays small: {}", text.len());
+        assert!(text.lines().all(|l| l.chars().count() < BOX_WIDTH + 16));
+        assert!(text.contains('…'), "the long line is cut with a mark");
+        assert!(text.contains("… 4500 more lines not shown"), "{text}");
+        assert!(text.contains("(not shown: 600.0 kB, more than 262.1 kB)"));
+        assert!(!text.contains('\u{1b}'), "escapes are not printed raw");
+        assert!(text.contains("\\u{1b}]0;owned\\u{7}"), "{text}");
+    }
+
+    #[test]
+    fn depth_cuts_with_a_mark() {
+        let store = store_with(&[("a/b/c.txt", b"1".to_vec()), ("a/d.txt", b"2".to_vec())]);
+        let text = render_blocking(
+            &store,
+            &TreeOptions {
+                content: false,
+                depth: Some(1),
+            },
+        );
+        assert_eq!(
+            text,
+            "📂 top\n┗━━ 📂 a\n    ┗━━ … 2 files in deeper folders not shown\n"
+        );
     }
 }
