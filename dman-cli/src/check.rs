@@ -1,13 +1,19 @@
-//! `dman check`: every JSON file of a tree read without Rust types, and
-//! what is wrong with it.
+//! `dman check`: every JSON file of a tree read without Rust types, the
+//! content files its records reach checked cheaply (or read whole with
+//! `--deep`), and what is wrong with them. `dman gc` deletes what this finds
+//! to be garbage, and nothing else.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
-use dman::core::graph::{self, Document};
+use dman::core::graph::Document;
 use dman::core::json::{self, Map, Value};
+use dman::core::numeric::NpyHeader;
+use dman::core::storage::ObjectMeta;
+use dman::tree::escape_control;
 use dman::{StorageBackend, StoragePath};
+use futures::StreamExt;
 
 use crate::Failure;
 
@@ -20,10 +26,21 @@ pub enum Kind {
     InvalidMarker,
     /// A record whose target leaves the root.
     Escape,
+    /// A record of a key whose target lies outside the key's folder: `clean`
+    /// will not delete it.
+    OutsideKey,
     /// A record whose target is missing.
     MissingTarget,
+    /// A content file that is truncated or does not read back.
+    BadContent,
+    /// A file the backend does not show (a symbolic link leading out of the
+    /// root, a name that is not a valid path): not checked, not copied.
+    Skipped,
     /// A file in a clustered key's folder that no record reaches.
     Orphan,
+    /// A file of a key whose first save never committed (its folder has no
+    /// key file and nothing reaches it).
+    Uncommitted,
 }
 
 impl Kind {
@@ -32,9 +49,18 @@ impl Kind {
             Kind::BadJson => "bad-json",
             Kind::InvalidMarker => "invalid-marker",
             Kind::Escape => "target-leaves-root",
+            Kind::OutsideKey => "target-leaves-key",
             Kind::MissingTarget => "missing-target",
+            Kind::BadContent => "bad-content",
+            Kind::Skipped => "skipped",
             Kind::Orphan => "orphan",
+            Kind::Uncommitted => "uncommitted",
         }
+    }
+
+    /// Whether `dman gc` deletes the file of such a finding.
+    pub fn is_garbage(self) -> bool {
+        matches!(self, Kind::Orphan | Kind::Uncommitted)
     }
 }
 
@@ -44,7 +70,7 @@ pub struct Finding {
     /// The kind.
     pub kind: Kind,
     /// The file the problem is in (for an orphan: the orphan).
-    pub file: StoragePath,
+    pub file: String,
     /// Where inside the file (empty for whole-file problems).
     pub at: String,
     /// What is wrong.
@@ -52,7 +78,16 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// One JSON object, for `--json`.
+    fn new(kind: Kind, file: &StoragePath, at: &str, message: impl Into<String>) -> Self {
+        Finding {
+            kind,
+            file: file.to_string(),
+            at: at.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// One JSON object, for `--json` (JSON escapes control characters).
     pub fn to_json(&self) -> String {
         let mut m = Map::new();
         m.insert("kind".into(), Value::from(self.kind.name()));
@@ -63,98 +98,322 @@ impl Finding {
     }
 }
 
+/// One line for a terminal: names and messages come from the tree, so
+/// control characters are escaped.
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.kind.name(), self.file)?;
+        write!(f, "{}: {}", self.kind.name(), escape_control(&self.file))?;
         if !self.at.is_empty() {
-            write!(f, " at `{}`", self.at)?;
+            write!(f, " at `{}`", escape_control(&self.at))?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", escape_control(&self.message))
     }
 }
 
+/// How thoroughly to check.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Read every content file whole (otherwise only `.npy` headers).
+    pub deep: bool,
+}
+
+/// What a check found, with the listing it was made from.
+pub struct Checked {
+    /// The problems, sorted.
+    pub findings: Vec<Finding>,
+    /// Every file listed, by path.
+    pub files: HashMap<StoragePath, ObjectMeta>,
+}
+
+/// The most bytes read to find a `.npy` header (numpy's headers are a few
+/// hundred bytes; a larger one is reported, not read further).
+const HEADER_LIMIT: usize = 1 << 20;
+
 /// Checks every JSON file under the root of `store`.
-pub async fn check(store: &Arc<dyn StorageBackend>) -> Result<Vec<Finding>, Failure> {
-    let files = store.list(&StoragePath::root()).await?;
-    let all: BTreeSet<StoragePath> = files.iter().map(|m| m.path.clone()).collect();
-    let mut findings = Vec::new();
-    // Every file some record points at, from any JSON file.
-    let mut reached: HashSet<StoragePath> = HashSet::new();
+pub async fn check(store: &Arc<dyn StorageBackend>, options: Options) -> Result<Checked, Failure> {
+    let listed = store.list(&StoragePath::root()).await?;
+    let mut findings: Vec<Finding> = crate::log::take_skips()
+        .into_iter()
+        .map(|skip| Finding {
+            kind: Kind::Skipped,
+            file: skip.path,
+            at: String::new(),
+            message: skip.reason,
+        })
+        .collect();
+    let files: HashMap<StoragePath, ObjectMeta> =
+        listed.into_iter().map(|m| (m.path.clone(), m)).collect();
+    let all: BTreeSet<&StoragePath> = files.keys().collect();
+
+    // Every JSON file, parsed once.
     let mut docs = Vec::new();
+    let mut unreadable: Vec<&StoragePath> = Vec::new();
     for path in all.iter().filter(|p| p.suffix() == Some(".json")) {
-        match Document::open(store.clone(), path.clone()).await {
+        match Document::open(store.clone(), (*path).clone()).await {
             Ok(doc) => docs.push(doc),
-            Err(e) => findings.push(Finding {
-                kind: Kind::BadJson,
-                file: path.clone(),
-                at: String::new(),
-                message: e.to_string(),
-            }),
+            Err(e) => {
+                unreadable.push(path);
+                findings.push(Finding::new(
+                    Kind::BadJson,
+                    path,
+                    "",
+                    format!("{e}; no file of its key is reported as an orphan until it parses"),
+                ));
+            }
         }
     }
+
+    // Every file some record points at, from any JSON file.
+    let mut reached: HashSet<StoragePath> = HashSet::new();
+    let mut targets: Vec<(&Document, String, StoragePath)> = Vec::new();
     for doc in &docs {
         for m in doc.invalid_markers() {
-            findings.push(Finding {
-                kind: Kind::InvalidMarker,
-                file: doc.path.clone(),
-                at: m.at.clone(),
-                message: format!("Python dman wrote the invalid marker `{}` here", m.marker),
-            });
+            findings.push(Finding::new(
+                Kind::InvalidMarker,
+                &doc.path,
+                &m.at,
+                format!("Python dman wrote the invalid marker `{}` here", m.marker),
+            ));
         }
         for r in doc.records() {
             match doc.resolve(&r) {
-                Err(e) => findings.push(Finding {
-                    kind: Kind::Escape,
-                    file: doc.path.clone(),
-                    at: r.at.clone(),
-                    message: format!("record target `{}` is refused: {e}", r.target),
-                }),
+                Err(e) => findings.push(Finding::new(
+                    Kind::Escape,
+                    &doc.path,
+                    &r.at,
+                    format!("record target `{}` is refused: {e}", r.target),
+                )),
                 Ok(target) => {
-                    if !all.contains(&target) {
-                        findings.push(Finding {
-                            kind: Kind::MissingTarget,
-                            file: doc.path.clone(),
-                            at: r.at.clone(),
-                            message: format!(
-                                "record target `{}` ({target}) does not exist",
-                                r.target
-                            ),
-                        });
+                    if !files.contains_key(&target) {
+                        findings.push(Finding::new(
+                            Kind::MissingTarget,
+                            &doc.path,
+                            &r.at,
+                            format!("record target `{}` ({target}) does not exist", r.target),
+                        ));
                     }
-                    reached.insert(target);
+                    reached.insert(target.clone());
+                    targets.push((doc, r.at, target));
                 }
             }
         }
     }
-    // A clustered key is `<dir>/<key>/<key>.json`: its folder holds only what
-    // its graph reaches (and the .gitignore files dman keeps).
-    let mut claimed: Vec<StoragePath> = Vec::new();
-    for doc in &docs {
-        let Some(dir) = doc.path.parent() else {
+
+    // A clustered key is `<dir>/<key>/<key>.json` that no record reaches:
+    // its folder holds only what its graph reaches (and `.gitignore`).
+    let is_key_file = |path: &StoragePath| {
+        path.suffix() == Some(".json")
+            && path.parent().is_some_and(|dir| dir.file_name() == path.stem())
+            && !reached.contains(path)
+    };
+    let keys: Vec<StoragePath> = all
+        .iter()
+        .filter(|p| is_key_file(p))
+        .filter_map(|p| p.parent())
+        .collect();
+    let key_of = |path: &StoragePath| -> Option<&StoragePath> {
+        // The innermost key folder holding the file.
+        keys.iter()
+            .filter(|dir| path.starts_with(dir))
+            .max_by_key(|dir| dir.as_str().len())
+    };
+
+    for (doc, at, target) in &targets {
+        if let Some(key) = key_of(&doc.path) {
+            if !target.starts_with(key) {
+                findings.push(Finding::new(
+                    Kind::OutsideKey,
+                    &doc.path,
+                    at,
+                    format!(
+                        "record target `{target}` lies outside the key's folder `{key}`: \
+                         `clean` and auto-clean leave it alone"
+                    ),
+                ));
+            }
+        }
+    }
+
+    // Keys with a JSON file that does not parse: what it would reach is
+    // unknown, so none of their files is garbage.
+    let unsound: HashSet<&StoragePath> = unreadable.iter().filter_map(|p| key_of(p)).collect();
+    for path in &all {
+        let Some(key) = key_of(path) else { continue };
+        let own_file = path.parent().as_ref() == Some(key)
+            && path.stem() == key.file_name()
+            && path.suffix() == Some(".json");
+        if !own_file
+            && !unsound.contains(key)
+            && !reached.contains(*path)
+            && path.file_name() != Some(".gitignore")
+        {
+            findings.push(Finding::new(
+                Kind::Orphan,
+                path,
+                "",
+                "no record of its key reaches this file",
+            ));
+        }
+    }
+    findings.extend(uncommitted(&all, &reached, &keys));
+
+    // Content files: cheap checks, or every byte with `deep`.
+    for target in reached.iter().filter(|t| t.suffix() != Some(".json")) {
+        let Some(meta) = files.get(target) else {
             continue;
         };
-        if dir.file_name() == doc.path.stem() && !reached.contains(&doc.path) {
-            claimed.push(dir);
+        if let Some(problem) = check_content(store, meta, options.deep).await {
+            findings.push(Finding::new(Kind::BadContent, target, "", problem));
         }
     }
-    for path in &all {
-        let in_key = claimed.iter().any(|dir| path.starts_with(dir));
-        let own_json = claimed.iter().any(|dir| {
-            path.parent().as_ref() == Some(dir)
-                && path.stem() == dir.file_name()
-                && path.suffix() == Some(".json")
-        });
-        if in_key && !own_json && !reached.contains(path) && path.file_name() != Some(".gitignore")
-        {
-            findings.push(Finding {
-                kind: Kind::Orphan,
-                file: path.clone(),
-                at: String::new(),
-                message: "no record of its key reaches this file".into(),
-            });
-        }
-    }
+
     findings.sort();
-    let _ = graph::records; // the walker the findings come from
-    Ok(findings)
+    Ok(Checked { findings, files })
+}
+
+/// The files of keys whose first save never committed: a folder `…/N/`
+/// with no key file `N.json` (a committed save writes it last), not inside
+/// a key nor holding one, where no record reaches anything, with no
+/// `.gitignore`, and whose own files are all content files named as a save
+/// names them (`<uuid4>.<ext>`). The last rule keeps what `Repo::store`
+/// writes (`<key>.<ext>`) and any folder a person made out of reach: only
+/// folders that can only be a save's are garbage.
+fn uncommitted(
+    all: &BTreeSet<&StoragePath>,
+    reached: &HashSet<StoragePath>,
+    keys: &[StoragePath],
+) -> Vec<Finding> {
+    let mut by_folder: HashMap<StoragePath, Vec<&StoragePath>> = HashMap::new();
+    for path in all {
+        // Every folder above the file, up to the root.
+        let mut dir = path.parent();
+        while let Some(d) = dir {
+            if d.is_root() {
+                break;
+            }
+            by_folder.entry(d.clone()).or_default().push(path);
+            dir = d.parent();
+        }
+    }
+    let mut found = Vec::new();
+    let mut taken: Vec<&StoragePath> = Vec::new();
+    let mut folders: Vec<_> = by_folder.iter().collect();
+    // Innermost first: the key's own folder, not the generator above it.
+    folders.sort_by_key(|(dir, _)| std::cmp::Reverse(dir.segments().count()));
+    for (dir, inside) in folders {
+        let Some(name) = dir.file_name() else {
+            continue;
+        };
+        let own: Vec<&&StoragePath> = inside
+            .iter()
+            .filter(|p| p.parent().as_ref() == Some(dir))
+            .collect();
+        let looks_uncommitted = !own.is_empty()
+            && own.iter().all(|p| p.stem().is_some_and(is_uuid4))
+            && !keys.iter().any(|k| k.starts_with(dir) || dir.starts_with(k))
+            && !taken.iter().any(|t| dir.starts_with(t) || t.starts_with(dir))
+            && inside
+                .iter()
+                .all(|p| !reached.contains(*p) && p.file_name() != Some(".gitignore"));
+        if looks_uncommitted {
+            taken.push(dir);
+            for path in inside {
+                found.push(Finding::new(
+                    Kind::Uncommitted,
+                    path,
+                    "",
+                    format!(
+                        "key folder `{dir}` has no key file `{name}.json`: \
+                         the files of a first save that never committed"
+                    ),
+                ));
+            }
+        }
+    }
+    found
+}
+
+/// Whether `stem` is a lower-case uuid4 as dman and Python dman name
+/// content files (`9c3e…-…`).
+fn is_uuid4(stem: &str) -> bool {
+    let groups: Vec<&str> = stem.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        && groups[2].starts_with('4')
+}
+
+/// What is wrong with a content file, if anything: a `.npy` whose header
+/// does not parse or whose size differs from what the header declares; with
+/// `deep`, any file that cannot be read whole or reads a size other than its
+/// listing's.
+async fn check_content(
+    store: &Arc<dyn StorageBackend>,
+    meta: &ObjectMeta,
+    deep: bool,
+) -> Option<String> {
+    let is_npy = meta.path.suffix() == Some(".npy");
+    if !is_npy && !deep {
+        return None;
+    }
+    let mut stream = match store.read_stream(&meta.path).await {
+        Ok(stream) => stream,
+        Err(e) => return Some(format!("cannot read: {e}")),
+    };
+    let mut head: Vec<u8> = Vec::new();
+    let mut read: u64 = 0;
+    let mut header = None;
+    while let Some(chunk) = stream.next().await {
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(e) => return Some(format!("cannot read: {e}")),
+        };
+        read += chunk.len() as u64;
+        if is_npy && header.is_none() {
+            head.extend_from_slice(&chunk[..chunk.len().min(HEADER_LIMIT - head.len())]);
+            match NpyHeader::parse(&head) {
+                Ok(h) => header = Some(h),
+                Err(e) if head.len() >= HEADER_LIMIT => return Some(e.to_string()),
+                Err(_) => {}
+            }
+        }
+        if !deep && (header.is_some() || !is_npy) {
+            break;
+        }
+    }
+    if is_npy {
+        let header = match header {
+            Some(h) => h,
+            None => match NpyHeader::parse(&head) {
+                Ok(h) => h,
+                Err(e) => return Some(e.to_string()),
+            },
+        };
+        if let Some(data) = header.data_len() {
+            let expected = (header.data_offset as u64).saturating_add(data);
+            if expected != meta.size {
+                return Some(format!(
+                    "{} bytes, but its header declares {} of shape {} (`{}`): {}",
+                    meta.size,
+                    expected,
+                    header.shape_text(),
+                    header.descr,
+                    if meta.size < expected {
+                        "truncated"
+                    } else {
+                        "trailing bytes"
+                    }
+                ));
+            }
+        }
+    }
+    if deep && read != meta.size {
+        return Some(format!(
+            "read {read} bytes, but the listing says {}",
+            meta.size
+        ));
+    }
+    None
 }

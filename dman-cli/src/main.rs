@@ -6,10 +6,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use dman::tree::escape_control;
 use dman::{StorageBackend, StoragePath};
 
 mod check;
 mod color;
+mod log;
 mod show;
 
 /// Look at, check, copy and tidy dman record graphs.
@@ -22,6 +24,12 @@ mod show;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log more (`-v` info, `-vv` debug); `RUST_LOG` overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Log only errors.
+    #[arg(short, long, global = true)]
+    quiet: bool,
 }
 
 #[derive(Subcommand)]
@@ -48,23 +56,39 @@ enum Command {
         #[arg(long)]
         follow: bool,
     },
-    /// Check every JSON file: missing targets, bad JSON, invalid markers,
-    /// targets leaving the root, orphans. Exit status 0 when clean, 1 when
-    /// problems were found, 2 when the check could not run.
+    /// Check every JSON file and the content files it reaches: bad JSON,
+    /// invalid markers, targets leaving the root or their key's folder,
+    /// missing targets, truncated `.npy` files, skipped files, orphans and
+    /// the files of first saves that never committed. Exit status 0 when
+    /// clean, 1 when problems were found, 2 when the check could not run.
     Check {
         /// Where the graph lives.
         location: Option<String>,
         /// Print one JSON object per finding.
         #[arg(long)]
         json: bool,
+        /// Read every content file whole (by default only `.npy` headers
+        /// are read and compared with the file's size).
+        #[arg(long)]
+        deep: bool,
     },
-    /// Delete the orphans `check` reports and prune empty folders.
+    /// Delete the garbage `check` reports (orphans, files of first saves
+    /// that never committed) and the backend's own leftovers (temporary
+    /// files of interrupted writes, incomplete multipart uploads), but
+    /// nothing younger than the grace period and nothing in a key whose JSON
+    /// does not parse.
     Gc {
         /// Where the graph lives.
         location: Option<String>,
         /// List what would be deleted, delete nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Keep files younger than this (`90s`, `10m`, `2h`; `0` deletes
+        /// regardless of age): a save in progress writes its files before
+        /// the key file that points at them, so its files look like garbage
+        /// until it commits. Must exceed the longest save.
+        #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
+        grace: std::time::Duration,
     },
     /// Copy a whole tree from one location to another (a folder into a zip
     /// archive to share it, an archive back to a folder, a folder to S3).
@@ -111,6 +135,7 @@ const GC_ROUNDS: usize = 32;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    log::init(cli.verbose, cli.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -214,9 +239,15 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { location, json } => {
+        Command::Check {
+            location,
+            json,
+            deep,
+        } => {
             let (store, _) = open(location.as_deref())?;
-            let findings = check::check(&store).await?;
+            let findings = check::check(&store, check::Options { deep })
+                .await?
+                .findings;
             for f in &findings {
                 if json {
                     println!("{}", f.to_json());
@@ -236,36 +267,13 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
                 ExitCode::from(1)
             })
         }
-        Command::Gc { location, dry_run } => {
+        Command::Gc {
+            location,
+            dry_run,
+            grace,
+        } => {
             let (store, _) = open(location.as_deref())?;
-            // Deleting an orphan JSON file (a run of a save that never
-            // committed) orphans what it pointed at: go on until none is left.
-            let mut deleted = 0;
-            for _round in 0..GC_ROUNDS {
-                let orphans: Vec<StoragePath> = check::check(&store)
-                    .await?
-                    .into_iter()
-                    .filter(|f| f.kind == check::Kind::Orphan)
-                    .map(|f| f.file)
-                    .collect();
-                for path in &orphans {
-                    if dry_run {
-                        println!("would delete {path}");
-                    } else {
-                        store.delete(path).await?;
-                        println!("deleted {path}");
-                    }
-                }
-                deleted += orphans.len();
-                if orphans.is_empty() || dry_run {
-                    break;
-                }
-            }
-            store.flush().await?;
-            if deleted == 0 {
-                println!("no orphans");
-            }
-            Ok(ExitCode::SUCCESS)
+            gc(&store, dry_run, grace).await
         }
         Command::Copy { src, dst, force } => {
             let (from, _) = open(Some(&src))?;
@@ -305,7 +313,25 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
                 summary.files,
                 dman::tree::human_size(summary.bytes)
             );
-            Ok(ExitCode::SUCCESS)
+            // A copy that left files out is not a copy: say which, and fail.
+            let skipped = log::take_skips();
+            for skip in &skipped {
+                eprintln!(
+                    "not copied: {}: {}",
+                    escape_control(&skip.path),
+                    escape_control(&skip.reason)
+                );
+            }
+            Ok(if skipped.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!(
+                    "{} file{} not copied",
+                    skipped.len(),
+                    if skipped.len() == 1 { "" } else { "s" }
+                );
+                ExitCode::from(1)
+            })
         }
         Command::Clean {
             key,
@@ -327,10 +353,10 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
                 return Err(Failure(format!("no key `{key}` at {file}")));
             }
             for path in &report.deleted {
-                println!("deleted {}", dman::tree::escape_control(path.as_str()));
+                println!("deleted {}", escape_control(path.as_str()));
             }
             for warning in &report.warnings {
-                eprintln!("warning: {}", dman::tree::escape_control(&warning.to_string()));
+                eprintln!("warning: {}", escape_control(&warning.to_string()));
             }
             Ok(if report.warnings.is_empty() {
                 ExitCode::SUCCESS
@@ -339,4 +365,75 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
             })
         }
     }
+}
+
+/// `dman gc`: deletes the garbage `check` finds that is older than `grace`,
+/// again until none is left (deleting an orphan JSON file orphans what it
+/// pointed at), then the backend's leftovers older than `grace`.
+async fn gc(
+    store: &Arc<dyn StorageBackend>,
+    dry_run: bool,
+    grace: std::time::Duration,
+) -> Result<ExitCode, Failure> {
+    let now = std::time::SystemTime::now();
+    // Unknown times count as young, unless the grace period is zero.
+    let old_enough = |modified: Option<std::time::SystemTime>| {
+        grace.is_zero()
+            || modified
+                .and_then(|t| now.duration_since(t).ok())
+                .is_some_and(|age| age >= grace)
+    };
+    let mut deleted = 0usize;
+    let mut young: std::collections::BTreeSet<String> = Default::default();
+    for _round in 0..GC_ROUNDS {
+        let checked = check::check(store, check::Options::default()).await?;
+        let mut this_round = 0;
+        for finding in checked.findings.iter().filter(|f| f.kind.is_garbage()) {
+            let path = StoragePath::parse(&finding.file)?;
+            let modified = checked.files.get(&path).and_then(|m| m.last_modified);
+            if !old_enough(modified) {
+                young.insert(finding.file.clone());
+                continue;
+            }
+            let shown = escape_control(path.as_str());
+            if dry_run {
+                println!("would delete {shown}");
+            } else {
+                store.delete(&path).await?;
+                println!("deleted {shown}");
+            }
+            this_round += 1;
+        }
+        deleted += this_round;
+        if this_round == 0 || dry_run {
+            break;
+        }
+    }
+    for leftover in store.leftovers().await? {
+        let shown = escape_control(&leftover.to_string()).into_owned();
+        if !old_enough(leftover.last_modified) {
+            young.insert(shown);
+            continue;
+        }
+        if dry_run {
+            println!("would delete {shown}");
+        } else {
+            store.remove_leftover(&leftover).await?;
+            println!("deleted {shown}");
+        }
+        deleted += 1;
+    }
+    store.flush().await?;
+    if deleted == 0 {
+        println!("no garbage");
+    }
+    if !young.is_empty() {
+        println!(
+            "kept {} file{} younger than {} (a save may be in progress; --grace 0 deletes them)",
+            young.len(),
+            if young.len() == 1 { "" } else { "s" },
+            humantime::format_duration(grace)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,9 +1,17 @@
 //! `dman show`: one JSON file, pretty, optionally with its records expanded.
+//!
+//! Following records reads the files a graph reaches breadth first (no
+//! recursion over files, so a chain of thousands of files cannot overflow
+//! the stack), then expands them in place as long as the result stays
+//! within the JSON depth limit; a record that would nest deeper says so
+//! instead of being expanded. Sizes of content files come from the backend's
+//! metadata: a 4 GB entry is not read to print its size.
 
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use dman::core::graph::{self, Document};
-use dman::core::json::{self, Map, Value};
+use dman::core::json::{self, Map, Value, MAX_DEPTH};
 use dman::{StorageBackend, StoragePath};
 
 use crate::Failure;
@@ -20,82 +28,161 @@ pub async fn show(
     if !follow {
         return Ok(json::to_string_pretty(&doc.value));
     }
-    let mut seen = vec![path.clone()];
-    let value = expand(store, &doc, doc.value.clone(), &mut seen).await?;
+    let reached = Reached::read(store, &doc).await;
+    let mut expander = Expander {
+        reached: &reached,
+        shown: HashSet::from([path.clone()]),
+    };
+    let value = expander.expand(&doc, &doc.value, 0);
     Ok(json::to_string_pretty(&value))
 }
 
-fn expand<'a>(
-    store: &'a Arc<dyn StorageBackend>,
-    doc: &'a Document,
-    value: Value,
-    seen: &'a mut Vec<StoragePath>,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value, Failure>> + Send + 'a>> {
-    Box::pin(async move {
-        let here = graph::records(&value);
-        if let [only] = here.as_slice() {
-            if only.at.is_empty() {
-                return expand_record(store, doc, only, seen).await;
-            }
-        }
-        Ok(match value {
-            Value::Object(map) => {
-                let mut out = Map::with_capacity(map.len());
-                for (k, v) in map {
-                    let v = expand(store, doc, v, seen).await?;
-                    out.insert(k, v);
-                }
-                Value::Object(out)
-            }
-            Value::Array(items) => {
-                let mut out = Vec::with_capacity(items.len());
-                for v in items {
-                    out.push(expand(store, doc, v, seen).await?);
-                }
-                Value::Array(out)
-            }
-            other => other,
-        })
-    })
+/// What the records of a graph reach: the JSON documents (or why they could
+/// not be read) and the other files' sizes (or why they are unknown).
+struct Reached {
+    docs: HashMap<StoragePath, Result<Document, String>>,
+    sizes: HashMap<StoragePath, Result<u64, String>>,
 }
 
-async fn expand_record(
-    store: &Arc<dyn StorageBackend>,
-    doc: &Document,
-    record: &graph::RecordRef,
-    seen: &mut Vec<StoragePath>,
-) -> Result<Value, Failure> {
-    let mut out = Map::new();
-    out.insert("record".into(), Value::String(record.target.clone()));
-    out.insert("sto_type".into(), Value::String(record.sto_type.clone()));
-    let path = match doc.resolve(record) {
-        Ok(p) => p,
-        Err(e) => {
-            out.insert("error".into(), Value::String(e.to_string()));
-            return Ok(Value::Object(out));
+impl Reached {
+    /// Reads, breadth first, every file reachable from `top` through at
+    /// most `MAX_DEPTH / 2` records (each expanded record nests at least two
+    /// levels deeper, so no deeper file could be shown).
+    async fn read(store: &Arc<dyn StorageBackend>, top: &Document) -> Reached {
+        let mut reached = Reached {
+            docs: HashMap::new(),
+            sizes: HashMap::new(),
+        };
+        let mut queue: VecDeque<(Document, usize)> = VecDeque::from([(top.clone(), 0)]);
+        while let Some((doc, files_deep)) = queue.pop_front() {
+            if files_deep >= MAX_DEPTH / 2 {
+                continue;
+            }
+            for record in doc.records() {
+                let Ok(path) = doc.resolve(&record) else {
+                    continue;
+                };
+                if reached.docs.contains_key(&path)
+                    || reached.sizes.contains_key(&path)
+                    || path == top.path
+                {
+                    continue;
+                }
+                if path.suffix() == Some(".json") {
+                    match Document::open(store.clone(), path.clone()).await {
+                        Ok(inner) => {
+                            queue.push_back((inner.clone(), files_deep + 1));
+                            reached.docs.insert(path, Ok(inner));
+                        }
+                        Err(e) => {
+                            reached.docs.insert(path, Err(e.to_string()));
+                        }
+                    }
+                } else {
+                    let size = store.head(&path).await.map(|meta| meta.size);
+                    reached.sizes.insert(path, size.map_err(|e| e.to_string()));
+                }
+            }
         }
-    };
-    out.insert("path".into(), Value::String(path.to_string()));
-    if path.suffix() == Some(".json") && !seen.contains(&path) {
-        match Document::open(store.clone(), path.clone()).await {
-            Ok(inner) => {
-                seen.push(path);
-                let content = expand(store, &inner, inner.value.clone(), seen).await?;
-                out.insert("content".into(), content);
-            }
-            Err(e) => {
-                out.insert("error".into(), Value::String(e.to_string()));
+        reached
+    }
+}
+
+/// Expands records in place, each JSON document once (a document reached
+/// again, or in a cycle, is shown by its path only).
+struct Expander<'a> {
+    reached: &'a Reached,
+    shown: HashSet<StoragePath>,
+}
+
+impl Expander<'_> {
+    /// `value`, part of `doc`, at `level` levels of nesting in the output.
+    /// Recurses once per level, which the depth check below bounds by
+    /// [`MAX_DEPTH`].
+    fn expand(&mut self, doc: &Document, value: &Value, level: usize) -> Value {
+        let here = graph::records(value);
+        if let [only] = here.as_slice() {
+            if only.at.is_empty() {
+                return self.expand_record(doc, only, level);
             }
         }
-    } else {
-        match store.read(&path).await {
-            Ok(bytes) => {
-                out.insert("size".into(), Value::from(bytes.len() as u64));
-            }
-            Err(e) => {
-                out.insert("error".into(), Value::String(e.to_string()));
-            }
+        match value {
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), self.expand(doc, v, level + 1)))
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|v| self.expand(doc, v, level + 1))
+                    .collect(),
+            ),
+            other => other.clone(),
         }
     }
-    Ok(Value::Object(out))
+
+    fn expand_record(&mut self, doc: &Document, record: &graph::RecordRef, level: usize) -> Value {
+        let mut out = Map::new();
+        out.insert("record".into(), Value::String(record.target.clone()));
+        out.insert("sto_type".into(), Value::String(record.sto_type.clone()));
+        let path = match doc.resolve(record) {
+            Ok(p) => p,
+            Err(e) => {
+                out.insert("error".into(), Value::String(e.to_string()));
+                return Value::Object(out);
+            }
+        };
+        out.insert("path".into(), Value::String(path.to_string()));
+        if let Some(found) = self.reached.docs.get(&path) {
+            match found {
+                Ok(inner) if !self.shown.contains(&path) => {
+                    if level + 2 + depth(&inner.value) > MAX_DEPTH {
+                        out.insert(
+                            "error".into(),
+                            Value::String(format!(
+                                "not expanded: records nested deeper than {MAX_DEPTH} levels"
+                            )),
+                        );
+                    } else {
+                        self.shown.insert(path);
+                        let content = self.expand(inner, &inner.value, level + 1);
+                        out.insert("content".into(), content);
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    out.insert("error".into(), Value::String(e.clone()));
+                }
+            }
+        } else if let Some(size) = self.reached.sizes.get(&path) {
+            match size {
+                Ok(size) => {
+                    out.insert("size".into(), Value::from(*size));
+                }
+                Err(e) => {
+                    out.insert("error".into(), Value::String(e.clone()));
+                }
+            }
+        } else if path.suffix() == Some(".json") {
+            out.insert(
+                "error".into(),
+                Value::String(format!(
+                    "not expanded: more than {} files deep",
+                    MAX_DEPTH / 2
+                )),
+            );
+        }
+        Value::Object(out)
+    }
+}
+
+/// The nesting depth of a value (a scalar is 0). Values parsed from files
+/// are at most [`MAX_DEPTH`] deep, so the recursion is bounded.
+fn depth(value: &Value) -> usize {
+    match value {
+        Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
 }

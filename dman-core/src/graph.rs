@@ -55,51 +55,69 @@ fn record_content(value: &Value) -> Option<(&str, &str, bool)> {
 /// Every record in a JSON document, in document order.
 pub fn records(value: &Value) -> Vec<RecordRef> {
     let mut out = Vec::new();
-    walk(value, String::new(), &mut out);
+    walk(value, |value, at| {
+        let (content, enveloped) = match split_envelope(value) {
+            Some((name, content)) => (content, name == crate::record::RECORD_TYPE),
+            None => (value, value.as_object().is_some()),
+        };
+        if enveloped {
+            if let Some((target, sto_type, preload)) = record_content(content) {
+                out.push(RecordRef {
+                    at: at.to_string(),
+                    target: target.into(),
+                    sto_type: sto_type.into(),
+                    preload,
+                });
+                return Visit::Skip;
+            }
+        }
+        Visit::Into(content)
+    });
     out
 }
 
-fn walk(value: &Value, at: String, out: &mut Vec<RecordRef>) {
-    if let Some((name, content)) = split_envelope(value) {
-        if name == crate::record::RECORD_TYPE {
-            if let Some((target, sto_type, preload)) = record_content(content) {
-                out.push(RecordRef {
-                    at,
-                    target: target.into(),
-                    sto_type: sto_type.into(),
-                    preload,
-                });
-                return;
-            }
+/// What a [`walk`] does after seeing a value.
+enum Visit<'v> {
+    /// Go on into this value's items (the value itself, or the content of
+    /// its envelope).
+    Into(&'v Value),
+    /// Leave its items alone.
+    Skip,
+}
+
+/// Calls `see` on `value` and, in document order, on every value it holds
+/// with its place (`runs[0].config`), with an explicit stack: a value built
+/// in memory may be nested deeper than any parsed one, and no walk over a
+/// graph may overflow the stack.
+fn walk<'v>(value: &'v Value, mut see: impl FnMut(&'v Value, &str) -> Visit<'v>) {
+    let mut pending: Vec<(&'v Value, String)> = vec![(value, String::new())];
+    while let Some((value, at)) = pending.pop() {
+        let Visit::Into(inner) = see(value, &at) else {
+            continue;
+        };
+        if !std::ptr::eq(inner, value) {
+            // An envelope's content sits at the envelope's place.
+            pending.push((inner, at));
+            continue;
         }
-        return walk(content, at, out);
-    }
-    match value {
-        Value::Object(map) => {
-            if let Some((target, sto_type, preload)) = record_content(value) {
-                out.push(RecordRef {
-                    at,
-                    target: target.into(),
-                    sto_type: sto_type.into(),
-                    preload,
-                });
-                return;
+        match inner {
+            Value::Object(map) => {
+                for (k, v) in map.iter().rev() {
+                    let sub = if at.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{at}.{k}")
+                    };
+                    pending.push((v, sub));
+                }
             }
-            for (k, v) in map {
-                let sub = if at.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{at}.{k}")
-                };
-                walk(v, sub, out);
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate().rev() {
+                    pending.push((v, format!("{at}[{i}]")));
+                }
             }
+            _ => {}
         }
-        Value::Array(items) => {
-            for (i, v) in items.iter().enumerate() {
-                walk(v, format!("{at}[{i}]"), out);
-            }
-        }
-        _ => {}
     }
 }
 
@@ -694,35 +712,16 @@ impl Document {
     /// Every invalid marker Python dman left in the document.
     pub fn invalid_markers(&self) -> Vec<MarkerRef> {
         let mut out = Vec::new();
-        find_markers(&self.value, String::new(), &mut out);
-        out
-    }
-}
-
-fn find_markers(value: &Value, at: String, out: &mut Vec<MarkerRef>) {
-    if let Some(marker) = serial::invalid_marker(value) {
-        out.push(MarkerRef {
-            at,
-            marker: marker.to_string(),
+        walk(&self.value, |value, at| match serial::invalid_marker(value) {
+            Some(marker) => {
+                out.push(MarkerRef {
+                    at: at.to_string(),
+                    marker: marker.to_string(),
+                });
+                Visit::Skip
+            }
+            None => Visit::Into(value),
         });
-        return;
-    }
-    match value {
-        Value::Object(map) => {
-            for (k, v) in map {
-                let sub = if at.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{at}.{k}")
-                };
-                find_markers(v, sub, out);
-            }
-        }
-        Value::Array(items) => {
-            for (i, v) in items.iter().enumerate() {
-                find_markers(v, format!("{at}[{i}]"), out);
-            }
-        }
-        _ => {}
+        out
     }
 }

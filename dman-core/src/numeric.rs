@@ -393,6 +393,28 @@ impl NpyHeader {
         self.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
     }
 
+    /// The number of bytes of data the header declares (elements times item
+    /// size), for simple dtypes of a fixed size; `None` for object and
+    /// structured dtypes, or when the product overflows. A file whose size is
+    /// not `data_offset + data_len` is truncated or has trailing bytes.
+    pub fn data_len(&self) -> Option<u64> {
+        if !self.simple {
+            return None;
+        }
+        let (_, kind, size) = split_descr(&self.descr)?;
+        let item = match kind {
+            'O' => return None,
+            _ if size == 0 => return None,
+            // numpy stores `<U5` as five UCS-4 code units.
+            'U' => size.checked_mul(4)?,
+            _ => size,
+        };
+        let item = u64::try_from(item).ok()?;
+        self.shape
+            .iter()
+            .try_fold(item, |n, &d| n.checked_mul(u64::try_from(d).ok()?))
+    }
+
     /// Whether the shape declares no elements.
     pub fn is_empty(&self) -> bool {
         self.len() == Some(0)

@@ -452,10 +452,11 @@ impl FsBackend {
                 let entry = entry.map_err(|err| self.failed(&folder_path, "list", err))?;
                 let name = entry.file_name();
                 let Some(name) = name.to_str() else {
+                    // `dman check` and `dman copy` report these.
                     tracing::warn!(
+                        target: "dman::skipped",
                         backend = %self.location,
-                        folder = %folder_path,
-                        name = ?name,
+                        path = %format!("{folder_path}/{}", name.to_string_lossy()),
                         "skipping a file whose name is not UTF-8"
                     );
                     continue;
@@ -466,7 +467,12 @@ impl FsBackend {
                 let path = match folder_path.join(name) {
                     Ok(path) => path,
                     Err(err) => {
-                        tracing::warn!(backend = %self.location, %err, "skipping a file whose name is not a valid storage path");
+                        tracing::warn!(
+                            target: "dman::skipped",
+                            backend = %self.location,
+                            path = %format!("{folder_path}/{name}"),
+                            "skipping a file whose name is not a valid storage path: {err}"
+                        );
                         continue;
                     }
                 };
@@ -477,14 +483,23 @@ impl FsBackend {
                     match fs::canonicalize(entry.path()) {
                         Ok(target) if target.starts_with(&self.root) => {
                             match fs::metadata(&target) {
+                                Ok(meta) if meta.is_file() => meta,
                                 // Links to folders are not walked: that
                                 // would list files twice, or forever.
-                                Ok(meta) if meta.is_file() => meta,
-                                _ => continue,
+                                _ => {
+                                    tracing::warn!(
+                                        target: "dman::skipped",
+                                        backend = %self.location,
+                                        %path,
+                                        "skipping a symbolic link to a folder"
+                                    );
+                                    continue;
+                                }
                             }
                         }
                         _ => {
                             tracing::warn!(
+                                target: "dman::skipped",
                                 backend = %self.location,
                                 %path,
                                 "skipping a symbolic link that leads outside the root or nowhere"
@@ -503,6 +518,12 @@ impl FsBackend {
                         Err(err) => return Err(self.failed(&path, "list", err)),
                     }
                 } else {
+                    tracing::warn!(
+                        target: "dman::skipped",
+                        backend = %self.location,
+                        %path,
+                        "skipping something that is neither a file nor a folder"
+                    );
                     continue;
                 };
                 found.push(ObjectMeta {

@@ -544,10 +544,11 @@ impl StorageBackend for ObjectStoreBackend {
                         size: meta.size,
                     })
                 }
+                // `dman check` and `dman copy` report these (`dman::skipped`).
                 _ => tracing::warn!(
-                    target: "dman::s3",
+                    target: "dman::skipped",
                     location = %self.location,
-                    key,
+                    path = key,
                     "left out of a listing: the key is not a storage path under the prefix"
                 ),
             }
