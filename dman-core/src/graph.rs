@@ -63,7 +63,7 @@ pub fn records(value: &Value) -> Vec<RecordRef> {
         if enveloped {
             if let Some((target, sto_type, preload)) = record_content(content) {
                 out.push(RecordRef {
-                    at: at.to_string(),
+                    at: place(at),
                     target: target.into(),
                     sto_type: sto_type.into(),
                     preload,
@@ -76,6 +76,24 @@ pub fn records(value: &Value) -> Vec<RecordRef> {
     out
 }
 
+/// The longest place in a document (`RecordRef::at`, `MarkerRef::at`) kept
+/// whole; a longer one keeps its end, after `…`. With [`walk`]'s one shared
+/// buffer, a hostile document (long keys nested deep, records at the
+/// bottom) costs time and memory in proportion to its size.
+const MAX_AT: usize = 1024;
+
+/// `at` as a find records it: whole, or about its last [`MAX_AT`] bytes.
+fn place(at: &str) -> String {
+    if at.len() <= MAX_AT {
+        return at.to_owned();
+    }
+    let mut start = at.len() - MAX_AT;
+    while !at.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("…{}", &at[start..])
+}
+
 /// What a [`walk`] does after seeing a value.
 enum Visit<'v> {
     /// Go on into this value's items (the value itself, or the content of
@@ -85,36 +103,58 @@ enum Visit<'v> {
     Skip,
 }
 
+/// One step of a place in a document: a key or a position.
+enum Step<'v> {
+    Key(&'v str),
+    Index(usize),
+    /// An envelope's content, at the envelope's place.
+    Same,
+}
+
 /// Calls `see` on `value` and, in document order, on every value it holds
-/// with its place (`runs[0].config`), with an explicit stack: a value built
-/// in memory may be nested deeper than any parsed one, and no walk over a
-/// graph may overflow the stack.
+/// with its place (`runs[0].config`). An explicit stack, not recursion: a
+/// value built in memory may be nested deeper than any parsed one, and no
+/// walk over a graph may overflow the stack. One buffer holds the place:
+/// each pending value remembers the length of its parent's place, which
+/// depth-first order leaves intact until it is taken.
 fn walk<'v>(value: &'v Value, mut see: impl FnMut(&'v Value, &str) -> Visit<'v>) {
-    let mut pending: Vec<(&'v Value, String)> = vec![(value, String::new())];
-    while let Some((value, at)) = pending.pop() {
+    let mut at = String::new();
+    let mut pending: Vec<(&'v Value, usize, Step<'v>)> = vec![(value, 0, Step::Same)];
+    while let Some((value, parent, step)) = pending.pop() {
+        at.truncate(parent);
+        match step {
+            Step::Key(k) => {
+                if !at.is_empty() {
+                    at.push('.');
+                }
+                at.push_str(k);
+            }
+            Step::Index(i) => {
+                use std::fmt::Write as _;
+                let _ = write!(at, "[{i}]");
+            }
+            Step::Same => {}
+        }
         let Visit::Into(inner) = see(value, &at) else {
             continue;
         };
+        let here = at.len();
         if !std::ptr::eq(inner, value) {
-            // An envelope's content sits at the envelope's place.
-            pending.push((inner, at));
+            pending.push((inner, here, Step::Same));
             continue;
         }
         match inner {
             Value::Object(map) => {
-                for (k, v) in map.iter().rev() {
-                    let sub = if at.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{at}.{k}")
-                    };
-                    pending.push((v, sub));
-                }
+                pending.extend(map.iter().rev().map(|(k, v)| (v, here, Step::Key(k))));
             }
             Value::Array(items) => {
-                for (i, v) in items.iter().enumerate().rev() {
-                    pending.push((v, format!("{at}[{i}]")));
-                }
+                pending.extend(
+                    items
+                        .iter()
+                        .enumerate()
+                        .rev()
+                        .map(|(i, v)| (v, here, Step::Index(i))),
+                );
             }
             _ => {}
         }
@@ -715,7 +755,7 @@ impl Document {
         walk(&self.value, |value, at| match serial::invalid_marker(value) {
             Some(marker) => {
                 out.push(MarkerRef {
-                    at: at.to_string(),
+                    at: place(at),
                     marker: marker.to_string(),
                 });
                 Visit::Skip
