@@ -4,14 +4,15 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use dman_test_support::files::{example_binary, read_tree, tool};
+use dman_test_support::files::{example_binary, pinned, read_tree, run_example_in, tool};
 use dman_test_support::fixture::{getting_started_arrays, getting_started_workspace};
 use dman_test_support::python;
 
+/// `dman ARGS` in `cwd`, a test's temporary folder, its search for `.dman`
+/// pinned there.
 fn dman(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dman"))
+    pinned(&mut Command::new(env!("CARGO_BIN_EXE_dman")), cwd)
         .args(args)
-        .current_dir(cwd)
         .env("NO_COLOR", "1")
         .output()
         .expect("run dman")
@@ -345,8 +346,7 @@ fn a_zip_that_is_not_a_zip_is_a_plain_error() {
 #[test]
 fn the_commands_on_a_tree_the_example_writes() {
     let work = tempfile::tempdir().expect("temp dir");
-    let o = Command::new(example_binary())
-        .current_dir(work.path())
+    let o = pinned(&mut Command::new(example_binary()), work.path())
         .output()
         .expect("run example");
     assert!(o.status.success(), "{}", stderr(&o));
@@ -367,4 +367,75 @@ fn the_commands_on_a_tree_the_example_writes() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).lines().count() == 7, "{}", stdout(&o));
+}
+
+/// A `.dman` above a test's temporary folder is neither found nor touched:
+/// with `outer/.dman` holding an experiment of its own, the example run in
+/// `outer/work` and `dman gc`, `clean` and `check` run in `outer/empty`
+/// (no `.dman`) through the tests' own helpers leave it byte for byte as
+/// it was; the commands in `outer/empty` fail, finding no `.dman`. Without
+/// the pin, the same search finds `outer/.dman` (shown with a read-only
+/// `dman tree`): the pin is what protects it.
+#[test]
+fn a_dman_above_the_temporary_folder_is_not_touched() {
+    let outer = fixture();
+    let outer_dman = outer.path().join(".dman");
+    let before = read_tree(&outer_dman);
+    assert!(before.len() > 5, "the outer tree: {:?}", before.keys());
+
+    let work = outer.path().join("work");
+    std::fs::create_dir(&work).expect("mkdir work");
+    run_example_in(&work);
+    assert!(
+        work.join(".dman/cache/examples:patterns:common/experiment/experiment.json")
+            .is_file(),
+        "the example wrote its own .dman in its folder"
+    );
+
+    let empty = outer.path().join("empty");
+    std::fs::create_dir(&empty).expect("mkdir empty");
+    for args in [
+        &["gc"][..],
+        &[
+            "clean",
+            "experiment",
+            "--generator",
+            "cache/examples:patterns:common",
+        ],
+        &["check"],
+        &["tree"],
+    ] {
+        let o = dman(&empty, args);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "dman {args:?} in a folder without .dman: {}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        assert!(
+            stderr(&o).contains("no .dman folder found"),
+            "dman {args:?}: {}",
+            stderr(&o)
+        );
+    }
+    assert_eq!(
+        read_tree(&outer_dman),
+        before,
+        "the .dman above the tests' folders changed"
+    );
+
+    let unpinned = Command::new(env!("CARGO_BIN_EXE_dman"))
+        .arg("tree")
+        .current_dir(&empty)
+        .env_remove(dman::CEILING_DIRECTORIES)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run dman");
+    assert!(
+        unpinned.status.success() && stdout(&unpinned).contains("experiment.json"),
+        "unpinned, the search finds the outer .dman: {}{}",
+        stdout(&unpinned),
+        stderr(&unpinned)
+    );
 }

@@ -4,14 +4,15 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use dman_test_support::files::pinned;
 use dman_test_support::fixture::getting_started_workspace;
 use dman_test_support::s3::{aws_env, MotoServer, REGION};
 
-/// The `dman` binary in `cwd`, with the environment of the S3 server.
+/// The `dman` binary in `cwd` (its search for `.dman` pinned there), with
+/// the environment of the S3 server.
 fn dman(moto: &MotoServer, cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dman"))
+    pinned(&mut Command::new(env!("CARGO_BIN_EXE_dman")), cwd)
         .args(args)
-        .current_dir(cwd)
         .env("NO_COLOR", "1")
         .envs(aws_env(moto.endpoint()))
         .output()
@@ -103,9 +104,8 @@ fn every_command_works_on_an_s3_location() {
 fn missing_credentials_are_a_plain_error() {
     let moto = MotoServer::start();
     let fx = getting_started_workspace();
-    let o = Command::new(env!("CARGO_BIN_EXE_dman"))
+    let o = pinned(&mut Command::new(env!("CARGO_BIN_EXE_dman")), fx.path())
         .args(["tree", "s3://nobucket/x"])
-        .current_dir(fx.path())
         .env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .env("AWS_ENDPOINT_URL", moto.endpoint())

@@ -43,6 +43,7 @@ where
     incremental_save(make()).await;
     retouch_policies(make()).await;
     fresh_values_over_a_key(make()).await;
+    commit_order(make()).await;
     kill_points(&mut make).await;
 }
 
@@ -550,6 +551,226 @@ pub async fn fresh_values_over_a_key(store: Arc<dyn StorageBackend>) {
             .unwrap_or_else(|e| panic!("fresh_values_over_a_key: read {round}: {e}"));
         assert_eq!(blob, &Blob(vec![round; 8]));
     }
+}
+
+// ---- commit order ------------------------------------------------------------
+
+/// One change a backend was asked to make, as [`OpLog`] saw it begin and
+/// end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Change {
+    Write(StoragePath),
+    Delete(StoragePath),
+}
+
+/// A backend wrapper that logs when each change (write, conditional write,
+/// copy, delete) begins and when it returns, in one sequence: what the
+/// commit order is checked against. (test-support's recorder logs only the
+/// beginnings and cannot be used from dman-core's own modules.)
+#[derive(Debug)]
+struct OpLog {
+    inner: Arc<dyn StorageBackend>,
+    events: Mutex<Vec<(bool, Change)>>,
+}
+
+impl OpLog {
+    fn new(inner: Arc<dyn StorageBackend>) -> Self {
+        OpLog {
+            inner,
+            events: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn log(&self, end: bool, change: Change) {
+        self.events
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push((end, change));
+    }
+
+    async fn logged<T>(
+        &self,
+        change: Change,
+        call: impl std::future::Future<Output = StorageResult<T>>,
+    ) -> StorageResult<T> {
+        self.log(false, change.clone());
+        let result = call.await;
+        self.log(true, change);
+        result
+    }
+
+    /// The events so far, each `(index, returned, change)`, and forgets them.
+    fn take(&self) -> Vec<(bool, Change)> {
+        std::mem::take(
+            &mut *self
+                .events
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
+    }
+}
+
+#[async_trait]
+impl StorageBackend for OpLog {
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+    async fn read(&self, path: &StoragePath) -> StorageResult<Bytes> {
+        self.inner.read(path).await
+    }
+    async fn write(&self, path: &StoragePath, data: Bytes) -> StorageResult<()> {
+        self.logged(Change::Write(path.clone()), self.inner.write(path, data))
+            .await
+    }
+    async fn delete(&self, path: &StoragePath) -> StorageResult<()> {
+        self.logged(Change::Delete(path.clone()), self.inner.delete(path))
+            .await
+    }
+    async fn exists(&self, path: &StoragePath) -> StorageResult<bool> {
+        self.inner.exists(path).await
+    }
+    async fn list(&self, prefix: &StoragePath) -> StorageResult<Vec<ObjectMeta>> {
+        self.inner.list(prefix).await
+    }
+    async fn flush(&self) -> StorageResult<()> {
+        self.inner.flush().await
+    }
+    async fn copy(&self, from: &StoragePath, to: &StoragePath) -> StorageResult<()> {
+        self.logged(Change::Write(to.clone()), self.inner.copy(from, to))
+            .await
+    }
+    fn supports_conditional_writes(&self) -> bool {
+        self.inner.supports_conditional_writes()
+    }
+    async fn read_versioned(&self, path: &StoragePath) -> StorageResult<(Bytes, crate::Version)> {
+        self.inner.read_versioned(path).await
+    }
+    async fn write_if(
+        &self,
+        path: &StoragePath,
+        data: Bytes,
+        condition: &crate::WriteCondition,
+    ) -> StorageResult<crate::Version> {
+        self.logged(
+            Change::Write(path.clone()),
+            self.inner.write_if(path, data, condition),
+        )
+        .await
+    }
+}
+
+/// The commit order, checked against a log of the backend's operations: a
+/// save that adds a run, replaces one (a fixed-name `run.json` rewritten)
+/// and another's blob, and removes a run writes every content file first
+/// (each write returned), then the key's JSON, the root of the graph; the
+/// deletions of the replaced and removed files begin only after the root
+/// write returned. Only `.gitignore`, which says nothing about the graph,
+/// may be written after the root.
+pub async fn commit_order(store: Arc<dyn StorageBackend>) {
+    let log = Arc::new(OpLog::new(store.clone()));
+    let repo = repo(log.clone());
+    let mut v1 = runs();
+    for name in ["a", "b", "c"] {
+        v1.push(Item::new(name));
+    }
+    repo.save("experiment", &v1)
+        .await
+        .unwrap_or_else(|e| panic!("commit_order: save version 1: {e}"));
+    let before = files(&store).await;
+    log.take();
+
+    let mut v2: MRuns<Item> = repo
+        .load("experiment")
+        .await
+        .unwrap_or_else(|e| panic!("commit_order: load version 1: {e}"));
+    if let Some(run) = v2.get_mut(0) {
+        run.get_mut()
+            .await
+            .unwrap_or_else(|e| panic!("commit_order: run 0: {e}"))
+            .name = "a2".into();
+    }
+    if let Some(run) = v2.get_mut(1) {
+        run.get_mut()
+            .await
+            .unwrap_or_else(|e| panic!("commit_order: run 1: {e}"))
+            .blob
+            .set(Blob(b"b2".to_vec()));
+    }
+    v2.remove(2);
+    v2.push(Item::new("d"));
+    repo.save("experiment", &v2)
+        .await
+        .unwrap_or_else(|e| panic!("commit_order: save version 2: {e}"));
+    let events = log.take();
+    let after = files(&store).await;
+    let at = store.location();
+
+    let root = p("cache/examples:suite/experiment/experiment.json");
+    let is_root = |change: &Change| matches!(change, Change::Write(path) if *path == root);
+    let root_begins = events
+        .iter()
+        .position(|(end, change)| !end && is_root(change))
+        .unwrap_or_else(|| panic!("commit_order on {at}: the save never wrote {root}: {events:?}"));
+    let root_ends = events
+        .iter()
+        .position(|(end, change)| *end && is_root(change))
+        .unwrap_or_else(|| {
+            panic!("commit_order on {at}: the root write never returned: {events:?}")
+        });
+    let mut content = 0;
+    let mut deletes = 0;
+    for (index, (end, change)) in events.iter().enumerate() {
+        match change {
+            Change::Write(path) if is_root(change) => {
+                assert!(
+                    index == root_begins || index == root_ends,
+                    "commit_order on {at}: {path} written twice: {events:?}"
+                );
+            }
+            Change::Write(path) if path.as_str().ends_with(".gitignore") => {}
+            Change::Write(path) => {
+                if *end {
+                    content += 1;
+                }
+                assert!(
+                    index < root_begins,
+                    "commit_order on {at}: content file {path} written (or its write returned) at event {index}, after the root write began at {root_begins}: {events:?}"
+                );
+            }
+            Change::Delete(path) => {
+                if !end {
+                    deletes += 1;
+                }
+                assert!(
+                    index > root_ends,
+                    "commit_order on {at}: {path} deleted at event {index}, before the root write returned at {root_ends}: {events:?}"
+                );
+                assert!(
+                    before.contains(path.as_str()) && !after.contains(path.as_str()),
+                    "commit_order on {at}: deleted {path}, which version 1 did not hold or version 2 still does"
+                );
+            }
+        }
+    }
+    // Run 0's and run 1's JSON, run 1's blob, run 3's JSON and blob.
+    assert!(
+        content >= 5,
+        "commit_order on {at}: version 2 wrote only {content} content files: {events:?}"
+    );
+    // Run 2's JSON and blob, run 1's old blob (and whatever replaced
+    // run.json files left under old names).
+    assert!(
+        deletes >= 3,
+        "commit_order on {at}: version 2 deleted only {deletes} files: {events:?}"
+    );
+    let names = names(
+        &repo
+            .load("experiment")
+            .await
+            .unwrap_or_else(|e| panic!("commit_order: load version 2: {e}")),
+    )
+    .await;
+    assert_eq!(names, ["a2", "b", "d"], "commit_order on {at}: version 2");
 }
 
 // ---- kill points -------------------------------------------------------------

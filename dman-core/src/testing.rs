@@ -39,6 +39,10 @@ pub const CHECKS: &[&str] = &[
     "large_file",
     "deep_nesting",
     "unusual_names",
+    "encoded_names",
+    "case_and_normalisation",
+    "file_and_folder_at_one_path",
+    "read_below_a_file",
     "list",
     "delete",
     "exists",
@@ -112,6 +116,18 @@ pub async fn conformance_except(backend: Arc<dyn StorageBackend>, skip: &[&str])
     }
     if run("unusual_names") {
         unusual_names(backend.clone()).await;
+    }
+    if run("encoded_names") {
+        encoded_names(backend.clone()).await;
+    }
+    if run("case_and_normalisation") {
+        case_and_normalisation(backend.clone()).await;
+    }
+    if run("file_and_folder_at_one_path") {
+        file_and_folder_at_one_path(backend.clone()).await;
+    }
+    if run("read_below_a_file") {
+        read_below_a_file(backend.clone()).await;
     }
     if run("list") {
         list(backend.clone()).await;
@@ -663,64 +679,331 @@ pub async fn concurrent_writes_and_deletes(backend: Arc<dyn StorageBackend>) {
     check.cleanup("concurrent-churn").await;
 }
 
-/// A reader racing a writer on one path always sees one whole version: the
-/// writer alternates two 1 MiB versions 100 times while a reader reads 100
-/// times.
+/// A reader racing a writer on one path always sees one whole version, and
+/// the reads really interleave with the writes: the writer writes four
+/// 1 MiB versions in turn, 100 times, while two readers read without pause;
+/// before each write the writer waits (yielding, no sleep) until some read
+/// has completed since its previous write, so that the reads cannot all
+/// fall before or after the writing. Every read is counted by the version
+/// it saw, and reads made while the writer was writing must have seen at
+/// least two different versions: a backend whose reads return a stale
+/// version while writes go on, or block until the writing ends, fails.
 pub async fn reader_racing_writer(backend: Arc<dyn StorageBackend>) {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    const WRITES: usize = 100;
+    const READERS: usize = 2;
     let check = Check::new(&backend, "reader_racing_writer");
     let path = check.path("reader-racing-writer/contended.bin");
     let size = 1024 * 1024;
-    let versions = [pattern(11, size), pattern(12, size)];
+    let versions: Arc<Vec<Bytes>> = Arc::new((0..4).map(|seed| pattern(11 + seed, size)).collect());
     check.write(&path, versions[0].clone()).await;
+    // Reads completed; whether the writer is writing (it starts before the
+    // readers, so that no read is counted before it began); whether it or
+    // a reader has stopped; per version, the reads while writing that saw it.
+    let reads = Arc::new(AtomicUsize::new(0));
+    let writing = Arc::new(AtomicBool::new(true));
+    let failed = Arc::new(AtomicBool::new(false));
+    let seen: Arc<Vec<AtomicUsize>> =
+        Arc::new((0..versions.len()).map(|_| AtomicUsize::new(0)).collect());
 
     let writer = {
-        let backend = backend.clone();
-        let path = path.clone();
-        let versions = versions.clone();
+        let (backend, path, versions) = (backend.clone(), path.clone(), versions.clone());
+        let (reads, writing, failed) = (reads.clone(), writing.clone(), failed.clone());
         tokio::spawn(async move {
-            for round in 0..100 {
-                backend
-                    .write(&path, versions[(round + 1) % 2].clone())
-                    .await?;
-                tokio::task::yield_now().await;
-            }
-            Ok::<(), StorageError>(())
-        })
-    };
-    let reader = {
-        let backend = backend.clone();
-        let path = path.clone();
-        let versions = versions.clone();
-        tokio::spawn(async move {
-            let mut seen = [0usize; 2];
-            for _ in 0..100 {
-                let data = backend.read(&path).await?;
-                match versions.iter().position(|version| *version == data) {
-                    Some(index) => seen[index] += 1,
-                    None => return Ok(Err(describe_mismatch(&data, &versions))),
+            let mut done = 0;
+            for round in 1..=WRITES {
+                let reads_before = reads.load(Ordering::SeqCst);
+                let result = backend
+                    .write(&path, versions[round % versions.len()].clone())
+                    .await;
+                if let Err(err) = result {
+                    failed.store(true, Ordering::SeqCst);
+                    writing.store(false, Ordering::SeqCst);
+                    return Err(err);
                 }
-                tokio::task::yield_now().await;
+                done = round;
+                while reads.load(Ordering::SeqCst) == reads_before && !failed.load(Ordering::SeqCst)
+                {
+                    tokio::task::yield_now().await;
+                }
             }
-            Ok::<_, StorageError>(Ok(seen))
+            writing.store(false, Ordering::SeqCst);
+            Ok::<usize, StorageError>(done)
         })
     };
+    let readers: Vec<_> = (0..READERS)
+        .map(|_| {
+            let (backend, path, versions) = (backend.clone(), path.clone(), versions.clone());
+            let (reads, writing, failed, seen) =
+                (reads.clone(), writing.clone(), failed.clone(), seen.clone());
+            tokio::spawn(async move {
+                loop {
+                    let last_read = !writing.load(Ordering::SeqCst);
+                    let data = match backend.read(&path).await {
+                        Ok(data) => data,
+                        Err(err) => {
+                            failed.store(true, Ordering::SeqCst);
+                            return Err(err);
+                        }
+                    };
+                    let Some(index) = versions.iter().position(|version| *version == data) else {
+                        failed.store(true, Ordering::SeqCst);
+                        return Ok(Err(describe_mismatch(&data, &versions)));
+                    };
+                    if !last_read && writing.load(Ordering::SeqCst) {
+                        seen[index].fetch_add(1, Ordering::SeqCst);
+                    }
+                    reads.fetch_add(1, Ordering::SeqCst);
+                    if last_read {
+                        return Ok::<_, StorageError>(Ok(()));
+                    }
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
     let name = check.name();
-    match writer.await {
-        Ok(Ok(())) => {}
+    let done = match writer.await {
+        Ok(Ok(done)) => done,
         Ok(Err(err)) => panic!("{name}: a write of `{path}` failed: {err}"),
         Err(err) => panic!("{name}: the writing task failed: {err}"),
+    };
+    for reader in readers {
+        match reader.await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(mismatch))) => panic!(
+                "{name}: a read of `{path}` raced with a write and saw no whole version: {mismatch}"
+            ),
+            Ok(Err(err)) => panic!("{name}: a read of `{path}` racing a write failed: {err}"),
+            Err(err) => panic!("{name}: the reading task failed: {err}"),
+        }
     }
-    match reader.await {
-        Ok(Ok(Ok(_seen))) => {}
-        Ok(Ok(Err(mismatch))) => panic!(
-            "{name}: a read of `{path}` raced with a write and saw neither version: {mismatch}"
-        ),
-        Ok(Err(err)) => panic!("{name}: a read of `{path}` racing a write failed: {err}"),
-        Err(err) => panic!("{name}: the reading task failed: {err}"),
-    }
-    // The writer's last version (round 99 wrote versions[0]) is what stays.
-    check.assert_content(&path, &versions[0]).await;
+    let counts: Vec<usize> = seen
+        .iter()
+        .map(|count| count.load(Ordering::SeqCst))
+        .collect();
+    let distinct = counts.iter().filter(|count| **count > 0).count();
+    let total = reads.load(Ordering::SeqCst);
+    assert!(
+        distinct >= 2,
+        "{name}: reads and writes did not interleave: of {total} reads, those made during the {done} writes saw the four versions this often: {counts:?}"
+    );
+    check
+        .assert_content(&path, &versions[done % versions.len()])
+        .await;
     check.cleanup("reader-racing-writer").await;
+}
+
+/// Names that an object store or a URL must encode, from `object_store`'s
+/// own tests and alike: percent signs that look like an encoding already,
+/// emoji, shell and markup characters, quotes, plus and equals signs. Each
+/// round-trips under its own name, is listed under that exact name, and
+/// `%48%45%4C%4C%4F` is not `HELLO` (a backend that decodes names once too
+/// often would merge them).
+pub async fn encoded_names(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "encoded_names");
+    let names = [
+        "encoded-names/%48%45%4C%4C%4F",
+        "encoded-names/HELLO",
+        "encoded-names/🇦🇺/$shenanigans@@~.txt",
+        "encoded-names/I'm a < & weird path",
+        "encoded-names/foo%2Fbar",
+        "encoded-names/100% done?.json",
+        "encoded-names/a+b=c&d;e,f.txt",
+        "encoded-names/#hash [brackets] {braces} (parens)!",
+        "encoded-names/\"quoted\" `tick` |pipe| ^caret",
+        "encoded-names/😀 %20 %2F %25/inner %.bin",
+    ];
+    let mut expected = Vec::new();
+    for (index, name) in names.iter().enumerate() {
+        let path = check.path(name);
+        let data = Bytes::from(format!("file {index}: {name}"));
+        check.write(&path, data.clone()).await;
+        expected.push((path, data));
+    }
+    for (path, data) in &expected {
+        check.assert_content(path, data).await;
+        assert!(
+            check.exists(path).await,
+            "{}: `{path}` was written but does not exist",
+            check.name()
+        );
+    }
+    let listed = check.list(&check.path("encoded-names")).await;
+    let sizes: Vec<_> = expected
+        .iter()
+        .map(|(path, data)| (path.clone(), data.len()))
+        .collect();
+    check.assert_listing_owned(&listed, &sizes);
+    // A folder whose name needs encoding lists what is under it.
+    let folder = check.path("encoded-names/🇦🇺");
+    let listed = check.list(&folder).await;
+    check.assert_listing_owned(&listed, &sizes[2..3]);
+    check.cleanup("encoded-names").await;
+}
+
+/// Names that differ only in case (`readme.txt`, `README.txt`; folders
+/// `Dir` and `dir`) or only in Unicode normalisation (`café` composed, NFC,
+/// and decomposed, NFD). The contract: a path is its bytes, so each name is
+/// a file of its own, with its own content, listed under its own bytes, or
+/// the backend refuses the second write with an error naming the path and
+/// leaves the first file as it was; it never merges the two silently.
+///
+/// Memory, zip and S3 keep them apart (their names are strings). The folder
+/// backend keeps them apart on the case-sensitive, non-normalising file
+/// systems it is tested on (ext4, tmpfs); on a case-insensitive or
+/// normalising one (macOS, Windows) this check fails, which is what it is
+/// for: such a folder cannot hold what other backends hold.
+pub async fn case_and_normalisation(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "case_and_normalisation");
+    let name = check.name();
+    let pairs = [
+        ("case-names/readme.txt", "case-names/README.txt"),
+        ("case-names/Dir/a.json", "case-names/dir/a.json"),
+        ("case-names/caf\u{e9}.npy", "case-names/cafe\u{301}.npy"),
+        (
+            "case-names/\u{c5}ngstr\u{f6}m/x",
+            "case-names/A\u{30a}ngstro\u{308}m/x",
+        ),
+    ];
+    let mut expected = Vec::new();
+    for (index, (first, second)) in pairs.iter().enumerate() {
+        let first = check.path(first);
+        let second = check.path(second);
+        assert_ne!(
+            first, second,
+            "{name}: StoragePath normalised `{first}` and `{second}` into one path"
+        );
+        let first_data = Bytes::from(format!("pair {index}: first"));
+        let second_data = Bytes::from(format!("pair {index}: second, longer"));
+        check.write(&first, first_data.clone()).await;
+        match backend.write(&second, second_data.clone()).await {
+            Ok(()) => {
+                check.assert_content(&second, &second_data).await;
+                expected.push((second, second_data.len()));
+            }
+            Err(err) => {
+                assert_eq!(
+                    err.path(),
+                    &second,
+                    "{name}: the refusal of `{second}` names another path: {err}"
+                );
+                assert!(
+                    !check.exists(&second).await || check.read(&second).await == first_data,
+                    "{name}: a refused write of `{second}` left a file"
+                );
+            }
+        }
+        check.assert_content(&first, &first_data).await;
+        expected.push((first, first_data.len()));
+    }
+    expected.sort();
+    let listed = check.list(&check.path("case-names")).await;
+    check.assert_listing_owned(&listed, &expected);
+    check.cleanup("case-names").await;
+}
+
+/// A file and a folder at one path: writing `a/b` when the file `a` exists,
+/// and writing `x` when `x/y` exists. The contract: the write either fails
+/// with an error naming the path it was asked to write, or succeeds and both
+/// are files (object stores and archives hold `a` and `a/b` side by side),
+/// each reading back its own content. Either way what was there before
+/// still reads back unchanged.
+pub async fn file_and_folder_at_one_path(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "file_and_folder_at_one_path");
+    let name = check.name();
+    let cases = [
+        // (written first, written second)
+        ("file-and-folder/a", "file-and-folder/a/b"),
+        ("file-and-folder/x/y", "file-and-folder/x"),
+        (
+            "file-and-folder/deep/file",
+            "file-and-folder/deep/file/below/more",
+        ),
+        ("file-and-folder/up/one/two", "file-and-folder/up"),
+    ];
+    let mut expected = Vec::new();
+    for (index, (first, second)) in cases.iter().enumerate() {
+        let first = check.path(first);
+        let second = check.path(second);
+        let first_data = Bytes::from(format!("case {index}: there first"));
+        let second_data = Bytes::from(format!("case {index}: written second"));
+        check.write(&first, first_data.clone()).await;
+        match backend.write(&second, second_data.clone()).await {
+            Ok(()) => {
+                check.assert_content(&second, &second_data).await;
+                expected.push((second, second_data.len()));
+            }
+            Err(err) => {
+                assert_eq!(
+                    err.path(),
+                    &second,
+                    "{name}: the refused write of `{second}` over `{first}` names another path: {err}"
+                );
+                assert!(
+                    !err.is_not_found(),
+                    "{name}: writing `{second}` over `{first}` failed with not found, which misleads: {err}"
+                );
+                check.assert_not_found(&second).await;
+            }
+        }
+        check.assert_content(&first, &first_data).await;
+        expected.push((first, first_data.len()));
+    }
+    expected.sort();
+    let listed = check.list(&check.path("file-and-folder")).await;
+    check.assert_listing_owned(&listed, &expected);
+    check.cleanup("file-and-folder").await;
+}
+
+/// Below a file there is nothing: reading `a/b` where `a` is a file gives
+/// [`StorageError::NotFound`] naming `a/b` (not an i/o error of the
+/// folder backend's `ENOTDIR`), as does a versioned read, copying from it;
+/// it does not exist, lists nothing, and deleting it succeeds and leaves
+/// `a` as it was.
+pub async fn read_below_a_file(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "read_below_a_file");
+    let name = check.name();
+    let file = check.path("below-a-file/a");
+    check.write(&file, Bytes::from_static(b"a file")).await;
+    for below in ["below-a-file/a/b", "below-a-file/a/b/c.json"] {
+        let below = check.path(below);
+        let err = check.read_err(&below).await;
+        assert!(
+            err.is_not_found(),
+            "{name}: reading `{below}` below the file `{file}` must give not found: {err}"
+        );
+        assert_eq!(
+            err.path(),
+            &below,
+            "{name}: the not found names another path"
+        );
+        check.assert_not_found(&below).await;
+        if backend.supports_conditional_writes() {
+            match backend.read_versioned(&below).await {
+                Err(err) if err.is_not_found() => {}
+                other => panic!(
+                    "{name}: a versioned read of `{below}` below a file must give not found, got {other:?}"
+                ),
+            }
+        }
+        match backend.copy(&below, &check.path("below-a-file/copy")).await {
+            Err(err) if err.is_not_found() => {}
+            other => panic!(
+                "{name}: copying from `{below}` below a file must give not found, got {other:?}"
+            ),
+        }
+        let listed = check.list(&below).await;
+        assert!(
+            listed.is_empty(),
+            "{name}: listing `{below}` below a file gave {listed:?}"
+        );
+        check.delete(&below).await;
+        check.assert_content(&file, b"a file").await;
+    }
+    let listed = check.list(&check.path("below-a-file")).await;
+    check.assert_listing(&listed, &[(&file, 6)]);
+    check.cleanup("below-a-file").await;
 }
 
 /// Hostile path strings are refused by [`StoragePath::parse`],

@@ -58,7 +58,9 @@ pub use dman_memory::MemoryBackend;
 pub use dman_zip::ZipBackend;
 
 #[cfg(feature = "fs")]
-pub use locate::{discover, discover_for_source, find_root, init, ROOT_FOLDER};
+pub use locate::{
+    discover, discover_for_source, find_root, init, CEILING_DIRECTORIES, ROOT_FOLDER,
+};
 pub use locate::{open, open_backend};
 
 /// The repository of the `.dman` folder above the working directory, with

@@ -8,18 +8,49 @@ use dman_core::{Error, Repo, Result, StorageBackend};
 #[cfg(feature = "fs")]
 pub const ROOT_FOLDER: &str = ".dman";
 
+/// The environment variable naming folders that the search for `.dman`
+/// does not enter, like git's `GIT_CEILING_DIRECTORIES`: a list of absolute
+/// paths (separated by `:`, `;` on Windows). The search starts at the given
+/// folder (always searched) and goes up until it reaches one of them, which
+/// it searches no more than what is above it. The tests set it to the
+/// parent of their temporary folder, so that a `.dman` above that folder
+/// is never found, used or cleared.
+#[cfg(feature = "fs")]
+pub const CEILING_DIRECTORIES: &str = "DMAN_CEILING_DIRECTORIES";
+
 /// The `.dman` folder in `start` or the nearest folder above it (Python's
-/// `get_root_path`).
+/// `get_root_path`), not searching a folder named in
+/// [`CEILING_DIRECTORIES`] nor any above it.
 #[cfg(feature = "fs")]
 pub fn find_root(start: &std::path::Path) -> Result<std::path::PathBuf> {
-    for dir in start.ancestors() {
+    let ceilings: Vec<std::path::PathBuf> = std::env::var_os(CEILING_DIRECTORIES)
+        .map(|list| {
+            std::env::split_paths(&list)
+                .filter(|path| path.is_absolute())
+                .collect()
+        })
+        .unwrap_or_default();
+    for (index, dir) in start.ancestors().enumerate() {
+        if index > 0 && ceilings.iter().any(|ceiling| ceiling == dir) {
+            break;
+        }
         let candidate = dir.join(ROOT_FOLDER);
         if candidate.is_dir() {
             return Ok(candidate);
         }
     }
+    let ceiling = if ceilings.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", stopping below {}",
+            std::env::join_paths(&ceilings)
+                .map(|list| list.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        )
+    };
     Err(Error::Other(format!(
-        "no .dman folder found. Consider running $dman init (searched from {} upward)",
+        "no .dman folder found. Consider running $dman init (searched from {} upward{ceiling})",
         start.display()
     )))
 }

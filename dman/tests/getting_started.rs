@@ -91,11 +91,23 @@ fn the_example_writes_the_python_tree_and_python_loads_it() {
         assert_eq!(&ours[path], content, "{path} differs from Python's");
     }
 
-    // What Rust reads, Python must read too.
+    // Python reads the arrays the example made (recomputed from its seeds),
+    // and so does Rust.
+    let expected = seed::example_expectation();
     let repo = dman::open(&work.path().join(".dman").to_string_lossy())
         .expect("open")
         .with_generator(GETTING_STARTED_GENERATOR);
-    let expected = blocking::block_on(seed::expectation(&repo)).expect("outside a runtime");
+    blocking::block_on(async {
+        let runs: dman::MRuns<seed::Run> = repo.load("experiment").await.expect("load");
+        let runs = runs.contents().await.expect("runs");
+        assert_eq!(runs.len(), seed::SEEDS.len());
+        for (run, seed_value) in runs.iter().zip(seed::SEEDS) {
+            let (data, output) = seed::example_arrays(&seed::config(seed_value));
+            let read = seed::loaded_arrays(run).await;
+            assert_eq!(read, (&data, &output), "seed {seed_value}");
+        }
+    })
+    .expect("outside a runtime");
     let verdict = python::check_getting_started(work.path(), &expected);
     assert!(verdict.starts_with("ok "), "{verdict}");
 }

@@ -106,5 +106,26 @@ pub fn run_example_in(dir: &Path) -> String {
         std::fs::write(&source, "// placeholder\n")
             .unwrap_or_else(|err| panic!("write {}: {err}", source.display()));
     }
-    run(Command::new(example_binary()).current_dir(dir))
+    run(pinned(&mut Command::new(example_binary()), dir))
+}
+
+/// Runs `command` in the folder `dir` (a test's temporary folder) with its
+/// search for `.dman` pinned to `dir`: `DMAN_CEILING_DIRECTORIES` (see
+/// `dman::CEILING_DIRECTORIES`) names `dir`'s parent, so a `.dman` above
+/// the temporary folder is never found, used or cleared; without a `.dman`
+/// in `dir`, a command that looks for one fails as it would for a user.
+/// Every test that runs the example or `dman` without a location goes
+/// through it.
+pub fn pinned<'a>(command: &'a mut Command, dir: &Path) -> &'a mut Command {
+    let parent = dir
+        .parent()
+        .unwrap_or_else(|| panic!("{} has no parent to pin the search below", dir.display()));
+    assert!(
+        parent.is_absolute(),
+        "pin the search in an absolute folder, not {}",
+        dir.display()
+    );
+    command
+        .current_dir(dir)
+        .env(dman::CEILING_DIRECTORIES, parent)
 }

@@ -152,28 +152,73 @@ pub async fn loaded_arrays(run: &Run) -> (&Array2<f64>, &Array2<f64>) {
     )
 }
 
-/// What `check_getting_started.py` expects of the experiment `repo` holds
-/// (see [`crate::python::check_getting_started`]): each run's seed and the
-/// digests of its arrays, as dman-rs reads them.
-pub async fn expectation(repo: &Repo) -> String {
-    let runs: MRuns<Run> = repo.load("experiment").await.expect("load the experiment");
-    let mut expected = Vec::new();
-    for run in runs.contents().await.expect("the runs") {
-        let (data, output) = loaded_arrays(run).await;
-        expected.push(format!(
-            r#"{{"seed": {}, "data": "{}", "output": "{}"}}"#,
-            run.config.seed,
-            digest(data),
-            digest(output)
-        ));
-    }
-    assert_eq!(expected.len(), 2, "the example leaves two runs");
-    format!(r#"{{"runs": [{}]}}"#, expected.join(", "))
+/// What `check_getting_started.py` expects of a getting-started tree: per
+/// run, in order, its seed and the digests of its `data` and `output`
+/// arrays as they were made, before any of them was written (so a writer
+/// that stored another array fails Python's check).
+pub fn expectation_of(runs: &[(u64, Array2<f64>, Array2<f64>)]) -> String {
+    let runs: Vec<String> = runs
+        .iter()
+        .map(|(seed, data, output)| {
+            format!(
+                r#"{{"seed": {seed}, "data": "{}", "output": "{}"}}"#,
+                digest(data),
+                digest(output)
+            )
+        })
+        .collect();
+    format!(r#"{{"runs": [{}]}}"#, runs.join(", "))
+}
+
+/// The seeds of the two runs the example's flow leaves, in order.
+pub const SEEDS: [u64; 2] = [1000, 1024];
+
+/// The [`expectation_of`] the tree [`write_getting_started`] writes: the
+/// digests of [`arrays`] for [`SEEDS`].
+pub fn expectation() -> String {
+    let runs: Vec<_> = SEEDS
+        .iter()
+        .map(|seed| {
+            let (data, output) = arrays(&config(*seed));
+            (*seed, data, output)
+        })
+        .collect();
+    expectation_of(&runs)
+}
+
+/// The arrays the getting-started example binary (`examples/patterns/
+/// common.rs`) makes for a run of `cfg`, computed here the way it computes
+/// them (numbers from `StdRng` seeded with the seed, a standard normal
+/// transform): when the example changes how it makes them, the tests that
+/// check its tree against these fail.
+pub fn example_arrays(cfg: &Config) -> (Array2<f64>, Array2<f64>) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(cfg.seed);
+    let data = Array2::from_shape_fn((cfg.size, cfg.nsample), |_| rng.gen::<f64>());
+    let transform = Array2::from_shape_fn((100, cfg.size), |_| {
+        rng.sample::<f64, _>(rand_distr::StandardNormal)
+    });
+    let output = transform.dot(&data);
+    (data, output)
+}
+
+/// The [`expectation_of`] the tree the example binary writes: the digests
+/// of [`example_arrays`] for [`SEEDS`].
+pub fn example_expectation() -> String {
+    let runs: Vec<_> = SEEDS
+        .iter()
+        .map(|seed| {
+            let (data, output) = example_arrays(&config(*seed));
+            (*seed, data, output)
+        })
+        .collect();
+    expectation_of(&runs)
 }
 
 /// The example's flow on `backend` (its root as the `.dman` folder): seeds
 /// 1000, 1024 and 1000 again, then `config` saved flat in the example's
-/// generator and in `demo`. Gives the [`expectation`] of the tree.
+/// generator and in `demo`. Gives the [`expectation`] of the tree, from
+/// the arrays as made, not as read back.
 pub async fn write_getting_started(backend: Arc<dyn StorageBackend>) -> String {
     let repo = Repo::new(backend).with_generator(GENERATOR);
     for seed in [1000, 1024, 1000] {
@@ -188,7 +233,16 @@ pub async fn write_getting_started(backend: Arc<dyn StorageBackend>) -> String {
     )
     .await
     .expect("save the demo config");
-    expectation(&repo).await
+    let runs: MRuns<Run> = repo.load("experiment").await.expect("load the experiment");
+    let seeds: Vec<u64> = runs
+        .contents()
+        .await
+        .expect("the runs")
+        .iter()
+        .map(|run| run.config.seed)
+        .collect();
+    assert_eq!(seeds, SEEDS, "the example's flow leaves these runs");
+    expectation()
 }
 
 /// The getting-started tree Python dman 1.0.1 wrote (the fixture), read
