@@ -1,11 +1,15 @@
-//! A writer killed at random moments leaves the old content or the new:
-//! never a mix, an empty file or no file.
+//! A writer killed at random moments leaves the last acknowledged version
+//! or the one after it: never an older one, a mix, an empty file or no
+//! file.
 //!
 //! The writer is the `fs_crash_writer` example of the test-support crate,
-//! a process of its own: it writes two uniform 8 MiB versions in turn to
-//! one path and prints a line after each completed write; the parent reads
-//! a random number of those lines, kills the child with SIGKILL and checks
-//! the file through a fresh backend.
+//! a process of its own: it writes sequence-stamped 8 MiB versions (N, the
+//! 8-byte number repeated) to one path, each one after what the file holds,
+//! and prints N after each completed write; the parent reads a random
+//! number of those lines, kills the child with SIGKILL after a random
+//! delay, reads what else it printed, and checks the file through a fresh
+//! backend: it holds the last printed N or N + 1 (written, not yet
+//! printed), so a lost acknowledged write is seen.
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
@@ -41,8 +45,30 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// Version `sequence`, as the writer makes it.
+fn version(sequence: u64) -> Vec<u8> {
+    sequence.to_le_bytes().repeat(SIZE / 8)
+}
+
+/// The sequence number of a whole version, or where `data` stops being one.
+fn sequence_of(data: &[u8]) -> Result<u64, String> {
+    if data.len() != SIZE {
+        return Err(format!("{} bytes, not {SIZE}", data.len()));
+    }
+    let first = &data[..8];
+    match data.chunks(8).position(|word| word != first) {
+        None => Ok(u64::from_le_bytes(first.try_into().expect("8 bytes"))),
+        Some(word) => Err(format!(
+            "a mix: version {:?} up to byte {}, then {:?}",
+            first,
+            word * 8,
+            &data[word * 8..word * 8 + 8]
+        )),
+    }
+}
+
 #[test]
-fn a_killed_writer_leaves_old_or_new_content() {
+fn a_killed_writer_keeps_the_last_acknowledged_write() {
     let folder = tempfile::tempdir().unwrap();
     let root = folder.path().join("root");
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -51,19 +77,18 @@ fn a_killed_writer_leaves_old_or_new_content() {
     {
         let backend = FsBackend::new(&root).unwrap();
         runtime
-            .block_on(backend.write(&key(), Bytes::from(vec![b'i'; SIZE])))
+            .block_on(backend.write(&key(), Bytes::from(version(0))))
             .unwrap();
     }
-    let whole: Vec<Vec<u8>> = [b'i', b'a', b'b']
-        .iter()
-        .map(|&byte| vec![byte; SIZE])
-        .collect();
     let mut rng = rand::thread_rng();
-    let mut completed_writes = 0;
+    // The newest version the file held after a kill, and the newest the
+    // child acknowledged.
+    let mut held = 0u64;
+    let mut acknowledged_writes = 0;
+    let mut unacknowledged_kept = 0;
     let mut temp_files_left = 0;
 
     for kill in 0..KILLS {
-        let before = std::fs::read(root.join("cache/crash/key.npy")).unwrap();
         let mut child = KillOnDrop(
             Command::new(example("fs_crash_writer", "dman-test-support"))
                 .arg(&root)
@@ -74,19 +99,29 @@ fn a_killed_writer_leaves_old_or_new_content() {
                 .unwrap(),
         );
         let mut lines = BufReader::new(child.0.stdout.take().unwrap());
+        let mut acknowledged = held;
+        let mut acknowledge = |line: &str, acknowledged: &mut u64| {
+            if let Some(sequence) = line.trim().strip_prefix(WRITTEN) {
+                let sequence: u64 = sequence.trim().parse().expect("a sequence number");
+                assert_eq!(
+                    sequence,
+                    *acknowledged + 1,
+                    "kill {kill}: the child acknowledged {sequence} after {acknowledged}"
+                );
+                *acknowledged = sequence;
+                acknowledged_writes += 1;
+            }
+        };
         let wanted = rng.gen_range(0..4);
-        let mut seen = 0;
         let mut line = String::new();
-        while seen < wanted {
+        while acknowledged < held + wanted {
             line.clear();
             if lines.read_line(&mut line).unwrap() == 0 {
                 let mut stderr = String::new();
                 let _ = child.0.stderr.take().unwrap().read_to_string(&mut stderr);
-                panic!("kill {kill}: the child stopped after {seen} writes, before being killed:\n{stderr}");
+                panic!("kill {kill}: the child stopped after writing {acknowledged}, before being killed:\n{stderr}");
             }
-            if line.contains(WRITTEN) {
-                seen += 1;
-            }
+            acknowledge(&line, &mut acknowledged);
         }
         // Vary the moment of the kill across the next write (one takes a
         // few milliseconds): this jitter is not a synchronisation, the
@@ -101,35 +136,27 @@ fn a_killed_writer_leaves_old_or_new_content() {
             !status.success(),
             "kill {kill}: the child finished instead of being killed"
         );
-        completed_writes += seen;
+        // What the child acknowledged after the lines read above, before
+        // the kill landed: the pipe holds it until read.
+        for line in lines.lines() {
+            acknowledge(&line.unwrap(), &mut acknowledged);
+        }
 
-        // A fresh backend finds one whole version.
+        // A fresh backend finds one whole version: the last acknowledged
+        // or the one after it (written, killed before it said so).
         let backend = FsBackend::new(&root).unwrap();
         let data = runtime
             .block_on(backend.read(&key()))
             .unwrap_or_else(|err| panic!("kill {kill}: the file is gone: {err}"));
-        assert_eq!(data.len(), SIZE, "kill {kill}: the file has a wrong size");
-        let version = whole.iter().position(|version| data == version[..]);
-        let Some(version) = version else {
-            let first = data[0];
-            let mixed_at = data.iter().position(|&byte| byte != first).unwrap_or(SIZE);
-            panic!(
-                "kill {kill}: the file mixes versions: {:?} up to byte {mixed_at}, then {:?}",
-                first as char, data[mixed_at] as char
-            );
-        };
-        // The child only writes `a` and `b`: the initial `i` stays until the
-        // first completed write and never comes back.
-        if version == 0 {
-            assert_eq!(
-                before[0], b'i',
-                "kill {kill}: the initial version came back"
-            );
-            assert_eq!(
-                seen, 0,
-                "kill {kill}: a write completed, yet the initial version remains"
-            );
+        let found = sequence_of(&data).unwrap_or_else(|err| panic!("kill {kill}: {err}"));
+        assert!(
+            found == acknowledged || found == acknowledged + 1,
+            "kill {kill}: the file holds version {found}, but the child acknowledged {acknowledged}"
+        );
+        if found == acknowledged + 1 {
+            unacknowledged_kept += 1;
         }
+        held = found;
 
         // The listing shows the one file, never a temporary one.
         let listed = runtime
@@ -152,7 +179,9 @@ fn a_killed_writer_leaves_old_or_new_content() {
         }
     }
     eprintln!(
-        "{KILLS} kills after {completed_writes} writes seen complete; \
+        "{KILLS} kills after {acknowledged_writes} acknowledged writes (version {held} last); \
+         {unacknowledged_kept} kills kept a write not yet acknowledged; \
          {temp_files_left} interrupted writes left a temporary file"
     );
+    assert!(acknowledged_writes > 0, "the child acknowledged no write");
 }

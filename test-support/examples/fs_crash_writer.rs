@@ -1,10 +1,14 @@
-//! The writer that `dman-fs/tests/crash.rs` kills: writes two uniform
-//! 8 MiB versions in turn to `cache/crash/key.npy` under ROOT through
-//! `FsBackend`, printing a line after each completed write.
+//! The writer that `dman-fs/tests/crash.rs` kills: writes sequence-stamped
+//! 8 MiB versions to `cache/crash/key.npy` under ROOT through `FsBackend`,
+//! each the one after what the file holds, printing the sequence number of
+//! each completed write.
 //!
 //! ```text
 //! fs_crash_writer ROOT
 //! ```
+//!
+//! Version N is the 8-byte little-endian N repeated ([`version`]): a whole
+//! version has every word equal, and its number says how new it is.
 
 use std::io::Write;
 
@@ -15,7 +19,12 @@ use dman::{FsBackend, StorageBackend, StoragePath};
 const SIZE: usize = 8 * 1024 * 1024;
 /// It stops by itself after this many writes, should the parent fail to
 /// kill it.
-const WRITES: usize = 2_000;
+const WRITES: u64 = 2_000;
+
+/// Version `sequence`: its 8-byte little-endian number, repeated.
+fn version(sequence: u64) -> Bytes {
+    Bytes::from(sequence.to_le_bytes().repeat(SIZE / 8))
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = std::env::args_os()
@@ -24,21 +33,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let backend = FsBackend::new(root)?;
     let key = StoragePath::parse("cache/crash/key.npy")?;
     let runtime = tokio::runtime::Builder::new_current_thread().build()?;
-    let versions = [Bytes::from(vec![b'a'; SIZE]), Bytes::from(vec![b'b'; SIZE])];
-    // Start with the version that differs from what is there, so that every
-    // write changes the file.
-    let current = std::fs::read(backend.local_path(&key)).unwrap_or_default();
-    let mut next = usize::from(current.first() == Some(&b'a'));
+    let current = runtime.block_on(backend.read(&key))?;
+    let word: [u8; 8] = current
+        .get(..8)
+        .and_then(|word| word.try_into().ok())
+        .ok_or("the file holds no version")?;
+    let current = u64::from_le_bytes(word);
     let mut stdout = std::io::stdout();
-    for count in 0..WRITES {
-        runtime.block_on(backend.write(&key, versions[next].clone()))?;
-        writeln!(
-            stdout,
-            "dman-crash-child: written {count} {}",
-            versions[next][0] as char
-        )?;
+    for sequence in current + 1..=current + WRITES {
+        runtime.block_on(backend.write(&key, version(sequence)))?;
+        writeln!(stdout, "dman-crash-child: written {sequence}")?;
         stdout.flush()?;
-        next = 1 - next;
     }
     Ok(())
 }

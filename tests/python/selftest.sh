@@ -14,7 +14,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 HERE="$ROOT/tests/python"
 FIX="$ROOT/tests/fixtures/python-reference"
-PY="$("$ROOT/scripts/setup-python.sh")"
+# The Python of the tests (DMAN_PYTHON, as scripts/test.sh and the Rust
+# test that runs this script set it), else the one setup-python.sh makes.
+PY="${DMAN_PYTHON:-$("$ROOT/scripts/setup-python.sh")}"
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/dman-selftest.XXXXXX")"
 trap 'rm -rf "$TMP"' EXIT
 
