@@ -34,6 +34,37 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::{StorageBackend, StoragePath, StorageResult};
 
+/// Streams one file from `from` to `to`; gives its size. On an error the
+/// upload is aborted, so the destination is left as it was.
+async fn copy_file(
+    from: &dyn StorageBackend,
+    from_path: &StoragePath,
+    to: &dyn StorageBackend,
+    to_path: &StoragePath,
+) -> StorageResult<u64> {
+    let mut chunks = from.read_stream(from_path).await?;
+    let mut upload = to.write_stream(to_path).await?;
+    let mut size = 0u64;
+    loop {
+        let next = match chunks.try_next().await {
+            Ok(Some(chunk)) => {
+                size += chunk.len() as u64;
+                upload.put(chunk).await
+            }
+            Ok(None) => break,
+            Err(err) => Err(err),
+        };
+        if let Err(err) = next {
+            if let Err(abort) = upload.abort().await {
+                tracing::warn!(path = %to_path, "could not abort a failed copy: {abort}");
+            }
+            return Err(err);
+        }
+    }
+    upload.finish().await?;
+    Ok(size)
+}
+
 /// How many files [`copy_tree`] copies at once.
 pub const COPY_CONCURRENCY: usize = 8;
 
@@ -72,8 +103,12 @@ pub struct CopySummary {
 /// [`flush`](StorageBackend::flush) on `to` once.
 ///
 /// The source is listed first, then its files are copied,
-/// [`COPY_CONCURRENCY`] at a time, each read whole and written whole (so a
-/// destination sees whole files only); `progress` is called after each,
+/// [`COPY_CONCURRENCY`] at a time, each streamed from
+/// [`read_stream`](StorageBackend::read_stream) to
+/// [`write_stream`](StorageBackend::write_stream): memory holds a few
+/// chunks per file (about [`STREAM_CHUNK`](crate::storage::STREAM_CHUNK)
+/// each, on the backends of this workspace), whatever the files' sizes, and
+/// a destination sees whole files only. `progress` is called after each,
 /// in the order they finish. Files already at the destination are
 /// overwritten; other files there are left alone.
 ///
@@ -102,9 +137,7 @@ pub async fn copy_tree(
         // Every listed path is under the prefix, so this never skips one.
         let relative = meta.path.strip_prefix(from_prefix)?;
         Some(async move {
-            let data = from.read(&meta.path).await?;
-            let size = data.len() as u64;
-            to.write(&to_prefix.join_path(&relative), data).await?;
+            let size = copy_file(from, &meta.path, to, &to_prefix.join_path(&relative)).await?;
             Ok::<_, crate::StorageError>((relative, size))
         })
     }))

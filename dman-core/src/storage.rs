@@ -5,19 +5,118 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::stream::BoxStream;
 
 use crate::path::StoragePath;
 
-/// A file found by [`StorageBackend::list`]: its path and size in bytes.
+/// A file found by [`StorageBackend::list`] or [`StorageBackend::head`]: its
+/// path, size in bytes and time of last change.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectMeta {
     /// Path of the file, relative to the backend's root.
     pub path: StoragePath,
     /// Size of the file in bytes.
     pub size: u64,
+    /// When the file was last written, as the backend knows it: the file's
+    /// modification time (local folder), the time of the write (memory),
+    /// the object's `Last-Modified` (S3), the entry's modification time
+    /// (zip; the archive file's when the entry has none). `None` when the
+    /// backend cannot tell. Housekeeping (`gc`'s grace period) relies on it.
+    pub last_modified: Option<SystemTime>,
+}
+
+/// The bytes of a file, in chunks, from [`StorageBackend::read_stream`].
+/// An error ends the stream: a consumer stops at the first `Err`.
+pub type ByteStream = BoxStream<'static, StorageResult<Bytes>>;
+
+/// The chunks of files read in pieces by the backends of this workspace
+/// (1 MiB): small enough to bound memory, large enough that the cost per
+/// chunk does not show.
+pub const STREAM_CHUNK: usize = 1 << 20;
+
+/// A file being written in pieces, from [`StorageBackend::write_stream`].
+///
+/// Nothing is visible at the path until [`finish`](Upload::finish) returns
+/// `Ok`, and then the whole file at once (as with
+/// [`StorageBackend::write`]). [`abort`](Upload::abort), an error, or
+/// dropping the upload without finishing it leaves the path as it was.
+#[async_trait]
+pub trait Upload: Send {
+    /// Appends a chunk. Chunks of any size are accepted, the empty one too.
+    async fn put(&mut self, chunk: Bytes) -> StorageResult<()>;
+
+    /// Makes the file visible at the path, atomically.
+    async fn finish(self: Box<Self>) -> StorageResult<()>;
+
+    /// Gives up: the path is left as it was, and what was sent is freed
+    /// where the backend can (an S3 multipart upload is aborted).
+    async fn abort(self: Box<Self>) -> StorageResult<()>;
+}
+
+/// What a [`Leftover`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LeftoverKind {
+    /// A temporary file of a write that never renamed it into place (local
+    /// folder: `.dman-tmp-*`).
+    TempFile,
+    /// A temporary archive of a zip flush that never finished
+    /// (`<archive>.zip.tmp-*`).
+    ArchiveTemp,
+    /// A multipart upload that was started and never completed nor
+    /// aborted (S3): its parts are stored, and billed, but invisible.
+    MultipartUpload,
+}
+
+impl fmt::Display for LeftoverKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LeftoverKind::TempFile => "temporary file of an interrupted write",
+            LeftoverKind::ArchiveTemp => "temporary archive of an interrupted flush",
+            LeftoverKind::MultipartUpload => "incomplete multipart upload",
+        })
+    }
+}
+
+/// Debris of an interrupted operation of the backend itself (never a user
+/// file), from [`StorageBackend::leftovers`]; remove it with
+/// [`StorageBackend::remove_leftover`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Leftover {
+    /// What it is called where it lives: a path relative to the backend's
+    /// root (temporary files), a file name beside the archive (zip), the
+    /// object key of the upload (S3).
+    pub name: String,
+    /// What it is.
+    pub kind: LeftoverKind,
+    /// Its size in bytes, as far as the backend can tell (an S3 upload:
+    /// the parts stored so far).
+    pub size: u64,
+    /// When it was last written (a temporary file's modification time, an
+    /// upload's start). `gc` removes only leftovers older than a grace
+    /// period, so that it never removes the temporary file of a write that
+    /// is still running.
+    pub last_modified: Option<SystemTime>,
+    /// What the backend needs to remove it (an absolute file path, an
+    /// upload id). Opaque to callers.
+    pub id: String,
+}
+
+impl fmt::Display for Leftover {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} `{}` ({} bytes", self.kind, self.name, self.size)?;
+        if let Some(age) = self
+            .last_modified
+            .and_then(|time| SystemTime::now().duration_since(time).ok())
+        {
+            write!(f, ", last written {} s ago", age.as_secs())?;
+        }
+        f.write_str(")")
+    }
 }
 
 /// The version of a file: an opaque token that changes whenever the file is
@@ -188,6 +287,67 @@ impl StorageError {
             path: path.clone(),
         }
     }
+
+    /// Builds a [`StorageError::Failed`] from an I/O error, keeping what a
+    /// full disk means: see [`disk_full_or`].
+    pub fn io(
+        backend: impl Into<String>,
+        path: &StoragePath,
+        op: &'static str,
+        err: std::io::Error,
+    ) -> Self {
+        StorageError::failed(backend, path, op, disk_full_or(err))
+    }
+
+    /// Whether the failure is a full disk (or an exceeded quota): a
+    /// [`DiskFull`] or an I/O error of that kind anywhere in the chain of
+    /// sources.
+    pub fn is_disk_full(&self) -> bool {
+        let mut current: Option<&(dyn std::error::Error + 'static)> =
+            std::error::Error::source(self);
+        while let Some(err) = current {
+            if err.is::<DiskFull>() {
+                return true;
+            }
+            if let Some(io) = err.downcast_ref::<std::io::Error>() {
+                if is_disk_full_io(io) {
+                    return true;
+                }
+            }
+            current = err.source();
+        }
+        false
+    }
+}
+
+/// The source of a [`StorageError`] when a write found the disk (or the
+/// quota) full. Its message says so in words; its source is the I/O error,
+/// kind and all.
+#[derive(Debug, thiserror::Error)]
+#[error("the disk is full ({source})")]
+pub struct DiskFull {
+    /// The I/O error (`ENOSPC`, `EDQUOT`).
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Whether an I/O error means the disk or the quota is full.
+fn is_disk_full_io(err: &std::io::Error) -> bool {
+    matches!(
+        err.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
+}
+
+/// `err` as the source of a storage error: wrapped in [`DiskFull`] when it
+/// means the disk (or quota) is full, so that the message says so; as it is
+/// otherwise.
+pub fn disk_full_or(err: std::io::Error) -> Box<dyn std::error::Error + Send + Sync> {
+    if is_disk_full_io(&err) {
+        Box::new(DiskFull { source: err })
+    } else {
+        Box::new(err)
+    }
 }
 
 /// Result of a storage operation.
@@ -223,8 +383,66 @@ pub trait StorageBackend: Send + Sync + fmt::Debug {
     async fn exists(&self, path: &StoragePath) -> StorageResult<bool>;
 
     /// Every file under the folder `prefix` (the root lists everything), with
-    /// sizes, sorted by path. `a/b` lists `a/b/c` but not `a/bc`.
+    /// sizes and times, sorted by path. `a/b` lists `a/b/c` but not `a/bc`.
     async fn list(&self, prefix: &StoragePath) -> StorageResult<Vec<ObjectMeta>>;
+
+    /// The size and time of one file, without reading it. A missing file
+    /// (or the root) gives [`StorageError::NotFound`]. The default lists the
+    /// file's folder and picks the file; every backend of this workspace
+    /// asks for the one file instead.
+    async fn head(&self, path: &StoragePath) -> StorageResult<ObjectMeta> {
+        let parent = path
+            .parent()
+            .ok_or_else(|| StorageError::not_found(self.location(), path))?;
+        self.list(&parent)
+            .await?
+            .into_iter()
+            .find(|meta| &meta.path == path)
+            .ok_or_else(|| StorageError::not_found(self.location(), path))
+    }
+
+    /// Reads a file in chunks, so that a large file never has to be in
+    /// memory at once. A missing file gives [`StorageError::NotFound`]
+    /// (from this call, not from the stream). The default reads the whole
+    /// file and gives it as one chunk; the backends of this workspace read
+    /// chunks of about [`STREAM_CHUNK`] bytes.
+    async fn read_stream(&self, path: &StoragePath) -> StorageResult<ByteStream> {
+        let data = self.read(path).await?;
+        Ok(Box::pin(futures::stream::once(async move { Ok(data) })))
+    }
+
+    /// Writes a file in chunks: see [`Upload`] for what is visible when.
+    /// The default keeps the chunks in memory and calls
+    /// [`write`](Self::write) on [`finish`](Upload::finish); the backends
+    /// of this workspace hold a bounded amount (see each one's
+    /// documentation).
+    async fn write_stream<'a>(&'a self, path: &StoragePath) -> StorageResult<Box<dyn Upload + 'a>> {
+        Ok(Box::new(BufferedUpload {
+            backend: self,
+            path: path.clone(),
+            chunks: Vec::new(),
+        }))
+    }
+
+    /// The backend's own debris of interrupted operations: temporary files
+    /// of killed writes, incomplete multipart uploads. Never a user's file.
+    /// The default: none.
+    async fn leftovers(&self) -> StorageResult<Vec<Leftover>> {
+        Ok(Vec::new())
+    }
+
+    /// Removes one of [`leftovers`](Self::leftovers). Removing one that is
+    /// gone already succeeds. The default refuses, as it lists none.
+    async fn remove_leftover(&self, leftover: &Leftover) -> StorageResult<()> {
+        Err(StorageError::unsupported(
+            self.location(),
+            "removing a leftover",
+            format!(
+                "this backend has no leftovers, so `{}` is not one of its",
+                leftover.name
+            ),
+        ))
+    }
 
     /// Commit point for backends that buffer writes (a zip archive). The
     /// default does nothing.
@@ -275,6 +493,42 @@ pub trait StorageBackend: Send + Sync + fmt::Debug {
             "a conditional write",
             "this backend cannot compare and write atomically",
         ))
+    }
+}
+
+/// The default [`StorageBackend::write_stream`]: chunks kept in memory,
+/// written whole on finish.
+struct BufferedUpload<'a, B: ?Sized> {
+    backend: &'a B,
+    path: StoragePath,
+    chunks: Vec<Bytes>,
+}
+
+#[async_trait]
+impl<B: StorageBackend + ?Sized> Upload for BufferedUpload<'_, B> {
+    async fn put(&mut self, chunk: Bytes) -> StorageResult<()> {
+        self.chunks.push(chunk);
+        Ok(())
+    }
+
+    async fn finish(self: Box<Self>) -> StorageResult<()> {
+        let data = match self.chunks.len() {
+            0 => Bytes::new(),
+            1 => self.chunks[0].clone(),
+            _ => {
+                let mut whole =
+                    Vec::with_capacity(self.chunks.iter().map(Bytes::len).sum::<usize>());
+                for chunk in &self.chunks {
+                    whole.extend_from_slice(chunk);
+                }
+                Bytes::from(whole)
+            }
+        };
+        self.backend.write(&self.path, data).await
+    }
+
+    async fn abort(self: Box<Self>) -> StorageResult<()> {
+        Ok(())
     }
 }
 
@@ -329,6 +583,38 @@ macro_rules! forward_storage_backend {
             ) -> $crate::StorageResult<Vec<$crate::ObjectMeta>> {
                 let $s = self;
                 ($inner).list(prefix).await
+            }
+            async fn head(
+                &self,
+                path: &$crate::StoragePath,
+            ) -> $crate::StorageResult<$crate::ObjectMeta> {
+                let $s = self;
+                ($inner).head(path).await
+            }
+            async fn read_stream(
+                &self,
+                path: &$crate::StoragePath,
+            ) -> $crate::StorageResult<$crate::storage::ByteStream> {
+                let $s = self;
+                ($inner).read_stream(path).await
+            }
+            async fn write_stream<'a>(
+                &'a self,
+                path: &$crate::StoragePath,
+            ) -> $crate::StorageResult<Box<dyn $crate::storage::Upload + 'a>> {
+                let $s = self;
+                ($inner).write_stream(path).await
+            }
+            async fn leftovers(&self) -> $crate::StorageResult<Vec<$crate::storage::Leftover>> {
+                let $s = self;
+                ($inner).leftovers().await
+            }
+            async fn remove_leftover(
+                &self,
+                leftover: &$crate::storage::Leftover,
+            ) -> $crate::StorageResult<()> {
+                let $s = self;
+                ($inner).remove_leftover(leftover).await
             }
             async fn flush(&self) -> $crate::StorageResult<()> {
                 let $s = self;
@@ -385,6 +671,21 @@ impl<B: StorageBackend + ?Sized> StorageBackend for Arc<B> {
     }
     async fn list(&self, prefix: &StoragePath) -> StorageResult<Vec<ObjectMeta>> {
         (**self).list(prefix).await
+    }
+    async fn head(&self, path: &StoragePath) -> StorageResult<ObjectMeta> {
+        (**self).head(path).await
+    }
+    async fn read_stream(&self, path: &StoragePath) -> StorageResult<ByteStream> {
+        (**self).read_stream(path).await
+    }
+    async fn write_stream<'a>(&'a self, path: &StoragePath) -> StorageResult<Box<dyn Upload + 'a>> {
+        (**self).write_stream(path).await
+    }
+    async fn leftovers(&self) -> StorageResult<Vec<Leftover>> {
+        (**self).leftovers().await
+    }
+    async fn remove_leftover(&self, leftover: &Leftover) -> StorageResult<()> {
+        (**self).remove_leftover(leftover).await
     }
     async fn flush(&self) -> StorageResult<()> {
         (**self).flush().await

@@ -55,6 +55,11 @@ pub const CHECKS: &[&str] = &[
     "hostile_paths",
     "conditional_writes",
     "concurrent_conditional_writes",
+    "head",
+    "last_modified",
+    "streams",
+    "stream_abort",
+    "leftovers_clean",
 ];
 
 /// Runs every check of the suite, one after the other, on a fresh and
@@ -164,6 +169,21 @@ pub async fn conformance_except(backend: Arc<dyn StorageBackend>, skip: &[&str])
     }
     if run("concurrent_conditional_writes") {
         concurrent_conditional_writes(backend.clone()).await;
+    }
+    if run("head") {
+        head(backend.clone()).await;
+    }
+    if run("last_modified") {
+        last_modified(backend.clone()).await;
+    }
+    if run("streams") {
+        streams(backend.clone()).await;
+    }
+    if run("stream_abort") {
+        stream_abort(backend.clone()).await;
+    }
+    if run("leftovers_clean") {
+        leftovers_clean(backend.clone()).await;
     }
 
     let after = root.list(&StoragePath::root()).await;
@@ -1259,6 +1279,245 @@ pub async fn concurrent_conditional_writes(backend: Arc<dyn StorageBackend>) {
 
 /// Helpers shared by the checks: each failure names the check and the
 /// backend.
+/// `head` gives a file's size without reading it, agrees with the listing,
+/// and gives not found for a missing file, a folder and the root.
+pub async fn head(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "head");
+    let name = check.name().to_owned();
+    let path = check.path("head/folder/data.bin");
+    let data = pattern(11, 54_321);
+    check.write(&path, data.clone()).await;
+    let empty = check.path("head/empty");
+    check.write(&empty, Bytes::new()).await;
+    for (file, size) in [(&path, data.len() as u64), (&empty, 0)] {
+        let meta = backend
+            .head(file)
+            .await
+            .unwrap_or_else(|err| panic!("{name}: head of `{file}` failed: {err}"));
+        assert_eq!(meta.path, *file, "{name}: head names another path");
+        assert_eq!(
+            meta.size, size,
+            "{name}: head of `{file}` gives the wrong size"
+        );
+        let listed = check.list(&check.path("head")).await;
+        let entry = listed
+            .iter()
+            .find(|entry| entry.path == *file)
+            .unwrap_or_else(|| panic!("{name}: `{file}` is not listed"));
+        assert_eq!(
+            (entry.size, entry.last_modified),
+            (meta.size, meta.last_modified),
+            "{name}: head and list disagree on `{file}`"
+        );
+    }
+    for missing in [
+        check.path("head/missing.bin"),
+        check.path("head/folder"),
+        check.path("head/folder/data.bin/below"),
+        StoragePath::root(),
+    ] {
+        match backend.head(&missing).await {
+            Err(err) if err.is_not_found() => {}
+            Err(err) => panic!("{name}: head of `{missing}` must give not found: {err}"),
+            Ok(meta) => panic!("{name}: head of `{missing}` found a file: {meta:?}"),
+        }
+    }
+    check.cleanup("head").await;
+}
+
+/// Every listed file has a modification time, close to the time it was
+/// written (within a minute: zip keeps two-second steps, a server its own
+/// clock), and a rewrite does not make it older.
+pub async fn last_modified(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "last_modified");
+    let name = check.name().to_owned();
+    let slack = std::time::Duration::from_secs(60);
+    let before = std::time::SystemTime::now();
+    let path = check.path("last-modified/a.json");
+    check.write(&path, Bytes::from_static(b"{}")).await;
+    let mut upload = backend
+        .write_stream(&check.path("last-modified/b.bin"))
+        .await
+        .unwrap_or_else(|err| panic!("{name}: write_stream failed: {err}"));
+    upload
+        .put(Bytes::from_static(b"streamed"))
+        .await
+        .unwrap_or_else(|err| panic!("{name}: put failed: {err}"));
+    upload
+        .finish()
+        .await
+        .unwrap_or_else(|err| panic!("{name}: finish failed: {err}"));
+    let after = std::time::SystemTime::now();
+    let listed = check.list(&check.path("last-modified")).await;
+    assert_eq!(listed.len(), 2, "{name}: {listed:?}");
+    for meta in &listed {
+        let time = meta
+            .last_modified
+            .unwrap_or_else(|| panic!("{name}: `{}` is listed without a time", meta.path));
+        assert!(
+            time + slack >= before && time <= after + slack,
+            "{name}: `{}` was written between {before:?} and {after:?}, but is listed as \
+             modified at {time:?}",
+            meta.path
+        );
+    }
+    check.cleanup("last-modified").await;
+}
+
+/// Reads and writes in pieces: an empty file, a small one, and a 20 MiB one
+/// (above every backend's multipart or gathering threshold) sent in uneven
+/// chunks; nothing is visible before `finish`, everything after it; a
+/// streamed read of a missing file fails at once with not found.
+pub async fn streams(backend: Arc<dyn StorageBackend>) {
+    use futures::TryStreamExt;
+    let check = Check::new(&backend, "streams");
+    let name = check.name().to_owned();
+    let big = pattern(20, 20 * 1024 * 1024 + 7);
+    let cases: [(&str, Bytes); 3] = [
+        ("streams/empty", Bytes::new()),
+        (
+            "streams/small.json",
+            Bytes::from_static(b"{\"small\": true}"),
+        ),
+        ("streams/deep/big.npy", big),
+    ];
+    for (input, data) in &cases {
+        let path = check.path(input);
+        let mut upload = backend
+            .write_stream(&path)
+            .await
+            .unwrap_or_else(|err| panic!("{name}: write_stream of `{path}` failed: {err}"));
+        // Uneven chunks, an empty one among them.
+        let mut start = 0;
+        let mut step = 3 * 1024 * 1024 + 1;
+        while start < data.len() {
+            let end = (start + step).min(data.len());
+            upload
+                .put(data.slice(start..end))
+                .await
+                .unwrap_or_else(|err| panic!("{name}: put into `{path}` failed: {err}"));
+            if start == 0 {
+                upload
+                    .put(Bytes::new())
+                    .await
+                    .unwrap_or_else(|err| panic!("{name}: an empty put failed: {err}"));
+            }
+            start = end;
+            step = step / 2 + 4096;
+        }
+        assert!(
+            !check.exists(&path).await,
+            "{name}: `{path}` is visible before the upload finished"
+        );
+        check.assert_not_found(&path).await;
+        assert!(
+            check
+                .list(&path.parent().unwrap_or_default())
+                .await
+                .iter()
+                .all(|meta| meta.path != path),
+            "{name}: `{path}` is listed before the upload finished"
+        );
+        upload
+            .finish()
+            .await
+            .unwrap_or_else(|err| panic!("{name}: finishing `{path}` failed: {err}"));
+        check.assert_content(&path, data).await;
+        let chunks: Vec<Bytes> = backend
+            .read_stream(&path)
+            .await
+            .unwrap_or_else(|err| panic!("{name}: read_stream of `{path}` failed: {err}"))
+            .try_collect()
+            .await
+            .unwrap_or_else(|err| panic!("{name}: reading the stream of `{path}` failed: {err}"));
+        let streamed: Vec<u8> = chunks
+            .iter()
+            .flat_map(|chunk| chunk.iter().copied())
+            .collect();
+        assert!(
+            streamed == data.as_ref(),
+            "{name}: the stream of `{path}` differs: {}",
+            describe_difference(&streamed, data)
+        );
+    }
+    let listed = check.list(&check.path("streams")).await;
+    let expected: Vec<(StoragePath, usize)> = cases
+        .iter()
+        .map(|(input, data)| (check.path(input), data.len()))
+        .collect();
+    check.assert_listing_owned(&listed, &expected);
+    let missing = check.path("streams/missing");
+    match backend.read_stream(&missing).await {
+        Err(err) if err.is_not_found() => {}
+        Err(err) => panic!("{name}: read_stream of a missing file must give not found: {err}"),
+        Ok(_) => panic!("{name}: read_stream of a missing file gave a stream"),
+    }
+    check.cleanup("streams").await;
+}
+
+/// An aborted upload (small, and past every threshold) and a dropped one
+/// leave the path as it was: missing, or with its old content.
+pub async fn stream_abort(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "stream_abort");
+    let name = check.name().to_owned();
+    let old = check.path("stream-abort/old.bin");
+    check.write(&old, Bytes::from_static(b"old")).await;
+    let fresh = check.path("stream-abort/fresh.bin");
+    for size in [10, 20 * 1024 * 1024] {
+        for path in [&old, &fresh] {
+            let mut upload = backend
+                .write_stream(path)
+                .await
+                .unwrap_or_else(|err| panic!("{name}: write_stream failed: {err}"));
+            upload
+                .put(pattern(3, size))
+                .await
+                .unwrap_or_else(|err| panic!("{name}: put failed: {err}"));
+            upload
+                .abort()
+                .await
+                .unwrap_or_else(|err| panic!("{name}: abort failed: {err}"));
+        }
+    }
+    // Dropped, small (nothing was sent anywhere yet).
+    let mut upload = backend
+        .write_stream(&fresh)
+        .await
+        .unwrap_or_else(|err| panic!("{name}: write_stream failed: {err}"));
+    upload
+        .put(Bytes::from_static(b"dropped"))
+        .await
+        .unwrap_or_else(|err| panic!("{name}: put failed: {err}"));
+    drop(upload);
+    check.assert_content(&old, b"old").await;
+    check.assert_not_found(&fresh).await;
+    let listed = check.list(&check.path("stream-abort")).await;
+    check.assert_listing(&listed, &[(&old, 3)]);
+    check.cleanup("stream-abort").await;
+}
+
+/// A store that saw only finished and aborted writes has no leftovers.
+pub async fn leftovers_clean(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "leftovers_clean");
+    let name = check.name().to_owned();
+    let path = check.path("leftovers-clean/file.bin");
+    check.write(&path, pattern(5, 1000)).await;
+    let leftovers = backend
+        .leftovers()
+        .await
+        .unwrap_or_else(|err| panic!("{name}: leftovers failed: {err}"));
+    assert!(
+        leftovers.is_empty(),
+        "{name}: a clean store lists leftovers: {}",
+        leftovers
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    check.cleanup("leftovers-clean").await;
+}
+
 struct Check {
     backend: Arc<dyn StorageBackend>,
     name: String,

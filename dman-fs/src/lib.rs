@@ -64,6 +64,8 @@
 
 #![warn(missing_docs)]
 
+mod stream;
+
 use std::fs::{self, File, Metadata, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -71,6 +73,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use dman_core::storage::{ByteStream, Leftover, Upload};
 use dman_core::{
     ObjectMeta, StorageBackend, StorageError, StoragePath, StorageResult, Version, WriteCondition,
 };
@@ -175,6 +178,12 @@ impl FsBackend {
         op: &'static str,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> StorageError {
+        // A full disk is said in words, with the I/O error kept as the
+        // source (see `StorageError::is_disk_full`).
+        let source = match source.into().downcast::<io::Error>() {
+            Ok(io) => dman_core::storage::disk_full_or(*io),
+            Err(other) => other,
+        };
         StorageError::failed(self.location.as_ref(), path, op, source)
     }
 
@@ -529,6 +538,7 @@ impl FsBackend {
                 found.push(ObjectMeta {
                     path,
                     size: meta.len(),
+                    last_modified: meta.modified().ok(),
                 });
             }
         }
@@ -818,6 +828,52 @@ impl StorageBackend for FsBackend {
         let owned = prefix.clone();
         self.run(prefix, "list", move |this| this.list_blocking(&owned))
             .await
+    }
+
+    async fn head(&self, path: &StoragePath) -> StorageResult<ObjectMeta> {
+        let owned = path.clone();
+        self.run(path, "head", move |this| this.head_blocking(&owned))
+            .await
+    }
+
+    /// Chunks of 1 MiB ([`STREAM_CHUNK`](dman_core::storage::STREAM_CHUNK)),
+    /// read from one open file: a replacement of the file while the stream
+    /// runs is not seen (the stream reads the inode it opened).
+    async fn read_stream(&self, path: &StoragePath) -> StorageResult<ByteStream> {
+        let owned = path.clone();
+        let file = self
+            .run(path, "read", move |this| this.open_blocking(&owned))
+            .await?;
+        Ok(self.chunks(path, file))
+    }
+
+    /// Chunks go to a temporary file beside the target as they come
+    /// (memory: one chunk), renamed over the target by `finish`, with the
+    /// same symlink rules and durability as [`write`](StorageBackend::write).
+    async fn write_stream<'a>(&'a self, path: &StoragePath) -> StorageResult<Box<dyn Upload + 'a>> {
+        let owned = path.clone();
+        let upload = self
+            .run(path, "write", move |this| this.start_upload(&owned))
+            .await?;
+        Ok(Box::new(upload))
+    }
+
+    /// The temporary files ([`TEMP_PREFIX`]) anywhere under the root: those
+    /// of killed writes, and those of writes running now (their
+    /// modification time is recent; `gc` leaves those alone).
+    async fn leftovers(&self) -> StorageResult<Vec<Leftover>> {
+        self.run(&StoragePath::root(), "list leftovers", |this| {
+            this.leftovers_blocking()
+        })
+        .await
+    }
+
+    async fn remove_leftover(&self, leftover: &Leftover) -> StorageResult<()> {
+        let owned = leftover.clone();
+        self.run(&StoragePath::root(), "remove a leftover", move |this| {
+            this.remove_leftover_blocking(&owned)
+        })
+        .await
     }
 
     async fn copy(&self, from: &StoragePath, to: &StoragePath) -> StorageResult<()> {

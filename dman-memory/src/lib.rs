@@ -26,9 +26,11 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use dman_core::storage::{ByteStream, STREAM_CHUNK};
 use dman_core::{
     ObjectMeta, StorageBackend, StorageError, StoragePath, StorageResult, Version, WriteCondition,
 };
@@ -53,11 +55,12 @@ pub struct MemoryBackend {
     versions: Arc<AtomicU64>,
 }
 
-/// A file: its content and the version that wrote it.
+/// A file: its content, the version that wrote it and when.
 #[derive(Clone)]
 struct Entry {
     data: Bytes,
     version: u64,
+    written: SystemTime,
 }
 
 impl MemoryBackend {
@@ -118,6 +121,7 @@ impl MemoryBackend {
         Entry {
             data,
             version: self.versions.fetch_add(1, Ordering::Relaxed),
+            written: SystemTime::now(),
         }
     }
 
@@ -181,6 +185,7 @@ impl StorageBackend for MemoryBackend {
         let meta = |(path, e): (&StoragePath, &Entry)| ObjectMeta {
             path: path.clone(),
             size: e.data.len() as u64,
+            last_modified: Some(e.written),
         };
         if prefix.is_root() {
             return Ok(files.iter().map(meta).collect());
@@ -193,6 +198,35 @@ impl StorageBackend for MemoryBackend {
             .take_while(|(path, _)| path.as_str().starts_with(&start))
             .map(meta)
             .collect())
+    }
+
+    async fn head(&self, path: &StoragePath) -> StorageResult<ObjectMeta> {
+        let files = self.files_read();
+        let e = files
+            .get(path)
+            .ok_or_else(|| StorageError::not_found(self.location(), path))?;
+        Ok(ObjectMeta {
+            path: path.clone(),
+            size: e.data.len() as u64,
+            last_modified: Some(e.written),
+        })
+    }
+
+    /// The file in slices of [`STREAM_CHUNK`] bytes of the one copy the
+    /// backend holds: no byte is copied. (Writes in pieces use the
+    /// default, which gathers the chunks and writes them whole: the file
+    /// ends up in memory either way.)
+    async fn read_stream(&self, path: &StoragePath) -> StorageResult<ByteStream> {
+        let data = self.read(path).await?;
+        let chunks: Vec<StorageResult<Bytes>> = if data.is_empty() {
+            Vec::new()
+        } else {
+            (0..data.len())
+                .step_by(STREAM_CHUNK)
+                .map(|start| Ok(data.slice(start..(start + STREAM_CHUNK).min(data.len()))))
+                .collect()
+        };
+        Ok(Box::pin(futures::stream::iter(chunks)))
     }
 
     fn supports_conditional_writes(&self) -> bool {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use dman_core::storage::{ByteStream, Upload};
 use dman_core::{
     ObjectMeta, StorageBackend, StorageError, StoragePath, StorageResult, Version, WriteCondition,
 };
@@ -240,6 +241,16 @@ impl ObjectStoreBackend {
         self.failure(path, op, kind, Some(Box::new(err)))
     }
 
+    /// [`failed`](Self::failed), for the upload of [`crate::stream`].
+    pub(crate) fn failed_pub(
+        &self,
+        path: &StoragePath,
+        op: &'static str,
+        err: object_store::Error,
+    ) -> StorageError {
+        self.failed(path, op, err)
+    }
+
     /// Handles a "not found" answer: when the container exists, the key
     /// does not, and the error is handed back; otherwise the error says the
     /// container is missing, or why it could not be listed.
@@ -402,6 +413,54 @@ impl StorageBackend for ObjectStoreBackend {
         }
     }
 
+    async fn head(&self, path: &StoragePath) -> StorageResult<ObjectMeta> {
+        if path.is_root() {
+            return Err(StorageError::not_found(self.location.clone(), path));
+        }
+        let key = self.key(path, "head")?;
+        match self.store.head(&key).await {
+            Ok(meta) => Ok(ObjectMeta {
+                path: path.clone(),
+                size: meta.size,
+                last_modified: Some(meta.last_modified.into()),
+            }),
+            Err(err @ object_store::Error::NotFound { .. }) => {
+                self.not_found(path, "head", err).await?;
+                Err(StorageError::not_found(self.location.clone(), path))
+            }
+            Err(err) => Err(self.failed(path, "head", err)),
+        }
+    }
+
+    /// The body of one `GET`, chunk by chunk as it arrives.
+    async fn read_stream(&self, path: &StoragePath) -> StorageResult<ByteStream> {
+        let result = self.get(path).await?;
+        let this = self.clone();
+        let shown = path.clone();
+        Ok(Box::pin(result.into_stream().map(move |chunk| {
+            chunk.map_err(|err| this.failed(&shown, "read", err))
+        })))
+    }
+
+    /// One `PUT` below the multipart threshold, a multipart upload fed as
+    /// chunks come above it; see the type's documentation for the memory
+    /// it holds.
+    async fn write_stream<'a>(&'a self, path: &StoragePath) -> StorageResult<Box<dyn Upload + 'a>> {
+        if path.is_root() {
+            return Err(self.failure(path, "write", FailureKind::NotAFile, None));
+        }
+        let key = self.key(path, "write")?;
+        Ok(Box::new(crate::stream::StoreUpload {
+            backend: self.clone(),
+            path: path.clone(),
+            key,
+            gathered: Vec::new(),
+            gathered_len: 0,
+            multipart: None,
+            broken: false,
+        }))
+    }
+
     fn supports_conditional_writes(&self) -> bool {
         self.conditional_writes
     }
@@ -542,6 +601,7 @@ impl StorageBackend for ObjectStoreBackend {
                     files.push(ObjectMeta {
                         path,
                         size: meta.size,
+                        last_modified: Some(meta.last_modified.into()),
                     })
                 }
                 // `dman check` and `dman copy` report these (`dman::skipped`).

@@ -12,7 +12,7 @@ use crate::error::ArchiveError;
 
 /// The name of the one entry of a staged archive; the entry is renamed when
 /// it is copied into the real archive.
-const STAGED_NAME: &str = "staged";
+pub(crate) const STAGED_NAME: &str = "staged";
 
 /// Entries this large or larger need ZIP64 fields.
 const ZIP64_THRESHOLD: u64 = u32::MAX as u64;
@@ -31,6 +31,8 @@ pub(crate) struct Compression {
 pub(crate) struct StagedFile {
     pub(crate) archive: Bytes,
     pub(crate) size: u64,
+    /// When it was written.
+    pub(crate) written: SystemTime,
 }
 
 impl StagedFile {
@@ -60,6 +62,7 @@ impl StagedFile {
         Ok(StagedFile {
             archive: Bytes::from(archive),
             size: data.len() as u64,
+            written: SystemTime::now(),
         })
     }
 
@@ -146,6 +149,34 @@ pub(crate) fn dos_now() -> DateTime {
         .unwrap_or_default()
 }
 
+/// An MS-DOS date and time, read as UTC; `None` when they are not a
+/// date (zero, a 13th month, ...).
+pub(crate) fn dos_to_system(date: u16, time: u16) -> Option<SystemTime> {
+    let year = 1980 + i64::from(date >> 9);
+    let month = i64::from((date >> 5) & 0x0f);
+    let day = i64::from(date & 0x1f);
+    let hour = u64::from(time >> 11);
+    let minute = u64::from((time >> 5) & 0x3f);
+    let second = u64::from(time & 0x1f) * 2;
+    if !(1..=12).contains(&month) || day == 0 || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let days = u64::try_from(days_from_civil(year, month, day)).ok()?;
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second;
+    Some(UNIX_EPOCH + std::time::Duration::from_secs(seconds))
+}
+
+/// Days since 1970-01-01 of a date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// A Unix time as a zip timestamp (two-second resolution).
 fn dos_time(unix_seconds: u64) -> Option<DateTime> {
     let days = i64::try_from(unix_seconds / 86_400).ok()?;
@@ -187,6 +218,23 @@ mod tests {
         assert_eq!(civil_from_days(59), (1970, 3, 1));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
         assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+    }
+
+    #[test]
+    fn dos_timestamps_read_back() {
+        let time = dos_time(1_709_214_358).unwrap();
+        let date = (u16::from(time.year() - 1980) << 9)
+            | (u16::from(time.month()) << 5)
+            | u16::from(time.day());
+        let clock = (u16::from(time.hour()) << 11)
+            | (u16::from(time.minute()) << 5)
+            | u16::from(time.second() / 2);
+        assert_eq!(
+            dos_to_system(date, clock),
+            Some(UNIX_EPOCH + std::time::Duration::from_secs(1_709_214_358))
+        );
+        assert_eq!(dos_to_system(0, 0), None);
+        assert_eq!(days_from_civil(2000, 2, 29), 11_016);
     }
 
     #[test]

@@ -108,6 +108,17 @@ pub enum ArchiveError {
     /// The backend was opened read-only and was asked to change the archive.
     #[error("the archive was opened read-only")]
     ReadOnly,
+    /// Writing the archive file failed (a flush): the disk is full, the
+    /// folder is not writable, ... The source is the I/O error, wrapped in
+    /// [`DiskFull`](dman_core::DiskFull) when the disk is full.
+    #[error("cannot write the archive `{}`: {source}", archive.display())]
+    Write {
+        /// The archive file.
+        archive: std::path::PathBuf,
+        /// What went wrong.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The compression method or level cannot be written by this build.
     #[error("cannot compress with {method:?} (level {level:?}): {source}")]
     Compression {
@@ -134,6 +145,7 @@ impl ArchiveError {
             | ArchiveError::Encrypted { name }
             | ArchiveError::Entry { name, .. } => Some(name),
             ArchiveError::CorruptCentralDirectory { .. }
+            | ArchiveError::Write { .. }
             | ArchiveError::ReadOnly
             | ArchiveError::Compression { .. } => None,
         }

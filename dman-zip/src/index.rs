@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dman_core::StoragePath;
 
@@ -38,6 +39,9 @@ pub(crate) struct RawEntry {
     pub(crate) compressed_size: u64,
     pub(crate) size: u64,
     pub(crate) local_offset: u64,
+    /// MS-DOS time and date of the last modification.
+    pub(crate) dos_time: u16,
+    pub(crate) dos_date: u16,
 }
 
 /// A file of the archive.
@@ -49,6 +53,9 @@ pub(crate) struct Entry {
     pub(crate) name: Arc<str>,
     /// Declared uncompressed size.
     pub(crate) size: u64,
+    /// When it was last modified, as the record says (`None`: it does
+    /// not say anything usable).
+    pub(crate) modified: Option<SystemTime>,
 }
 
 /// An entry of the archive in central-directory order, file or folder.
@@ -122,6 +129,7 @@ impl Index {
                         index: position,
                         name: name.into(),
                         size: record.size,
+                        modified: modified(record),
                     },
                 );
             }
@@ -220,10 +228,29 @@ fn read_central_directory(file: SharedFile, start: u64) -> Result<Vec<RawEntry>,
             compressed_size,
             size,
             local_offset,
+            dos_time: u16_at(&fixed, 12),
+            dos_date: u16_at(&fixed, 14),
         });
         position += (CENTRAL_HEADER_LEN + variable) as u64;
     }
     Ok(entries)
+}
+
+/// The extended timestamp extra field (Info-ZIP, "UT").
+const EXTENDED_TIMESTAMP_EXTRA: u16 = 0x5455;
+
+/// When an entry was last modified: the Unix time of its extended
+/// timestamp field when it has one (Info-ZIP's `zip` writes it), else its
+/// MS-DOS date and time, read as UTC (dman-zip and Python's `zipfile` write
+/// them so; other tools write local time, off by the zone).
+fn modified(record: &RawEntry) -> Option<SystemTime> {
+    if let Some(field) = extra_field(&record.extra, EXTENDED_TIMESTAMP_EXTRA) {
+        if field.len() >= 5 && field[0] & 1 != 0 {
+            let seconds = u32_at(field, 1);
+            return Some(UNIX_EPOCH + Duration::from_secs(u64::from(seconds)));
+        }
+    }
+    crate::entry::dos_to_system(record.dos_date, record.dos_time)
 }
 
 /// The data of the extra field `wanted`, if present.
@@ -434,6 +461,8 @@ mod tests {
             compressed_size: 0,
             size: 0,
             local_offset: 0,
+            dos_time: 0,
+            dos_date: 0,
         }
     }
 

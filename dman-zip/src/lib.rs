@@ -85,6 +85,7 @@ mod entry;
 mod error;
 mod file;
 mod index;
+mod stream;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
@@ -92,9 +93,11 @@ use std::io::{self, BufWriter, Write};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use dman_core::storage::{ByteStream, Leftover, LeftoverKind, Upload};
 use dman_core::{ObjectMeta, PathError, StorageBackend, StorageError, StoragePath, StorageResult};
 use zip::write::SimpleFileOptions;
 use zip::{ZipArchive, ZipWriter};
@@ -379,12 +382,17 @@ struct Base {
     /// size, modification time): a flush that finds another one at the
     /// path knows that another writer replaced the archive meanwhile.
     identity: Option<String>,
+    /// The archive file's modification time: the time of its entries that
+    /// carry none.
+    modified: Option<std::time::SystemTime>,
 }
 
 impl Base {
     /// Reads and checks the central directory of `file`.
     fn open(file: File, limit: u64) -> Result<Base, Box<dyn std::error::Error + Send + Sync>> {
-        let identity = file.metadata().ok().map(|m| identity(&m));
+        let meta = file.metadata().ok();
+        let identity = meta.as_ref().map(identity);
+        let modified = meta.and_then(|meta| meta.modified().ok());
         let file = SharedFile::new(file)?;
         let archive =
             ZipArchive::new(file.clone()).map_err(|err| ArchiveError::CorruptCentralDirectory {
@@ -395,6 +403,7 @@ impl Base {
             archive,
             index,
             identity,
+            modified,
         })
     }
 
@@ -544,6 +553,48 @@ impl ZipBackend {
 
     fn full(&self, path: &StoragePath) -> StoragePath {
         self.inner.root.join_path(path)
+    }
+
+    fn location_str(&self) -> &str {
+        &self.inner.location
+    }
+
+    /// Runs blocking work on Tokio's blocking pool (or on this thread
+    /// outside a Tokio runtime); fails only when the work panicked.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> io::Result<T> {
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => handle.spawn_blocking(work).await.map_err(io::Error::other),
+            Err(_) => Ok(work()),
+        }
+    }
+
+    /// Stages a written file at `path` (below the root).
+    fn stage(&self, path: &StoragePath, file: StagedFile) {
+        let full = self.full(path);
+        let mut state = self.state_write();
+        state.generation += 1;
+        let generation = state.generation;
+        state.staged.insert(
+            full,
+            Staged::Write {
+                generation,
+                file: Arc::new(file),
+            },
+        );
+    }
+
+    /// The folder of the archive file and the start of the names of its
+    /// flushes' temporary files (`results.zip.tmp-`).
+    fn temp_names(&self) -> Option<(PathBuf, String)> {
+        let folder = match self.inner.path.parent() {
+            Some(folder) if !folder.as_os_str().is_empty() => folder.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = self.inner.path.file_name()?.to_str()?;
+        Some((folder, format!("{name}{TEMP_INFIX}")))
     }
 
     fn failed(
@@ -704,18 +755,183 @@ impl StorageBackend for ZipBackend {
                     .map_err(|err| StorageError::failed(location, &shown, "write", err))
             })
             .await?;
-        let full = self.full(path);
-        let mut state = self.state_write();
-        state.generation += 1;
-        let generation = state.generation;
-        state.staged.insert(
-            full,
-            Staged::Write {
-                generation,
-                file: Arc::new(file),
-            },
-        );
+        self.stage(path, file);
         Ok(())
+    }
+
+    async fn head(&self, path: &StoragePath) -> StorageResult<ObjectMeta> {
+        if path.is_root() {
+            return Err(self.not_found(path));
+        }
+        let (size, last_modified) = match self.find(&self.full(path)) {
+            None => return Err(self.not_found(path)),
+            Some(Source::Staged(file)) => (file.size, Some(file.written)),
+            Some(Source::Base(base, entry)) => (entry.size, entry.modified.or(base.modified)),
+        };
+        Ok(ObjectMeta {
+            path: path.clone(),
+            size,
+            last_modified,
+        })
+    }
+
+    /// Decompresses the entry chunk by chunk on a thread of its own (memory:
+    /// a few chunks of 1 MiB, whatever the entry's size), with the checks of
+    /// [`read`](StorageBackend::read): declared size, limit, checksum.
+    async fn read_stream(&self, path: &StoragePath) -> StorageResult<ByteStream> {
+        if path.is_root() {
+            return Err(self.not_found(path));
+        }
+        let full = self.full(path);
+        let Some(source) = self.find(&full) else {
+            return Err(self.not_found(path));
+        };
+        let limit = self.inner.max_entry_size;
+        let location = self.inner.location.clone();
+        match source {
+            Source::Staged(file) => {
+                stream::staged_stream(&file, full.as_str().into(), limit, location, path.clone())
+            }
+            Source::Base(base, entry) => Ok(stream::entry_stream(
+                base.archive.clone(),
+                entry.index,
+                entry.name.clone(),
+                entry.size,
+                limit,
+                location,
+                path.clone(),
+            )),
+        }
+    }
+
+    /// Staged, as every write, when `finish` returns. A file of up to 8 MiB
+    /// is gathered and compressed on `finish`; a larger one is compressed
+    /// as its chunks come (with ZIP64 fields, its size being unknown), so
+    /// that memory holds its compressed size (what a staged write costs
+    /// until the flush anyway) and never the whole uncompressed file.
+    async fn write_stream<'a>(&'a self, path: &StoragePath) -> StorageResult<Box<dyn Upload + 'a>> {
+        if path.is_root() {
+            return Err(self.failed(
+                path,
+                "write",
+                "the root of the archive is a folder, not a file",
+            ));
+        }
+        self.refuse_if_read_only(path, "write")?;
+        Ok(Box::new(stream::ZipUpload {
+            backend: self.clone(),
+            path: path.clone(),
+            compression: self.inner.compression,
+            limit: self.inner.max_entry_size,
+            gathered: Vec::new(),
+            writer: None,
+            compressing: false,
+            size: 0,
+        }))
+    }
+
+    /// The temporary archives of flushes that never finished
+    /// (`<archive>.tmp-<random>` beside the archive), including that of a
+    /// flush running now in another process (recent: `gc` leaves those).
+    async fn leftovers(&self) -> StorageResult<Vec<Leftover>> {
+        let Some((folder, start)) = self.temp_names() else {
+            return Ok(Vec::new());
+        };
+        let location = self.inner.location.clone();
+        self.run(&StoragePath::root(), "list leftovers", move || {
+            let entries = match fs::read_dir(&folder) {
+                Ok(entries) => entries,
+                Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(err) => {
+                    return Err(StorageError::io(
+                        location,
+                        &StoragePath::root(),
+                        "list leftovers",
+                        err,
+                    ))
+                }
+            };
+            let mut found = Vec::new();
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let Some(name) = name.to_str() else { continue };
+                if !name.starts_with(&start) {
+                    continue;
+                }
+                let Ok(meta) = fs::symlink_metadata(entry.path()) else {
+                    continue;
+                };
+                if !meta.is_file() {
+                    continue;
+                }
+                found.push(Leftover {
+                    name: name.to_owned(),
+                    kind: LeftoverKind::ArchiveTemp,
+                    size: meta.len(),
+                    last_modified: meta.modified().ok(),
+                    id: entry.path().to_string_lossy().into_owned(),
+                });
+            }
+            found.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn remove_leftover(&self, leftover: &Leftover) -> StorageResult<()> {
+        let root = StoragePath::root();
+        let ours = self.temp_names().is_some_and(|(folder, start)| {
+            leftover.kind == LeftoverKind::ArchiveTemp
+                && leftover.name.starts_with(&start)
+                && !leftover.name.contains('/')
+                && Path::new(&leftover.id) == folder.join(&leftover.name)
+        });
+        if !ours {
+            return Err(self.failed(
+                &root,
+                "remove a leftover",
+                format!(
+                    "`{}` is not a temporary archive of `{}`",
+                    leftover.name,
+                    self.inner.path.display()
+                ),
+            ));
+        }
+        let file = PathBuf::from(&leftover.id);
+        let location = self.inner.location.clone();
+        self.run(&root, "remove a leftover", move || {
+            match fs::symlink_metadata(&file) {
+                Ok(meta) if meta.is_file() => {}
+                Ok(_) => {
+                    return Err(StorageError::failed(
+                        location,
+                        &StoragePath::root(),
+                        "remove a leftover",
+                        format!("`{}` is not a regular file", file.display()),
+                    ))
+                }
+                Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
+                Err(err) => {
+                    return Err(StorageError::io(
+                        location,
+                        &StoragePath::root(),
+                        "remove a leftover",
+                        err,
+                    ))
+                }
+            }
+            match fs::remove_file(&file) {
+                Ok(()) => Ok(()),
+                Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(err) => Err(StorageError::io(
+                    location,
+                    &StoragePath::root(),
+                    "remove a leftover",
+                    err,
+                )),
+            }
+        })
+        .await
     }
 
     async fn delete(&self, path: &StoragePath) -> StorageResult<()> {
@@ -754,25 +970,26 @@ impl StorageBackend for ZipBackend {
         let full_prefix = self.full(prefix);
         let root = &self.inner.root;
         let state = self.state_read();
-        let mut found: BTreeMap<StoragePath, u64> = BTreeMap::new();
+        let mut found: BTreeMap<StoragePath, (u64, Option<SystemTime>)> = BTreeMap::new();
         if let Some(base) = &state.base {
             for (path, entry) in under(&base.index.files, &full_prefix) {
                 if !state.staged.contains_key(path) {
-                    found.insert(path.clone(), entry.size);
+                    found.insert(path.clone(), (entry.size, entry.modified.or(base.modified)));
                 }
             }
         }
         for (path, staged) in under(&state.staged, &full_prefix) {
             if let Staged::Write { file, .. } = staged {
-                found.insert(path.clone(), file.size);
+                found.insert(path.clone(), (file.size, Some(file.written)));
             }
         }
         Ok(found
             .into_iter()
-            .filter_map(|(path, size)| {
+            .filter_map(|(path, (size, last_modified))| {
                 Some(ObjectMeta {
                     path: path.strip_prefix(root)?,
                     size,
+                    last_modified,
                 })
             })
             .collect())
@@ -801,6 +1018,7 @@ impl StorageBackend for ZipBackend {
         let limit = self.inner.max_entry_size;
         let location = self.inner.location.clone();
         let written = snapshot.clone();
+        let path_shown = path.clone();
         let new_base = self
             .run(&root, "flush", move || {
                 write_archive(&path, base.as_deref(), &written, limit, seen.as_deref()).map_err(
@@ -814,7 +1032,12 @@ impl StorageBackend for ZipBackend {
                             };
                             StorageError::conflict(location, &StoragePath::root(), &condition)
                         } else {
-                            StorageError::failed(location, &StoragePath::root(), "flush", err)
+                            StorageError::failed(
+                                location,
+                                &StoragePath::root(),
+                                "flush",
+                                write_failure(&path_shown, err),
+                            )
                         }
                     },
                 )
@@ -839,6 +1062,96 @@ fn unstage(state: &mut State, snapshot: &BTreeMap<StoragePath, Staged>) {
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The error of a flush that could not write the archive, naming it. The
+/// zip crate wraps I/O errors in its own, whose message hides them ("i/o
+/// error"): the I/O error is taken out, and a full disk said in words.
+fn write_failure(archive: &Path, err: BoxError) -> BoxError {
+    if err.is::<ArchiveError>() {
+        return err;
+    }
+    let source = match err.downcast::<zip::result::ZipError>() {
+        Ok(zip_error) => match *zip_error {
+            zip::result::ZipError::Io(io) => dman_core::storage::disk_full_or(io),
+            other => Box::new(other),
+        },
+        Err(err) => match err.downcast::<io::Error>() {
+            Ok(io) => dman_core::storage::disk_full_or(*io),
+            Err(other) => other,
+        },
+    };
+    Box::new(ArchiveError::Write {
+        archive: archive.to_path_buf(),
+        source,
+    })
+}
+
+/// A writer that passes everything to `inner` until an operation fails,
+/// and then pretends to succeed without touching `inner`. The zip crate's
+/// `ZipWriter`, dropped after an error, writes its central directory again
+/// and prints to stderr when that fails too (a full disk); behind this, it
+/// writes into nothing, silently, and the temporary file is removed anyway.
+struct StopAtFirstError<W> {
+    inner: W,
+    failed: bool,
+    position: u64,
+}
+
+impl<W> StopAtFirstError<W> {
+    fn new(inner: W) -> Self {
+        StopAtFirstError {
+            inner,
+            failed: false,
+            position: 0,
+        }
+    }
+
+    fn check<T>(&mut self, result: io::Result<T>) -> io::Result<T> {
+        if result.is_err() {
+            self.failed = true;
+        }
+        result
+    }
+}
+
+impl<W: Write> Write for StopAtFirstError<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.failed {
+            self.position += buf.len() as u64;
+            return Ok(buf.len());
+        }
+        let written = self.inner.write(buf);
+        let written = self.check(written)?;
+        self.position += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.failed {
+            return Ok(());
+        }
+        let flushed = self.inner.flush();
+        self.check(flushed)
+    }
+}
+
+impl<W: io::Seek> io::Seek for StopAtFirstError<W> {
+    fn seek(&mut self, to: io::SeekFrom) -> io::Result<u64> {
+        if self.failed {
+            self.position = match to {
+                io::SeekFrom::Start(at) => at,
+                io::SeekFrom::Current(delta) | io::SeekFrom::End(delta) => {
+                    self.position.saturating_add_signed(delta)
+                }
+            };
+            return Ok(self.position);
+        }
+        let sought = self.inner.seek(to);
+        let position = self.check(sought)?;
+        self.position = position;
+        Ok(position)
+    }
+}
 
 /// The identity of a version of the archive file (see [`Base::identity`]).
 fn identity(meta: &fs::Metadata) -> String {
@@ -953,7 +1266,10 @@ fn write_entries(
     base: Option<&Base>,
     staged: &BTreeMap<StoragePath, Staged>,
 ) -> Result<(), BoxError> {
-    let mut writer = ZipWriter::new(BufWriter::with_capacity(1 << 20, file));
+    let mut writer = ZipWriter::new(StopAtFirstError::new(BufWriter::with_capacity(
+        1 << 20,
+        file,
+    )));
     if let Some(base) = base {
         let mut remaining: BTreeSet<&str> = base
             .index

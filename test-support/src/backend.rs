@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use dman::core::storage::{ByteStream, Leftover, Upload};
 use dman::core::{ObjectMeta, StorageResult};
 use dman::{StorageBackend, StoragePath, Version, WriteCondition};
 
@@ -27,6 +28,12 @@ pub enum Op {
     Copy(StoragePath, StoragePath),
     /// `flush`
     Flush,
+    /// `head`
+    Head(StoragePath),
+    /// `leftovers`
+    Leftovers,
+    /// `remove_leftover` (the leftover's name)
+    RemoveLeftover(String),
 }
 
 /// What a wrapper adds to the operations of the backend it wraps; both
@@ -122,6 +129,42 @@ impl<H: Hook> StorageBackend for Wrapped<H> {
         self.pass(Op::Flush, self.inner.flush()).await
     }
 
+    async fn head(&self, path: &StoragePath) -> StorageResult<ObjectMeta> {
+        self.pass(Op::Head(path.clone()), self.inner.head(path))
+            .await
+    }
+
+    // A streamed read is a read; hooks see it when it starts.
+    async fn read_stream(&self, path: &StoragePath) -> StorageResult<ByteStream> {
+        self.pass(Op::Read(path.clone()), self.inner.read_stream(path))
+            .await
+    }
+
+    // A streamed write is a write: hooks see it before it starts, and their
+    // `after` runs when it finished (as for `write`), not when it started.
+    async fn write_stream<'a>(&'a self, path: &StoragePath) -> StorageResult<Box<dyn Upload + 'a>> {
+        let op = Op::Write(path.clone());
+        self.hook.before(&op, self.inner.as_ref())?;
+        let inner = self.inner.write_stream(path).await?;
+        Ok(Box::new(WrappedUpload {
+            inner,
+            wrapped: self,
+            op,
+        }))
+    }
+
+    async fn leftovers(&self) -> StorageResult<Vec<Leftover>> {
+        self.pass(Op::Leftovers, self.inner.leftovers()).await
+    }
+
+    async fn remove_leftover(&self, leftover: &Leftover) -> StorageResult<()> {
+        self.pass(
+            Op::RemoveLeftover(leftover.name.clone()),
+            self.inner.remove_leftover(leftover),
+        )
+        .await
+    }
+
     async fn copy(&self, from: &StoragePath, to: &StoragePath) -> StorageResult<()> {
         self.pass(
             Op::Copy(from.clone(), to.clone()),
@@ -152,6 +195,30 @@ impl<H: Hook> StorageBackend for Wrapped<H> {
             self.inner.write_if(path, data, condition),
         )
         .await
+    }
+}
+
+/// The upload of a [`Wrapped`] backend: the hook's `after` runs on finish.
+struct WrappedUpload<'a, H> {
+    inner: Box<dyn Upload + 'a>,
+    wrapped: &'a Wrapped<H>,
+    op: Op,
+}
+
+#[async_trait]
+impl<H: Hook> Upload for WrappedUpload<'_, H> {
+    async fn put(&mut self, chunk: Bytes) -> StorageResult<()> {
+        self.inner.put(chunk).await
+    }
+
+    async fn finish(self: Box<Self>) -> StorageResult<()> {
+        let WrappedUpload { inner, wrapped, op } = *self;
+        inner.finish().await?;
+        wrapped.hook.after(&op, wrapped.inner.as_ref()).await
+    }
+
+    async fn abort(self: Box<Self>) -> StorageResult<()> {
+        self.inner.abort().await
     }
 }
 
@@ -241,8 +308,9 @@ impl Wrapped<Log> {
             | Op::Delete(path)
             | Op::Exists(path)
             | Op::List(path)
-            | Op::Copy(path, _) => Some(path),
-            Op::Flush => None,
+            | Op::Copy(path, _)
+            | Op::Head(path) => Some(path),
+            Op::Flush | Op::Leftovers | Op::RemoveLeftover(_) => None,
         })
     }
 
