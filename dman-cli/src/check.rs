@@ -203,7 +203,9 @@ pub async fn check(store: &Arc<dyn StorageBackend>, options: Options) -> Result<
     // its folder holds only what its graph reaches (and `.gitignore`).
     let is_key_file = |path: &StoragePath| {
         path.suffix() == Some(".json")
-            && path.parent().is_some_and(|dir| dir.file_name() == path.stem())
+            && path
+                .parent()
+                .is_some_and(|dir| dir.file_name() == path.stem())
             && !reached.contains(path)
     };
     let keys: Vec<StoragePath> = all
@@ -310,8 +312,12 @@ fn uncommitted(
             .collect();
         let looks_uncommitted = !own.is_empty()
             && own.iter().all(|p| p.stem().is_some_and(is_uuid4))
-            && !keys.iter().any(|k| k.starts_with(dir) || dir.starts_with(k))
-            && !taken.iter().any(|t| dir.starts_with(t) || t.starts_with(dir))
+            && !keys
+                .iter()
+                .any(|k| k.starts_with(dir) || dir.starts_with(k))
+            && !taken
+                .iter()
+                .any(|t| dir.starts_with(t) || t.starts_with(dir))
             && inside
                 .iter()
                 .all(|p| !reached.contains(*p) && p.file_name() != Some(".gitignore"));
@@ -338,10 +344,11 @@ fn uncommitted(
 fn is_uuid4(stem: &str) -> bool {
     let groups: Vec<&str> = stem.split('-').collect();
     groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| {
+            g.len() == n
+                && g.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
         && groups[2].starts_with('4')
 }
 

@@ -27,7 +27,11 @@ static SKIPS: Mutex<Vec<Skip>> = Mutex::new(Vec::new());
 
 /// The skipped files seen since the last call.
 pub fn take_skips() -> Vec<Skip> {
-    std::mem::take(&mut *SKIPS.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+    std::mem::take(
+        &mut *SKIPS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
 }
 
 /// Installs the subscriber. `RUST_LOG` sets the level (`warn` by default;
@@ -49,6 +53,10 @@ pub fn init(verbose: u8, quiet: bool) {
         );
     let print = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        )
         .with_target(false)
         .without_time()
         .with_filter(filter);

@@ -72,7 +72,7 @@ fn show_follow_on_a_chain_of_1500_files() {
     let out = stdout(&o);
     assert!(out.contains("\"path\": \"f300.json\""), "expanded deep");
     assert!(
-        out.contains("not expanded: records nested deeper than 1024 levels"),
+        out.contains("\"error\": \"not expanded: more than 512 files deep\""),
         "the cut says so"
     );
 }
@@ -106,13 +106,20 @@ with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED, compresslevel=1) as
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("deeper folders not shown"), "{out}");
-    assert!(out.contains("(not shown: 4.2 GB, more than 262.1 kB)"), "{out}");
+    assert!(
+        out.contains("(not shown: 4.2 GB, more than 262.1 kB)"),
+        "{out}"
+    );
     assert!(out.len() < 1 << 20, "output stays small: {}", out.len());
     assert!(peak < 256 << 20, "tree --content peaked at {peak} bytes");
 
     let (o, peak) = measured(&["show", archive, "top.json", "--follow"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("\"size\": 4160749568"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("\"size\": 4160749568"),
+        "{}",
+        stdout(&o)
+    );
     assert!(peak < 256 << 20, "show --follow peaked at {peak} bytes");
 }
 
@@ -162,7 +169,7 @@ fn measured(args: &[&str]) -> (Output, u64) {
     )
 }
 
-/// A key whose record points at `../victim/v.npy`, inside the root but in
+/// A key whose record points at `../victim/v.txt`, inside the root but in
 /// another key's folder: `clean` used to delete the other key's array and
 /// `check` said nothing.
 #[test]
@@ -171,34 +178,47 @@ fn clean_stays_inside_the_key() {
     let generator = dir.path().join("cache/g");
     write(
         &generator.join("attacker/attacker.json"),
-        &record("../victim/v.npy", "_num__numpy"),
+        &record("../victim/v.txt", "text"),
     );
     write(
         &generator.join("victim/victim.json"),
-        &record("v.npy", "_num__numpy"),
+        &record("v.txt", "text"),
     );
-    write(&generator.join("victim/v.npy"), "victim's array");
+    write(&generator.join("victim/v.txt"), "victim's file");
     let root = dir.path().to_str().expect("utf-8");
 
     let o = dman(&["check", root]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert!(
         stdout(&o).contains(
-            "target-leaves-key: cache/g/attacker/attacker.json: record target `cache/g/victim/v.npy` lies outside the key's folder `cache/g/attacker`"
+            "target-leaves-key: cache/g/attacker/attacker.json: record target `cache/g/victim/v.txt` lies outside the key's folder `cache/g/attacker`"
         ),
         "{}",
         stdout(&o)
     );
 
-    let o = dman(&["clean", "attacker", "--generator", "cache/g", "--location", root]);
+    let o = dman(&[
+        "clean",
+        "attacker",
+        "--generator",
+        "cache/g",
+        "--location",
+        root,
+    ]);
     assert_eq!(o.status.code(), Some(1), "a warning: {}", stderr(&o));
     assert!(
-        stderr(&o).contains("`cache/g/victim/v.npy` was not deleted: it lies outside the key's folder `cache/g/attacker`"),
+        stderr(&o).contains("`cache/g/victim/v.txt` was not deleted: it lies outside the key's folder `cache/g/attacker`"),
         "{}",
         stderr(&o)
     );
-    assert!(generator.join("victim/v.npy").exists(), "the victim's array stays");
-    assert!(!generator.join("attacker").exists(), "the key itself is gone");
+    assert!(
+        generator.join("victim/v.txt").exists(),
+        "the victim's array stays"
+    );
+    assert!(
+        !generator.join("attacker").exists(),
+        "the key itself is gone"
+    );
     assert_eq!(dman(&["check", root]).status.code(), Some(0));
 }
 
@@ -224,7 +244,7 @@ fn gc_spares_a_key_whose_json_does_not_parse() {
     let o = dman(&["check", root]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).contains("bad-json"), "{}", stdout(&o));
-    assert!(!stdout(&o).contains("orphan"), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("orphan: "), "{}", stdout(&o));
     let o = dman(&["gc", root, "--grace", "0"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("no garbage"), "{}", stdout(&o));
@@ -257,18 +277,35 @@ fn gc_grace_period_uncommitted_saves_and_leftovers() {
     let o = dman(&["check", root]);
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
-    assert!(out.contains("orphan: cache/examples:patterns:common/experiment/results/experiment-0/stray.npy"), "{out}");
+    assert!(
+        out.contains(
+            "orphan: cache/examples:patterns:common/experiment/results/experiment-0/stray.npy"
+        ),
+        "{out}"
+    );
     assert!(
         out.contains(&format!("uncommitted: cache/examples:patterns:common/newkey/{uuid}.npy: key folder `cache/examples:patterns:common/newkey` has no key file `newkey.json`")),
         "{out}"
     );
-    assert!(out.contains("uncommitted: cache/examples:patterns:common/newkey/results/run-0/experiment.json"), "{out}");
-    assert!(!out.contains("weights"), "a stored file is no garbage: {out}");
+    assert!(
+        out.contains(
+            "uncommitted: cache/examples:patterns:common/newkey/results/run-0/experiment.json"
+        ),
+        "{out}"
+    );
+    assert!(
+        !out.contains("weights"),
+        "a stored file is no garbage: {out}"
+    );
 
     // Young: kept.
     let o = dman(&["gc", root]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("kept 4 files younger than 15m"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("kept 4 files younger than 15m"),
+        "{}",
+        stdout(&o)
+    );
     for file in [&stray, &lost, &lost_run, &temp] {
         assert!(file.exists(), "{} kept", file.display());
     }
@@ -285,7 +322,11 @@ fn gc_grace_period_uncommitted_saves_and_leftovers() {
         assert!(!file.exists(), "{} deleted", file.display());
     }
     assert!(stored.exists(), "the stored file stays");
-    assert!(stdout(&o).contains(".dman-tmp-1234-killed"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(".dman-tmp-1234-killed"),
+        "{}",
+        stdout(&o)
+    );
     assert_eq!(dman(&["check", root]).status.code(), Some(0));
 }
 
@@ -320,13 +361,25 @@ fn symlinks_are_reported_by_copy_and_check() {
     let o = dman(&["check", src]);
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
-    assert!(out.contains("skipped: k/link.txt: skipping a symbolic link that leads outside the root or nowhere"), "{out}");
-    assert!(out.contains("skipped: folder-link: skipping a symbolic link to a folder"), "{out}");
+    assert!(
+        out.contains(
+            "skipped: k/link.txt: skipping a symbolic link that leads outside the root or nowhere"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("skipped: folder-link: skipping a symbolic link to a folder"),
+        "{out}"
+    );
 
     let dst = dir.path().join("dst");
     let o = dman(&["copy", src, dst.to_str().expect("utf-8")]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("not copied: k/link.txt"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not copied: k/link.txt"),
+        "{}",
+        stderr(&o)
+    );
     assert!(stderr(&o).contains("2 files not copied"), "{}", stderr(&o));
     assert!(dst.join("k/k.json").exists(), "the rest is copied");
 }

@@ -314,7 +314,10 @@ impl std::fmt::Display for Warning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Warning::NotDeleted { file, reason } => {
-                write!(f, "`{file}` is no longer needed but was not deleted: {reason}")
+                write!(
+                    f,
+                    "`{file}` is no longer needed but was not deleted: {reason}"
+                )
             }
             Warning::OutsideKey { file, folder } => write!(
                 f,
@@ -343,7 +346,8 @@ pub(crate) async fn delete_inside(
             continue;
         }
         if !file.starts_with(folder) {
-            tracing::warn!(target: "dman::clean", %file, %folder, "not deleted: outside the key's folder");
+            // Reported in the save's warnings; a log line at most.
+            tracing::info!(target: "dman::clean", %file, %folder, "not deleted: outside the key's folder");
             report.warnings.push(Warning::OutsideKey {
                 file,
                 folder: folder.clone(),
@@ -353,7 +357,7 @@ pub(crate) async fn delete_inside(
         match store.delete(&file).await {
             Ok(()) => report.deleted.push(file),
             Err(err) => {
-                tracing::warn!(target: "dman::clean", %file, "cannot delete: {err}");
+                tracing::info!(target: "dman::clean", %file, "cannot delete: {err}");
                 report.warnings.push(Warning::NotDeleted {
                     file,
                     reason: err.to_string(),
@@ -752,15 +756,17 @@ impl Document {
     /// Every invalid marker Python dman left in the document.
     pub fn invalid_markers(&self) -> Vec<MarkerRef> {
         let mut out = Vec::new();
-        walk(&self.value, |value, at| match serial::invalid_marker(value) {
-            Some(marker) => {
-                out.push(MarkerRef {
-                    at: place(at),
-                    marker: marker.to_string(),
-                });
-                Visit::Skip
+        walk(&self.value, |value, at| {
+            match serial::invalid_marker(value) {
+                Some(marker) => {
+                    out.push(MarkerRef {
+                        at: place(at),
+                        marker: marker.to_string(),
+                    });
+                    Visit::Skip
+                }
+                None => Visit::Into(value),
             }
-            None => Visit::Into(value),
         });
         out
     }

@@ -782,7 +782,7 @@ impl Repo {
         };
         if let Err(err) = self.gitignore_for(key, loc, report).await {
             let dir = dir.unwrap_or_else(StoragePath::root);
-            tracing::warn!(target: "dman::save", key = %key.name, "{err}");
+            tracing::info!(target: "dman::save", key = %key.name, "{err}");
             report.warnings.push(gitignore_warning(&dir, &err));
         }
     }

@@ -136,11 +136,7 @@ fn entries(folder: &Folder) -> Vec<Entry<'_>> {
     folders
         .into_iter()
         .map(|(n, &i)| Entry::Folder(n, i))
-        .chain(
-            files
-                .into_iter()
-                .map(|(n, (p, s))| Entry::File(n, p, *s)),
-        )
+        .chain(files.into_iter().map(|(n, (p, s))| Entry::File(n, p, *s)))
         .collect()
 }
 

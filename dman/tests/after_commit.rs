@@ -26,14 +26,15 @@ impl Hook for FullDiskAfterCommit {
             _ => false,
         };
         if failing {
-            let path = match op {
-                Op::Write(p) | Op::Delete(p) => p.clone(),
-                _ => dman::StoragePath::root(),
+            let (path, name) = match op {
+                Op::Write(p) => (p.clone(), "write"),
+                Op::Delete(p) => (p.clone(), "delete"),
+                _ => (dman::StoragePath::root(), "change"),
             };
             return Err(StorageError::Failed {
                 backend: inner.location(),
                 path,
-                op: "write",
+                op: name,
                 source: Box::new(std::io::Error::from(std::io::ErrorKind::StorageFull)),
             });
         }
@@ -66,15 +67,23 @@ async fn failures_after_the_commit_are_warnings() {
         "{:?}",
         report.warnings
     );
+    assert!(report
+        .warnings
+        .iter()
+        .all(|w| w.to_string().contains("not")));
+
+    // A first save of a key adds it to the generator's `.gitignore`.
+    let report = failing
+        .save("other", &runs)
+        .await
+        .expect("committed: Ok despite the failing .gitignore update");
     assert!(
-        report
-            .warnings
-            .iter()
-            .any(|w| matches!(w, Warning::Gitignore { .. })),
+        matches!(report.warnings.as_slice(), [Warning::Gitignore { file, .. }] if file.as_str() == "cache/g/.gitignore"),
         "{:?}",
         report.warnings
     );
-    assert!(report.warnings.iter().all(|w| w.to_string().contains("not")));
+    let other: MRuns<Run> = repo.load("other").await.expect("load other");
+    assert_eq!(other.len(), 1);
 
     // The new version is the saved one.
     let loaded: MRuns<Run> = repo.load("experiment").await.expect("load");
