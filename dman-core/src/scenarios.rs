@@ -599,7 +599,8 @@ impl OpLog {
         result
     }
 
-    /// The events so far, each `(index, returned, change)`, and forgets them.
+    /// The events so far, each `(returned, change)` (false: it began), and
+    /// forgets them.
     fn take(&self) -> Vec<(bool, Change)> {
         std::mem::take(
             &mut *self

@@ -929,6 +929,11 @@ pub async fn case_and_normalisation(backend: Arc<dyn StorageBackend>) {
 /// are files (object stores and archives hold `a` and `a/b` side by side),
 /// each reading back its own content. Either way what was there before
 /// still reads back unchanged.
+///
+/// The folder backend refuses both (`a` is a file, so it cannot hold other
+/// files; there is a folder at `x`); memory, zip and S3 hold both side by
+/// side (a zip archive holding `x` and `x/y` cannot be extracted onto a
+/// disk as it is, which is the extracting tool's concern).
 pub async fn file_and_folder_at_one_path(backend: Arc<dyn StorageBackend>) {
     let check = Check::new(&backend, "file_and_folder_at_one_path");
     let name = check.name();
