@@ -490,10 +490,19 @@ impl StorageBackend for ObjectStoreBackend {
         };
         let root = StoragePath::root();
         let start = self.key_start();
-        let mut found = uploads
-            .list(&start)
-            .await
-            .map_err(|err| self.failure(&root, "list leftovers", FailureKind::Other, Some(err)))?;
+        let mut found = match uploads.list(&start).await {
+            Ok(found) => found,
+            Err(err) if err.is::<crate::uploads::NotImplemented>() => {
+                return Err(StorageError::unsupported(
+                    self.location.clone(),
+                    "listing incomplete multipart uploads",
+                    err.to_string(),
+                ))
+            }
+            Err(err) => {
+                return Err(self.failure(&root, "list leftovers", FailureKind::Other, Some(err)))
+            }
+        };
         found.retain(|leftover| leftover.name.starts_with(&start));
         found.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
         Ok(found)

@@ -103,12 +103,20 @@ impl Uploads {
         let status = response.status();
         let body: Bytes = response.into_body().bytes().await?;
         let text = String::from_utf8_lossy(&body).into_owned();
+        if status == http::StatusCode::NOT_IMPLEMENTED {
+            return Err(Box::new(NotImplemented(text)));
+        }
         if !status.is_success() {
             return Err(format!("ListMultipartUploads answered {status}: {text}").into());
         }
         Ok(text)
     }
 }
+
+/// The server does not implement `ListMultipartUploads` (s3s-fs).
+#[derive(Debug, thiserror::Error)]
+#[error("the server does not implement ListMultipartUploads: {0}")]
+pub(crate) struct NotImplemented(String);
 
 /// Percent-encodes a query value as SigV4 wants it (everything but
 /// `A-Z a-z 0-9 - _ . ~`).
