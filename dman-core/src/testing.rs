@@ -1310,9 +1310,21 @@ pub async fn head(backend: Arc<dyn StorageBackend>) {
             .find(|entry| entry.path == *file)
             .unwrap_or_else(|| panic!("{name}: `{file}` is not listed"));
         assert_eq!(
-            (entry.size, entry.last_modified),
-            (meta.size, meta.last_modified),
-            "{name}: head and list disagree on `{file}`"
+            entry.size, meta.size,
+            "{name}: head and list disagree on the size of `{file}`"
+        );
+        // S3 lists times in milliseconds but gives whole seconds in a
+        // HEAD's `Last-Modified`: they agree to the second.
+        let apart = match (entry.last_modified, meta.last_modified) {
+            (Some(a), Some(b)) => a.duration_since(b).or_else(|_| b.duration_since(a)).ok(),
+            (None, None) => Some(std::time::Duration::ZERO),
+            _ => None,
+        };
+        assert!(
+            apart.is_some_and(|apart| apart < std::time::Duration::from_secs(1)),
+            "{name}: head and list disagree on the time of `{file}`: {:?} and {:?}",
+            meta.last_modified,
+            entry.last_modified
         );
     }
     for missing in [

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use dman_core::storage::{ByteStream, Upload};
+use dman_core::storage::{ByteStream, Leftover, LeftoverKind, Upload};
 use dman_core::{
     ObjectMeta, StorageBackend, StorageError, StoragePath, StorageResult, Version, WriteCondition,
 };
@@ -15,6 +15,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
 use tokio::sync::OnceCell;
 
 use crate::error::{classify, FailureKind, ObjectStoreFailure};
+use crate::uploads::Uploads;
 
 /// Writes larger than this many bytes are uploaded in parts (16 MiB).
 pub const DEFAULT_MULTIPART_THRESHOLD: usize = 16 * 1024 * 1024;
@@ -80,6 +81,8 @@ pub struct ObjectStoreBackend {
     conditional_writes: bool,
     /// Set once a listing of the prefix succeeded: the container exists.
     container_checked: Arc<OnceCell<()>>,
+    /// What lists incomplete multipart uploads (S3 only).
+    uploads: Option<Arc<Uploads>>,
 }
 
 /// The largest object one `PUT` may write on S3 (5 GiB).
@@ -101,6 +104,22 @@ impl ObjectStoreBackend {
             part_concurrency: DEFAULT_PART_CONCURRENCY,
             conditional_writes: true,
             container_checked: Arc::new(OnceCell::new()),
+            uploads: None,
+        }
+    }
+
+    /// Lists and aborts incomplete multipart uploads with `uploads`.
+    pub(crate) fn with_uploads(mut self, uploads: Arc<Uploads>) -> Self {
+        self.uploads = Some(uploads);
+        self
+    }
+
+    /// The start every key of this backend has (`prefix/`, or nothing).
+    fn key_start(&self) -> String {
+        if self.prefix.is_root() {
+            String::new()
+        } else {
+            format!("{}/", self.prefix)
         }
     }
 
@@ -459,6 +478,56 @@ impl StorageBackend for ObjectStoreBackend {
             multipart: None,
             broken: false,
         }))
+    }
+
+    /// On S3 ([`S3Backend`](crate::S3Backend)): the incomplete multipart
+    /// uploads whose keys are under the prefix (S3's
+    /// `ListMultipartUploads`), each named by its key and aged by its
+    /// start; their size is not asked for (0). On other stores: none.
+    async fn leftovers(&self) -> StorageResult<Vec<Leftover>> {
+        let Some(uploads) = &self.uploads else {
+            return Ok(Vec::new());
+        };
+        let root = StoragePath::root();
+        let start = self.key_start();
+        let mut found = match uploads.list(&start).await {
+            Ok(found) => found,
+            Err(err) if err.is::<crate::uploads::NotImplemented>() => {
+                return Err(StorageError::unsupported(
+                    self.location.clone(),
+                    "listing incomplete multipart uploads",
+                    err.to_string(),
+                ))
+            }
+            Err(err) => {
+                return Err(self.failure(&root, "list leftovers", FailureKind::Other, Some(err)))
+            }
+        };
+        found.retain(|leftover| leftover.name.starts_with(&start));
+        found.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+        Ok(found)
+    }
+
+    /// Aborts the upload (S3's `AbortMultipartUpload`): its parts are
+    /// freed.
+    async fn remove_leftover(&self, leftover: &Leftover) -> StorageResult<()> {
+        let root = StoragePath::root();
+        let ours = leftover.kind == LeftoverKind::MultipartUpload
+            && leftover.name.starts_with(&self.key_start());
+        let Some(uploads) = self.uploads.as_ref().filter(|_| ours) else {
+            return Err(StorageError::unsupported(
+                self.location.clone(),
+                "removing a leftover",
+                format!(
+                    "`{}` is not an upload under this backend's prefix",
+                    leftover.name
+                ),
+            ));
+        };
+        uploads
+            .abort(&leftover.name, &leftover.id)
+            .await
+            .map_err(|err| self.failed(&root, "remove a leftover", err))
     }
 
     fn supports_conditional_writes(&self) -> bool {

@@ -198,6 +198,22 @@ pub enum S3ConfigError {
     /// The key prefix is not a valid storage path.
     #[error("invalid key prefix: {0}")]
     InvalidPrefix(#[from] dman_core::PathError),
+    /// No credentials were found, and asking the instance metadata service
+    /// (which only answers on an AWS machine) was not asked for.
+    #[error(
+        "no S3 credentials for bucket `{bucket}`: set AWS_ACCESS_KEY_ID and \
+         AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones), or \
+         AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN, or \
+         AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / AWS_CONTAINER_CREDENTIALS_FULL_URI, \
+         or give them with `S3Builder::credentials`; profiles in ~/.aws are not read. \
+         On an AWS machine, turn on the instance metadata service with \
+         `S3Builder::instance_metadata(true)` or by setting AWS_METADATA_ENDPOINT; \
+         for a public bucket, set AWS_SKIP_SIGNATURE=true"
+    )]
+    MissingCredentials {
+        /// The bucket being configured.
+        bucket: String,
+    },
     /// `object_store` refused the configuration.
     #[error("invalid S3 configuration for bucket `{bucket}`: {source}")]
     Store {

@@ -66,6 +66,7 @@ mod backend;
 mod error;
 mod s3;
 mod stream;
+mod uploads;
 
 pub use backend::{
     ObjectStoreBackend, DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_CONCURRENCY, DEFAULT_PART_SIZE,

@@ -11,6 +11,7 @@ use crate::backend::{
     ObjectStoreBackend, DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_CONCURRENCY, DEFAULT_PART_SIZE,
 };
 use crate::error::S3ConfigError;
+use crate::uploads::Uploads;
 
 /// How many times a failed request is retried by default (5). Connection
 /// errors, server errors (5xx) and timeouts of idempotent requests are
@@ -89,6 +90,10 @@ pub struct S3Builder {
     part_size: usize,
     part_concurrency: usize,
     conditional_writes: bool,
+    /// Whether missing credentials fall back to the instance metadata
+    /// service (`None`: only when `object_store` was configured already,
+    /// see [`S3Builder::with_amazon_s3`]).
+    instance_metadata: Option<bool>,
 }
 
 impl Default for S3Builder {
@@ -100,7 +105,10 @@ impl Default for S3Builder {
 impl S3Builder {
     /// A builder that reads nothing from the environment.
     pub fn new() -> Self {
-        S3Builder::with_amazon_s3(AmazonS3Builder::new().with_disable_bulk_delete(true))
+        let mut builder =
+            S3Builder::with_amazon_s3(AmazonS3Builder::new().with_disable_bulk_delete(true));
+        builder.instance_metadata = Some(false);
+        builder
     }
 
     /// A builder filled from the `AWS_*` environment variables.
@@ -109,7 +117,9 @@ impl S3Builder {
         if std::env::var_os("AWS_DISABLE_BULK_DELETE").is_none() {
             inner = inner.with_disable_bulk_delete(true);
         }
-        S3Builder::with_amazon_s3(inner)
+        let mut builder = S3Builder::with_amazon_s3(inner);
+        builder.instance_metadata = Some(false);
+        builder
     }
 
     /// A builder around an `object_store` builder configured already (for
@@ -128,7 +138,22 @@ impl S3Builder {
             part_size: DEFAULT_PART_SIZE,
             part_concurrency: DEFAULT_PART_CONCURRENCY,
             conditional_writes: true,
+            // It may carry a credential provider of its own, which the
+            // builder cannot see: leave the choice to object_store.
+            instance_metadata: None,
         }
+    }
+
+    /// Whether, without credentials, to ask the instance metadata service
+    /// of an AWS machine (EC2, ECS on EC2) for them. Off by default: off an
+    /// AWS machine nothing answers there, and the request ends in an error
+    /// that reads like refused credentials. (Setting AWS_METADATA_ENDPOINT
+    /// turns it on too.) Without credentials and without this, building
+    /// fails with [`S3ConfigError::MissingCredentials`], which names where
+    /// credentials are looked for.
+    pub fn instance_metadata(mut self, on: bool) -> Self {
+        self.instance_metadata = Some(on);
+        self
     }
 
     /// Takes bucket and key prefix from a location `s3://bucket/prefix`
@@ -306,11 +331,36 @@ impl S3Builder {
                     .map(|_| true)
             }
         };
+        if self.instance_metadata == Some(false) && !has_credentials(&self.inner) {
+            return Err(S3ConfigError::MissingCredentials { bucket });
+        }
+        let config = |key: AmazonS3ConfigKey| self.inner.get_config_value(&key);
+        let endpoint =
+            config(AmazonS3ConfigKey::S3Endpoint).or_else(|| config(AmazonS3ConfigKey::Endpoint));
+        let region = config(AmazonS3ConfigKey::Region).unwrap_or_else(|| "us-east-1".to_owned());
+        let virtual_hosted =
+            config(AmazonS3ConfigKey::VirtualHostedStyleRequest).is_some_and(|v| v == "true");
+        let uploads_http = allow_http.unwrap_or_else(|| {
+            config(AmazonS3ConfigKey::Client(ClientConfigKey::AllowHttp))
+                .is_some_and(|v| v == "true")
+        });
         let mut inner = self.inner.with_bucket_name(&bucket).with_retry(self.retry);
         if let Some(allow) = allow_http {
             inner = inner.with_allow_http(allow);
         }
-        let store = inner.build().map_err(|source| S3ConfigError::Store {
+        let store = Arc::new(inner.build().map_err(|source| S3ConfigError::Store {
+            bucket: bucket.clone(),
+            source,
+        })?);
+        let uploads = Uploads::new(
+            store.clone(),
+            &bucket,
+            endpoint.as_deref(),
+            &region,
+            virtual_hosted,
+            uploads_http,
+        )
+        .map_err(|source| S3ConfigError::Store {
             bucket: bucket.clone(),
             source,
         })?;
@@ -319,7 +369,8 @@ impl S3Builder {
         } else {
             format!("s3://{bucket}/{prefix}")
         };
-        let backend = ObjectStoreBackend::new(wrap(Arc::new(store)))
+        let backend = ObjectStoreBackend::new(wrap(store))
+            .with_uploads(Arc::new(uploads))
             .with_prefix(prefix)
             .with_location(location)
             .with_container_name(format!("bucket `{bucket}`"))
@@ -332,6 +383,20 @@ impl S3Builder {
             bucket,
         })
     }
+}
+
+/// Whether the builder has credentials, or a source of them other than the
+/// instance metadata service (or may sign nothing).
+fn has_credentials(inner: &AmazonS3Builder) -> bool {
+    let set = |key: AmazonS3ConfigKey| inner.get_config_value(&key).is_some_and(|v| !v.is_empty());
+    (set(AmazonS3ConfigKey::AccessKeyId) && set(AmazonS3ConfigKey::SecretAccessKey))
+        || set(AmazonS3ConfigKey::WebIdentityTokenFile)
+        || set(AmazonS3ConfigKey::ContainerCredentialsRelativeUri)
+        || set(AmazonS3ConfigKey::ContainerCredentialsFullUri)
+        || set(AmazonS3ConfigKey::MetadataEndpoint)
+        || inner
+            .get_config_value(&AmazonS3ConfigKey::SkipSignature)
+            .is_some_and(|v| v == "true")
 }
 
 /// `timeout` in the form `object_store` parses.
@@ -500,6 +565,46 @@ mod tests {
             S3Builder::new().bucket("b").prefix("../up").build(),
             Err(S3ConfigError::InvalidPrefix(_))
         ));
+    }
+
+    #[test]
+    fn missing_credentials_are_named_not_looked_up_on_the_network() {
+        let err = S3Builder::new()
+            .bucket("b")
+            .endpoint("http://127.0.0.1:1")
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(err, S3ConfigError::MissingCredentials { .. }),
+            "{err}"
+        );
+        let message = err.to_string();
+        for named in [
+            "no S3 credentials for bucket `b`",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "instance_metadata",
+        ] {
+            assert!(message.contains(named), "{named} in: {message}");
+        }
+        // A key without its secret is no credential either.
+        assert!(matches!(
+            S3Builder::new().bucket("b").access_key_id("k").build(),
+            Err(S3ConfigError::MissingCredentials { .. })
+        ));
+        // Asked for, the instance metadata service is used as before.
+        S3Builder::new()
+            .bucket("b")
+            .instance_metadata(true)
+            .build()
+            .unwrap();
+        // So is a builder of object_store's configured by the caller, who
+        // may have given it a credential provider of their own.
+        S3Builder::with_amazon_s3(AmazonS3Builder::new())
+            .bucket("b")
+            .build()
+            .unwrap();
     }
 
     #[test]

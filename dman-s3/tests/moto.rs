@@ -140,3 +140,84 @@ async fn a_tree_we_write_loads_in_python_once_downloaded() {
     create_bucket(&server, "written").await;
     cases::written_tree_loads_in_python(server.endpoint(), "written", "lab/.dman").await;
 }
+
+/// An upload started and left incomplete (a killed save) is a leftover,
+/// listed with its key and its start; one under another prefix is not;
+/// removing it aborts it, and it is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incomplete_multipart_uploads_are_leftovers_that_can_be_removed() {
+    use dman_core::storage::LeftoverKind;
+    use object_store::ObjectStoreExt;
+
+    let server = moto().await;
+    create_bucket(&server, "leftovers").await;
+    let backend = server
+        .builder("leftovers")
+        .prefix("team/dman")
+        .build()
+        .expect("backend");
+    assert!(backend.leftovers().await.expect("leftovers").is_empty());
+
+    let before = std::time::SystemTime::now();
+    let mut abandoned = Vec::new();
+    for key in ["team/dman/cache/run/big.npy", "team/other/big.npy"] {
+        let mut upload = backend
+            .store()
+            .put_multipart(&object_store::path::Path::from(key))
+            .await
+            .expect("start an upload");
+        upload
+            .put_part(vec![7u8; 5 << 20].into())
+            .await
+            .expect("send a part");
+        // Neither completed nor aborted: what a killed process leaves.
+        abandoned.push(upload);
+    }
+    drop(abandoned);
+
+    let leftovers = backend.leftovers().await.expect("leftovers");
+    assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+    let leftover = &leftovers[0];
+    assert_eq!(leftover.name, "team/dman/cache/run/big.npy");
+    assert_eq!(leftover.kind, LeftoverKind::MultipartUpload);
+    // The age is S3's `Initiated`, which moto does not keep: it answers
+    // 2010-11-10T20:48:33Z for every upload (moto/s3/responses.py). So
+    // what is checked here is that the time is read, and read right.
+    let started = leftover.last_modified.expect("the upload's start");
+    assert_eq!(
+        started,
+        std::time::UNIX_EPOCH + Duration::from_secs(1_289_422_113),
+        "moto's fixed `Initiated`"
+    );
+    assert!(started < before);
+    assert!(
+        leftover.to_string().contains("incomplete multipart upload"),
+        "{leftover}"
+    );
+    assert!(
+        !backend
+            .exists(&p("cache/run/big.npy"))
+            .await
+            .expect("exists"),
+        "an incomplete upload is not a file"
+    );
+
+    backend.remove_leftover(leftover).await.expect("remove");
+    assert!(backend.leftovers().await.expect("leftovers").is_empty());
+    // Gone from the bucket too, not only from this prefix's view.
+    let everything = server
+        .builder("leftovers")
+        .build()
+        .expect("backend at the top");
+    let rest = everything.leftovers().await.expect("leftovers");
+    assert_eq!(
+        rest.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
+        ["team/other/big.npy"]
+    );
+    // Removing it again is fine; another prefix's upload is refused.
+    backend
+        .remove_leftover(leftover)
+        .await
+        .expect("remove again");
+    assert!(backend.remove_leftover(&rest[0]).await.is_err());
+}

@@ -223,9 +223,8 @@ mod tests {
     #[test]
     fn dos_timestamps_read_back() {
         let time = dos_time(1_709_214_358).unwrap();
-        let date = (u16::from(time.year() - 1980) << 9)
-            | (u16::from(time.month()) << 5)
-            | u16::from(time.day());
+        let date =
+            ((time.year() - 1980) << 9) | (u16::from(time.month()) << 5) | u16::from(time.day());
         let clock = (u16::from(time.hour()) << 11)
             | (u16::from(time.minute()) << 5)
             | u16::from(time.second() / 2);
