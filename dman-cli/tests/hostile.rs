@@ -125,6 +125,8 @@ with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED, compresslevel=1) as
 
 /// Runs `dman ARGS` and gives its output and peak resident memory in bytes
 /// (`wait4`'s rusage of exactly that child).
+// `wait4` reaps the child, which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 fn measured(args: &[&str]) -> (Output, u64) {
     use std::io::Read;
     let cwd = tempfile::tempdir().expect("temp dir");
