@@ -55,16 +55,60 @@ fn record_content(value: &Value) -> Option<(&str, &str, bool)> {
 /// Every record in a JSON document, in document order.
 pub fn records(value: &Value) -> Vec<RecordRef> {
     let mut out = Vec::new();
-    walk(value, String::new(), &mut out);
+    walk(value, &mut String::new(), &mut out);
     out
 }
 
-fn walk(value: &Value, at: String, out: &mut Vec<RecordRef>) {
+/// The longest place in a document (`RecordRef::at`, `MarkerRef::at`) kept
+/// whole; a longer one keeps its end, after `…`. The walks below share one
+/// buffer for the place instead of a string per level, and copy at most
+/// this much per find, so that a hostile document (long keys nested deep,
+/// records at the bottom) costs time and memory in proportion to its size:
+/// a string per level, each holding the path above it, made a 1 MB
+/// document cost a gigabyte and a minute.
+const MAX_AT: usize = 1024;
+
+/// `at` as a find records it: whole, or its last [`MAX_AT`] bytes or so.
+fn place(at: &str) -> String {
+    if at.len() <= MAX_AT {
+        return at.to_owned();
+    }
+    let mut start = at.len() - MAX_AT;
+    while !at.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("…{}", &at[start..])
+}
+
+/// Runs `visit` with `at` extended by the key `k` (`a.k`, or `k` at the
+/// top), then takes the extension off again.
+fn under_key(at: &mut String, k: &str, visit: impl FnOnce(&mut String)) {
+    let len = at.len();
+    if !at.is_empty() {
+        at.push('.');
+    }
+    at.push_str(k);
+    visit(at);
+    at.truncate(len);
+}
+
+/// Runs `visit` with `at` extended by the index `i` (`a[i]`), then takes
+/// the extension off again.
+fn under_index(at: &mut String, i: usize, visit: impl FnOnce(&mut String)) {
+    let len = at.len();
+    at.push('[');
+    at.push_str(&i.to_string());
+    at.push(']');
+    visit(at);
+    at.truncate(len);
+}
+
+fn walk(value: &Value, at: &mut String, out: &mut Vec<RecordRef>) {
     if let Some((name, content)) = split_envelope(value) {
         if name == crate::record::RECORD_TYPE {
             if let Some((target, sto_type, preload)) = record_content(content) {
                 out.push(RecordRef {
-                    at,
+                    at: place(at),
                     target: target.into(),
                     sto_type: sto_type.into(),
                     preload,
@@ -78,7 +122,7 @@ fn walk(value: &Value, at: String, out: &mut Vec<RecordRef>) {
         Value::Object(map) => {
             if let Some((target, sto_type, preload)) = record_content(value) {
                 out.push(RecordRef {
-                    at,
+                    at: place(at),
                     target: target.into(),
                     sto_type: sto_type.into(),
                     preload,
@@ -86,17 +130,12 @@ fn walk(value: &Value, at: String, out: &mut Vec<RecordRef>) {
                 return;
             }
             for (k, v) in map {
-                let sub = if at.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{at}.{k}")
-                };
-                walk(v, sub, out);
+                under_key(at, k, |at| walk(v, at, out));
             }
         }
         Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
-                walk(v, format!("{at}[{i}]"), out);
+                under_index(at, i, |at| walk(v, at, out));
             }
         }
         _ => {}
@@ -606,15 +645,15 @@ impl Document {
     /// Every invalid marker Python dman left in the document.
     pub fn invalid_markers(&self) -> Vec<MarkerRef> {
         let mut out = Vec::new();
-        find_markers(&self.value, String::new(), &mut out);
+        find_markers(&self.value, &mut String::new(), &mut out);
         out
     }
 }
 
-fn find_markers(value: &Value, at: String, out: &mut Vec<MarkerRef>) {
+fn find_markers(value: &Value, at: &mut String, out: &mut Vec<MarkerRef>) {
     if let Some(marker) = serial::invalid_marker(value) {
         out.push(MarkerRef {
-            at,
+            at: place(at),
             marker: marker.to_string(),
         });
         return;
@@ -622,17 +661,12 @@ fn find_markers(value: &Value, at: String, out: &mut Vec<MarkerRef>) {
     match value {
         Value::Object(map) => {
             for (k, v) in map {
-                let sub = if at.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{at}.{k}")
-                };
-                find_markers(v, sub, out);
+                under_key(at, k, |at| find_markers(v, at, out));
             }
         }
         Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
-                find_markers(v, format!("{at}[{i}]"), out);
+                under_index(at, i, |at| find_markers(v, at, out));
             }
         }
         _ => {}
