@@ -41,6 +41,7 @@
 //! # Ok::<(), dman_core::Error>(())
 //! ```
 
+use std::collections::HashSet;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 
@@ -313,13 +314,23 @@ impl NpyHeader {
             .map_err(|_| Error::decode("invalid .npy header: not ASCII text"))?;
         let invalid =
             |why: &str| Error::decode(format!("invalid .npy header {:?}: {why}", text.trim_end()));
-        let literal: py_literal::Value = text
-            .trim_end()
-            .parse()
-            .map_err(|e: py_literal::ParseError| invalid(&e.to_string()))?;
+        let literal = header_literal(text.trim_end()).map_err(|why| invalid(&why))?;
         let py_literal::Value::Dict(entries) = literal else {
             return Err(invalid("not a dictionary"));
         };
+        // numpy refuses other keys too. ndarray-npy parses the header again
+        // with py_literal, whose time doubles with every level of nesting:
+        // what reaches it must be as flat as numpy's own headers.
+        let mut keys = HashSet::new();
+        for (key, _) in &entries {
+            let known = matches!(key, py_literal::Value::String(s)
+                if matches!(s.as_str(), "descr" | "fortran_order" | "shape"));
+            if !known || !keys.insert(key.to_string()) {
+                return Err(invalid(&format!(
+                    "unexpected key {key} (a .npy header has `descr`, `fortran_order` and `shape`, each once)"
+                )));
+            }
+        }
         let get = |key: &str| {
             entries
                 .iter()
@@ -454,6 +465,158 @@ fn split_descr(descr: &str) -> Option<(char, char, usize)> {
         digits.parse().ok()?
     };
     Some((order, kind, size))
+}
+
+/// How deeply a `.npy` header may nest tuples, lists and dicts: numpy's
+/// own headers nest a few levels (a structured dtype inside the
+/// dictionary), far below this.
+const MAX_HEADER_DEPTH: usize = 32;
+
+/// Reads the Python literal of a `.npy` header, in time linear in its
+/// length. py_literal's grammar backtracks over the last item of every
+/// tuple, list and dict, so its time doubles with each level of nesting (a
+/// 150-byte header of 40 open brackets would take days); here the
+/// containers are read by a recursive descent bounded by
+/// [`MAX_HEADER_DEPTH`], and py_literal reads only the leaves (strings,
+/// numbers, `True`, `None`), which do not nest.
+fn header_literal(text: &str) -> std::result::Result<py_literal::Value, String> {
+    let mut reader = LiteralReader { text, at: 0 };
+    let value = reader.value(0)?;
+    reader.skip_space();
+    if reader.at < text.len() {
+        return Err(format!("unexpected text at byte {}", reader.at));
+    }
+    Ok(value)
+}
+
+struct LiteralReader<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl LiteralReader<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.at).copied()
+    }
+
+    /// Skips what py_literal takes for white space (not newlines).
+    fn skip_space(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\x0c')) {
+            self.at += 1;
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> std::result::Result<py_literal::Value, String> {
+        self.skip_space();
+        let close = match self.peek() {
+            Some(b'(') => b')',
+            Some(b'[') => b']',
+            Some(b'{') => b'}',
+            Some(_) => return self.leaf(),
+            None => return Err(String::from("unexpected end")),
+        };
+        if depth >= MAX_HEADER_DEPTH {
+            return Err(format!("nested deeper than {MAX_HEADER_DEPTH} levels"));
+        }
+        self.at += 1;
+        let mut items = Vec::new();
+        let mut entries = Vec::new();
+        let mut commas = 0;
+        loop {
+            self.skip_space();
+            if self.peek() == Some(close) {
+                self.at += 1;
+                break;
+            }
+            if items.len() + entries.len() > commas {
+                return Err(format!("expected `,` at byte {}", self.at));
+            }
+            let item = self.value(depth + 1)?;
+            self.skip_space();
+            // A dict's items are `key: value`; a set's, a list's and a
+            // tuple's are values. The first item tells dict from set.
+            if close == b'}' && self.peek() == Some(b':') && items.is_empty() {
+                self.at += 1;
+                entries.push((item, self.value(depth + 1)?));
+            } else if close == b'}' && !entries.is_empty() {
+                return Err(format!("expected `:` at byte {}", self.at));
+            } else {
+                items.push(item);
+            }
+            self.skip_space();
+            if self.peek() == Some(b',') {
+                self.at += 1;
+                commas += 1;
+            }
+        }
+        Ok(match close {
+            // `(x)` is not a tuple (py_literal refuses it too).
+            b')' if items.len() == 1 && commas == 0 => {
+                return Err(String::from("a parenthesized value is not a tuple"))
+            }
+            b')' => py_literal::Value::Tuple(items),
+            b']' => py_literal::Value::List(items),
+            _ if items.is_empty() => py_literal::Value::Dict(entries),
+            _ => py_literal::Value::Set(items),
+        })
+    }
+
+    /// A string, bytes, number, `True`, `False` or `None`, read by
+    /// py_literal.
+    fn leaf(&mut self) -> std::result::Result<py_literal::Value, String> {
+        let bytes = self.text.as_bytes();
+        let start = self.at;
+        let mut at = start;
+        if matches!(bytes.get(at), Some(b'b' | b'B'))
+            && matches!(bytes.get(at + 1), Some(b'\'' | b'"'))
+        {
+            at += 1;
+        }
+        match bytes.get(at) {
+            Some(&quote @ (b'\'' | b'"')) => {
+                let triple = bytes.get(at..at + 3) == Some(&[quote; 3][..]);
+                at += if triple { 3 } else { 1 };
+                loop {
+                    match bytes.get(at) {
+                        None => return Err(String::from("unterminated string")),
+                        Some(b'\\') => at += 2,
+                        Some(&b) if b == quote => {
+                            if !triple {
+                                at += 1;
+                                break;
+                            }
+                            if bytes.get(at..at + 3) == Some(&[quote; 3][..]) {
+                                at += 3;
+                                break;
+                            }
+                            at += 1;
+                        }
+                        Some(_) => at += 1,
+                    }
+                }
+            }
+            _ => {
+                while let Some(&b) = bytes.get(at) {
+                    if b" \t\x0c,:()[]{}'\"".contains(&b) {
+                        break;
+                    }
+                    at += 1;
+                }
+            }
+        }
+        let token = self
+            .text
+            .get(start..at.min(bytes.len()))
+            .ok_or_else(|| String::from("not ASCII text"))?;
+        if token.is_empty() {
+            let found = self.text.get(start..).and_then(|rest| rest.chars().next());
+            return Err(format!("unexpected {found:?} at byte {start}"));
+        }
+        self.at = at.min(bytes.len());
+        token
+            .parse()
+            .map_err(|e: py_literal::ParseError| e.to_string())
+    }
 }
 
 /// A shape as Python prints a tuple.

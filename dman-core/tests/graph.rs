@@ -410,3 +410,46 @@ async fn retouch_policies() {
     let targets: Vec<_> = twins.iter().map(|r| r.target().unwrap()).collect();
     assert_eq!(targets, ["same.npy", "same0.npy"]);
 }
+
+/// The places the untyped walks report stay short on a document of long
+/// keys nested deep. Found with the `graph` fuzz target's limits
+/// (fuzz/regressions/graph/): each level of the walks kept a string of the
+/// whole path above it, so a 1 MB document of 1000 levels of 1000-byte
+/// keys cost about a gigabyte and, with ASan, 74 s per walk instead of one.
+#[tokio::test]
+async fn walks_of_long_keys_nested_deep_report_short_places() {
+    let key = "k".repeat(1000);
+    let mut text = String::from(
+        r#"[{"_ser__type": "_ser__record", "_ser__content": {"target": "a.npy", "sto_type": "_num__barray"}}, {"_ser__type": "__no_file", "_ser__content": {}}]"#,
+    );
+    for _ in 0..1000 {
+        text = format!("{{\"{key}\": {text}}}");
+    }
+    let store: Arc<dyn StorageBackend> = Arc::new(MemoryBackend::new());
+    store
+        .write(&p("deep.json"), Bytes::from(text))
+        .await
+        .expect("write");
+    let doc = graph::Document::open(store, p("deep.json"))
+        .await
+        .expect("a document within the nesting limit");
+    let records = doc.records();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].target, "a.npy");
+    let markers = doc.invalid_markers();
+    assert_eq!(markers.len(), 1);
+    assert_eq!(markers[0].marker, "__no_file");
+    for (at, end) in [(&records[0].at, "[0]"), (&markers[0].at, "[1]")] {
+        assert!(at.len() < 1100, "a place of {} bytes", at.len());
+        assert!(
+            at.starts_with('…') && at.ends_with(&format!("{key}{end}")),
+            "{at:.40}"
+        );
+    }
+    // Places under the bound are whole.
+    let shallow = json::from_str(&format!(
+        "{{\"{key}\": {{\"b\": [1, {{\"target\": \"x.npy\", \"sto_type\": \"t\"}}]}}}}"
+    ))
+    .expect("json");
+    assert_eq!(graph::records(&shallow)[0].at, format!("{key}.b[1]"));
+}

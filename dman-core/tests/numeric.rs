@@ -1052,3 +1052,124 @@ fn npy_errors_through_the_storable_name_nothing_else() {
     .to_string();
     assert_contains(&e, &["`<i8` (int64)", "asked for f64"]);
 }
+
+/// A `.npy` file whose header is `text` (format 1.0, padded as numpy pads).
+fn npy_with_header(text: &str) -> Vec<u8> {
+    let mut header = text.as_bytes().to_vec();
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(b' ');
+    }
+    header.push(b'\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(
+        &u16::try_from(header.len())
+            .expect("small header")
+            .to_le_bytes(),
+    );
+    out.extend_from_slice(&header);
+    out
+}
+
+/// Nested brackets in a header are read in linear time and refused past a
+/// bound. Found by the `npy` fuzz target (fuzz/regressions/npy/): py_literal,
+/// which read headers, takes twice as long for every level of nesting, so
+/// a 283-byte file with ninety open brackets never finished decoding (18
+/// levels took 69 s), and ndarray-npy reads the header with it again.
+#[test]
+fn npy_headers_nested_deep_are_refused_not_parsed_for_ever() {
+    let open = format!("{}{{'descr': '<f8'}}", "[".repeat(90));
+    assert_contains(
+        &decode_err::<f64, Ix1>(&npy_with_header(&open)),
+        &["invalid .npy header", "nested deeper than 32 levels"],
+    );
+    let closed = format!(
+        "{{'descr': {}'<f8'{}, 'fortran_order': False, 'shape': (1,), }}",
+        "[".repeat(40),
+        "]".repeat(40)
+    );
+    assert_contains(
+        &decode_err::<f64, Ix1>(&npy_with_header(&closed)),
+        &["invalid .npy header", "nested deeper than 32 levels"],
+    );
+    // Within the bound, but in a key numpy does not write: refused before
+    // ndarray-npy would read it.
+    let extra = format!(
+        "{{'descr': '<f8', 'fortran_order': False, 'shape': (1,), 'x': {}0{}}}",
+        "[".repeat(30),
+        "]".repeat(30)
+    );
+    let mut bytes = npy_with_header(&extra);
+    bytes.extend_from_slice(&1.5f64.to_le_bytes());
+    assert_contains(
+        &decode_err::<f64, Ix1>(&bytes),
+        &["invalid .npy header", "unexpected key 'x'"],
+    );
+    let twice = "{'descr': '<f8', 'descr': '<f8', 'fortran_order': False, 'shape': (1,), }";
+    assert_contains(
+        &decode_err::<f64, Ix1>(&npy_with_header(twice)),
+        &["unexpected key 'descr'"],
+    );
+}
+
+/// The header reader gives what py_literal gives for the headers numpy
+/// writes (simple, structured, nested structured, subarrays, titles), and
+/// refuses what py_literal refuses.
+#[test]
+fn npy_header_reader_agrees_with_py_literal() {
+    let descrs = [
+        "'<f8'",
+        "'|b1'",
+        "'<U5'",
+        "[('x', '<f8'), ('y', '<i4')]",
+        "[('a', [('b', '<f8', (2, 3)), ('c', '|u1')]), ('d', '<c16', (4,))]",
+        "[(('title', 'x'), '<f8'), ('', '|V4')]",
+        "[('s', 'S3'), ('u', '<U2'), ('o', '|O')]",
+        "\"<f8\"",
+        "'\\x3cf8'",
+    ];
+    for descr in descrs {
+        let text = format!("{{'descr': {descr}, 'fortran_order': True, 'shape': (2, 0, 3), }}");
+        let header =
+            NpyHeader::parse(&npy_with_header(&text)).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let reference: py_literal::Value = descr.parse().expect("py_literal reads it");
+        let expected = match reference {
+            py_literal::Value::String(s) => (s, true),
+            other => (other.to_string(), false),
+        };
+        assert_eq!((header.descr, header.simple), expected, "{text}");
+        assert!(header.fortran_order);
+        assert_eq!(header.shape, [2, 0, 3]);
+    }
+    for shape in ["()", "(7,)", "[1, 2]", "(1, 2,)"] {
+        let text = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}}}");
+        let header =
+            NpyHeader::parse(&npy_with_header(&text)).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let reference: py_literal::Value = shape.parse().expect("py_literal reads it");
+        let (py_literal::Value::Tuple(items) | py_literal::Value::List(items)) = reference else {
+            panic!("{shape} is a tuple or a list");
+        };
+        assert_eq!(header.shape.len(), items.len(), "{text}");
+    }
+    for bad in [
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (1)}",
+        "{'descr': '<f8' 'fortran_order': False, 'shape': (1,)}",
+        "{'descr': '<f8', , 'fortran_order': False, 'shape': (1,)}",
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (1,)",
+        "{'descr': '<f8, 'fortran_order': False, 'shape': (1,)}",
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (1,)} x",
+        "{'descr', '<f8'}",
+    ] {
+        assert!(
+            bad.parse::<py_literal::Value>().is_err()
+                || !matches!(
+                    bad.parse::<py_literal::Value>(),
+                    Ok(py_literal::Value::Dict(_))
+                ),
+            "py_literal reads {bad}"
+        );
+        assert_contains(
+            &decode_err::<f64, Ix1>(&npy_with_header(bad)),
+            &["invalid .npy header"],
+        );
+    }
+}
