@@ -61,7 +61,7 @@ fn every_command_works_on_an_s3_location() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 
     let o = dman(&moto, cwd, &["gc", "s3://results/team/exp", "--dry-run"]);
-    assert!(text(&o).contains("no orphans"), "{}", text(&o));
+    assert!(text(&o).contains("no garbage"), "{}", text(&o));
 
     let back = cwd.join("back");
     let o = dman(

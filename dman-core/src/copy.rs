@@ -133,16 +133,42 @@ pub async fn copy_tree(
     let files_total = files.len();
     let bytes_total = files.iter().map(|meta| meta.size).sum();
     let mut summary = CopySummary::default();
-    let mut copies = stream::iter(files.into_iter().filter_map(|meta| {
-        // Every listed path is under the prefix, so this never skips one.
-        let relative = meta.path.strip_prefix(from_prefix)?;
-        Some(async move {
-            let size = copy_file(from, &meta.path, to, &to_prefix.join_path(&relative)).await?;
-            Ok::<_, crate::StorageError>((relative, size))
-        })
-    }))
+    // After an error no new copy starts, but those running finish (or
+    // abort) before this returns: a copy dropped half-way would leave its
+    // temporary file to a blocking thread that removes it later, after the
+    // caller has looked.
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let failed = &failed;
+    let mut copies = stream::iter(
+        files
+            .into_iter()
+            .take_while(|_| !failed.load(std::sync::atomic::Ordering::Relaxed))
+            .filter_map(|meta| {
+                // Every listed path is under the prefix, so this never skips one.
+                let relative = meta.path.strip_prefix(from_prefix)?;
+                Some(async move {
+                    let size =
+                        copy_file(from, &meta.path, to, &to_prefix.join_path(&relative)).await;
+                    if size.is_err() {
+                        failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    Ok::<_, crate::StorageError>((relative, size?))
+                })
+            }),
+    )
     .buffer_unordered(COPY_CONCURRENCY);
-    while let Some((path, size)) = copies.try_next().await? {
+    let mut first_error = None;
+    while let Some(copied) = copies.next().await {
+        let (path, size) = match copied {
+            Ok(done) => done,
+            Err(err) => {
+                first_error.get_or_insert(err);
+                continue;
+            }
+        };
+        if first_error.is_some() {
+            continue;
+        }
         summary.files += 1;
         summary.bytes += size;
         progress(Progress {
@@ -153,6 +179,9 @@ pub async fn copy_tree(
             bytes_done: summary.bytes,
             bytes_total,
         });
+    }
+    if let Some(err) = first_error {
+        return Err(err);
     }
     to.flush().await?;
     Ok(summary)
