@@ -14,3 +14,7 @@ if [ -x scripts/setup-system.sh ]; then
 fi
 
 cargo test --workspace
+
+# A bounded fuzzing run (about 30 s per target; FUZZ_SECONDS changes it)
+# when a nightly toolchain is installed; otherwise it says it is skipped.
+./scripts/fuzz-smoke.sh

@@ -1,3 +1,5 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| dman_fuzz::zip(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    dman_fuzz::zip(data);
+});

@@ -119,21 +119,22 @@ pub fn npy(data: &[u8]) {
 /// The zip backend's central-directory reader and entry reads: opens the
 /// bytes as an archive (read-only, entries up to [`ZIP_MAX_ENTRY`]), lists
 /// it, reads every entry (each read must give the listed size), and
-/// verifies it.
-pub fn zip(data: &[u8]) {
+/// verifies it. Gives the number of entries read.
+pub fn zip(data: &[u8]) -> usize {
     let Some(path) = archive_file(data) else {
-        return;
+        return 0;
     };
     let Ok(backend) = ZipBackend::builder(&path)
         .read_only(true)
         .max_entry_size(ZIP_MAX_ENTRY)
         .open()
     else {
-        return;
+        return 0;
     };
     block_on(async {
+        let mut read = 0;
         let Ok(listed) = backend.list(&StoragePath::root()).await else {
-            return;
+            return read;
         };
         for meta in listed {
             if let Ok(bytes) = backend.read(&meta.path).await {
@@ -143,10 +144,12 @@ pub fn zip(data: &[u8]) {
                     "{}: read vs listed",
                     meta.path
                 );
+                read += 1;
             }
         }
         let _ = backend.verify().await;
-    });
+        read
+    })
 }
 
 thread_local! {

@@ -61,7 +61,9 @@ fn npy() {
 
 #[test]
 fn zip() {
-    replay_corpus("zip", targets::zip);
+    replay_corpus("zip", |data| {
+        targets::zip(data);
+    });
 }
 
 #[test]
@@ -93,4 +95,14 @@ fn the_targets_reach_every_record_of_a_saved_graph() {
     assert_eq!(targets::typed(&seed), 13);
     let files = targets::split_files(&seed).len();
     assert_eq!(targets::graph(&seed), files - 1);
+}
+
+/// The zip target opens a real archive and reads each of its entries (the
+/// getting-started archive Python dman's tree was zipped into: 11 files).
+#[test]
+fn the_zip_target_reads_every_entry_of_a_real_archive() {
+    let archive =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/getting-started/getting-started.zip");
+    let data = std::fs::read(&archive).expect("the getting-started archive");
+    assert_eq!(targets::zip(&data), 11);
 }
