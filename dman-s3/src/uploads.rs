@@ -139,90 +139,55 @@ struct Page {
     next: Option<(String, String)>,
 }
 
+/// The parts of a `ListMultipartUploadsResult` used here.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListResult {
+    #[serde(default)]
+    is_truncated: bool,
+    next_key_marker: Option<String>,
+    next_upload_id_marker: Option<String>,
+    #[serde(default, rename = "Upload")]
+    uploads: Vec<UploadEntry>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UploadEntry {
+    key: String,
+    upload_id: String,
+    initiated: Option<String>,
+}
+
 fn parse_page(xml: &str) -> Result<Page, BoxError> {
-    if !xml.contains("ListMultipartUploadsResult") {
+    // The reader does not check the root element's name: an `<Error>` body
+    // would read as an empty page.
+    if !xml.contains("<ListMultipartUploadsResult") {
         return Err(format!("not a ListMultipartUploadsResult: {xml:.200}").into());
     }
-    let mut uploads = Vec::new();
-    for block in blocks(xml, "Upload") {
-        let key = element(block, "Key").ok_or("an upload without a key")?;
-        let id = element(block, "UploadId").ok_or("an upload without an id")?;
-        let started = element(block, "Initiated").and_then(|time| parse_time(&time));
-        uploads.push(Leftover {
-            name: key,
+    let result: ListResult = quick_xml::de::from_str(xml)?;
+    let uploads = result
+        .uploads
+        .into_iter()
+        .map(|upload| Leftover {
+            name: upload.key,
             kind: LeftoverKind::MultipartUpload,
             // The parts' sizes need one more request per upload
             // (ListParts); the age is what `gc` decides on.
             size: 0,
-            last_modified: started,
-            id,
-        });
-    }
-    let truncated = element(xml, "IsTruncated").is_some_and(|value| value == "true");
-    let next = match (
-        element(xml, "NextKeyMarker"),
-        element(xml, "NextUploadIdMarker"),
-    ) {
+            last_modified: upload.initiated.as_deref().and_then(parse_time),
+            id: upload.upload_id,
+        })
+        .collect();
+    let next = match (result.next_key_marker, result.next_upload_id_marker) {
         (Some(key), Some(upload)) if !key.is_empty() => Some((key, upload)),
         _ => None,
     };
     Ok(Page {
         uploads,
-        truncated,
+        truncated: result.is_truncated,
         next,
     })
-}
-
-/// The contents of each `<tag>...</tag>` in `xml`, in order.
-fn blocks<'a>(xml: &'a str, tag: &str) -> Vec<&'a str> {
-    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
-    let mut found = Vec::new();
-    let mut rest = xml;
-    while let Some(start) = rest.find(&open) {
-        let after = &rest[start + open.len()..];
-        let Some(end) = after.find(&close) else { break };
-        found.push(&after[..end]);
-        rest = &after[end + close.len()..];
-    }
-    found
-}
-
-/// The unescaped text of the first `<tag>` in `xml`.
-fn element(xml: &str, tag: &str) -> Option<String> {
-    blocks(xml, tag).first().map(|text| unescape(text))
-}
-
-fn unescape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find('&') {
-        out.push_str(&rest[..start]);
-        let after = &rest[start..];
-        let Some(end) = after.find(';') else {
-            out.push_str(after);
-            return out;
-        };
-        let entity = &after[1..end];
-        let decoded = match entity {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            _ => entity
-                .strip_prefix("#x")
-                .and_then(|hex| u32::from_str_radix(hex, 16).ok())
-                .or_else(|| entity.strip_prefix('#').and_then(|dec| dec.parse().ok()))
-                .and_then(char::from_u32),
-        };
-        match decoded {
-            Some(c) => out.push(c),
-            None => out.push_str(&after[..=end]),
-        }
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    out
 }
 
 fn parse_time(text: &str) -> Option<SystemTime> {
