@@ -154,6 +154,26 @@ pub fn enum_member(content: &Value) -> Result<&str> {
     Ok(s.rsplit('.').next().unwrap_or(s))
 }
 
+/// The error of a mixed enum (`#[derive(Serializable)]` on one-field
+/// variants) when no variant's type accepts what was written.
+pub fn no_variant(enum_name: &str, variants: &[&str], found: &Value) -> Error {
+    let expected = format!(
+        "one of {} (the variants of `{enum_name}`)",
+        variants.join(", ")
+    );
+    // A record says what it points at: the type names are what differ.
+    let sto_type = crate::serial::split_envelope(found)
+        .filter(|(name, _)| *name == crate::record::RECORD_TYPE)
+        .and_then(|(_, content)| content.get("sto_type"))
+        .and_then(Value::as_str);
+    match sto_type {
+        Some(sto_type) => Error::decode(format!(
+            "expected {expected}, found a record of sto_type `{sto_type}`"
+        )),
+        None => mismatch(&expected, found),
+    }
+}
+
 /// The error of a storable's own `write` or `read` function.
 pub fn storable_error(type_name: &str, op: &str, e: impl std::fmt::Display) -> Error {
     match op {

@@ -326,6 +326,14 @@ impl<T> From<T> for Record<T> {
 impl<T: Storable> Serializable for Record<T> {
     const SER_TYPE: Option<&'static str> = Some(RECORD_TYPE);
 
+    /// A record whose `sto_type` is `T`'s.
+    fn accepts(value: &Value) -> bool {
+        crate::serial::split_envelope(value).is_some_and(|(name, content)| {
+            name == RECORD_TYPE
+                && content.get("sto_type").and_then(Value::as_str) == Some(T::STO_TYPE)
+        })
+    }
+
     fn to_content(&self, ctx: &mut EncodeContext<'_>) -> Result<Value> {
         let defaults = ctx.take_defaults();
         let mut meta = self.meta();

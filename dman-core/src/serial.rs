@@ -57,6 +57,26 @@ pub trait Serializable: Sized {
     fn absent() -> Option<Self> {
         None
     }
+
+    /// Whether `value` (as written, envelope included) has the shape this
+    /// type writes: how a mixed enum (`#[derive(Serializable)]` on one-field
+    /// variants) picks the variant to read an item as, trying them in
+    /// declaration order.
+    ///
+    /// By default a type with a [`SER_TYPE`](Serializable::SER_TYPE) accepts
+    /// an envelope of that name, and a bare type accepts anything (so it
+    /// serves as a last, catch-all variant). The JSON types accept their
+    /// shape: integers (`i64`, `u8`, ...) an integer; `f64` and `f32` any
+    /// number; `String` a string; `bool` a bool; `Option<T>` `null` or what
+    /// `T` accepts; `Vec<T>` a list (or an `mlist` of inline values); maps
+    /// an object that is not an envelope (or an `mdict` of inline values);
+    /// `Record<T>` a record whose `sto_type` is `T`'s.
+    fn accepts(value: &Value) -> bool {
+        match Self::SER_TYPE {
+            Some(name) => split_envelope(value).is_some_and(|(found, _)| found == name),
+            None => true,
+        }
+    }
 }
 
 /// Wraps content in the envelope `{"_ser__type": name, "_ser__content": content}`.
@@ -159,6 +179,9 @@ impl Serializable for bool {
     fn from_content(content: &Value, _: &DecodeContext) -> Result<Self> {
         content.as_bool().ok_or_else(|| mismatch("bool", content))
     }
+    fn accepts(value: &Value) -> bool {
+        matches!(value, Value::Bool(_))
+    }
 }
 
 impl Serializable for String {
@@ -170,6 +193,9 @@ impl Serializable for String {
             .as_str()
             .map(str::to_string)
             .ok_or_else(|| mismatch("str", content))
+    }
+    fn accepts(value: &Value) -> bool {
+        matches!(value, Value::String(_))
     }
 }
 
@@ -203,6 +229,9 @@ macro_rules! integer {
                     Error::decode(format!("integer {wide} does not fit in {}", stringify!($t)))
                 })
             }
+            fn accepts(value: &Value) -> bool {
+                matches!(value, Value::Int(_) | Value::UInt(_))
+            }
         }
     )*};
 }
@@ -216,6 +245,9 @@ impl Serializable for usize {
         let v = u64::from_content(content, ctx)?;
         usize::try_from(v).map_err(|_| Error::decode(format!("integer {v} does not fit in usize")))
     }
+    fn accepts(value: &Value) -> bool {
+        matches!(value, Value::Int(_) | Value::UInt(_))
+    }
 }
 
 impl Serializable for isize {
@@ -225,6 +257,9 @@ impl Serializable for isize {
     fn from_content(content: &Value, ctx: &DecodeContext) -> Result<Self> {
         let v = i64::from_content(content, ctx)?;
         isize::try_from(v).map_err(|_| Error::decode(format!("integer {v} does not fit in isize")))
+    }
+    fn accepts(value: &Value) -> bool {
+        matches!(value, Value::Int(_) | Value::UInt(_))
     }
 }
 
@@ -240,6 +275,9 @@ impl Serializable for f64 {
             _ => Err(mismatch("float", content)),
         }
     }
+    fn accepts(value: &Value) -> bool {
+        matches!(value, Value::Float(_) | Value::Int(_) | Value::UInt(_))
+    }
 }
 
 impl Serializable for f32 {
@@ -248,6 +286,9 @@ impl Serializable for f32 {
     }
     fn from_content(content: &Value, ctx: &DecodeContext) -> Result<Self> {
         Ok(f64::from_content(content, ctx)? as f32)
+    }
+    fn accepts(value: &Value) -> bool {
+        f64::accepts(value)
     }
 }
 
@@ -264,6 +305,9 @@ impl<T: Serializable> Serializable for Option<T> {
             v => deserialize(v, ctx).map(Some),
         }
     }
+    fn accepts(value: &Value) -> bool {
+        matches!(value, Value::Null) || T::accepts(value)
+    }
     fn is_absent(&self) -> bool {
         self.is_none()
     }
@@ -279,6 +323,9 @@ impl<T: Serializable> Serializable for Box<T> {
     }
     fn from_content(content: &Value, ctx: &DecodeContext) -> Result<Self> {
         T::from_content(content, ctx).map(Box::new)
+    }
+    fn accepts(value: &Value) -> bool {
+        T::accepts(value)
     }
     fn is_absent(&self) -> bool {
         (**self).is_absent()
@@ -328,6 +375,9 @@ impl<T: Serializable> Serializable for Vec<T> {
             .map(|(i, v)| deserialize(v, ctx).map_err(|e| e.at_index(i)))
             .collect()
     }
+    fn accepts(value: &Value) -> bool {
+        list_items(value).is_some()
+    }
 }
 
 fn encode_entries<'v, T: Serializable + 'v>(
@@ -364,6 +414,9 @@ impl<T: Serializable> Serializable for BTreeMap<String, T> {
     fn from_content(content: &Value, ctx: &DecodeContext) -> Result<Self> {
         decode_entries(content, ctx)
     }
+    fn accepts(value: &Value) -> bool {
+        map_entries(value).is_some()
+    }
 }
 
 impl<T: Serializable, S: BuildHasher + Default> Serializable for HashMap<String, T, S> {
@@ -376,6 +429,9 @@ impl<T: Serializable, S: BuildHasher + Default> Serializable for HashMap<String,
     fn from_content(content: &Value, ctx: &DecodeContext) -> Result<Self> {
         decode_entries(content, ctx)
     }
+    fn accepts(value: &Value) -> bool {
+        map_entries(value).is_some()
+    }
 }
 
 impl<T: Serializable, S: BuildHasher + Default> Serializable for indexmap::IndexMap<String, T, S> {
@@ -384,6 +440,9 @@ impl<T: Serializable, S: BuildHasher + Default> Serializable for indexmap::Index
     }
     fn from_content(content: &Value, ctx: &DecodeContext) -> Result<Self> {
         decode_entries(content, ctx)
+    }
+    fn accepts(value: &Value) -> bool {
+        map_entries(value).is_some()
     }
 }
 

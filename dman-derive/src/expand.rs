@@ -5,7 +5,7 @@
 //! absent values, error paths) once for all types.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
@@ -715,8 +715,9 @@ fn enumeration(input: &DeriveInput, data: &DataEnum) -> Result<TokenStream> {
     let mut attrs = Attrs::parse(&input.attrs)?;
     let common = Common::take(&mut attrs)?;
     let name = take_name(&mut attrs)?.unwrap_or_else(|| type_name(&input.ident));
-    let class = match attrs.string("class")? {
-        Some(lit) => check_name(&lit)?,
+    let class_attr = attrs.string("class")?;
+    let class = match &class_attr {
+        Some(lit) => check_name(lit)?,
         None => type_name(&input.ident),
     };
     let storable = attrs.flag("storable")?.is_some();
@@ -734,12 +735,26 @@ fn enumeration(input: &DeriveInput, data: &DataEnum) -> Result<TokenStream> {
             "#[derive(Serializable)] needs an enum with at least one variant",
         ));
     }
+    if data
+        .variants
+        .iter()
+        .all(|v| matches!(&v.fields, Fields::Unnamed(f) if f.unnamed.len() == 1))
+    {
+        if storable || rename_all.is_some() || class_attr.is_some() {
+            return Err(Error::new(
+                input.ident.span(),
+                "an enum of one-field variants (a mixed item) takes no `class`, `rename_all` or `storable`",
+            ));
+        }
+        return mixed(input, data, &common);
+    }
     let mut members = Vec::new();
     for v in &data.variants {
         if !matches!(v.fields, Fields::Unit) {
             return Err(Error::new(
                 v.fields.span(),
-                "#[derive(Serializable)] supports enums of unit variants only (Python `Enum` members); \
+                "#[derive(Serializable)] supports enums of unit variants (Python `Enum` members) \
+                 or of one-field variants (mixed items), not a mix of both; \
                  use a `#[dman(serde)]` field for other enums",
             ));
         }
@@ -790,6 +805,61 @@ fn enumeration(input: &DeriveInput, data: &DataEnum) -> Result<TokenStream> {
         out.extend(json_storable(input, &common, &name));
     }
     Ok(out)
+}
+
+/// An enum of one-field variants: a mixed item, written as the variant's
+/// value and read as the first variant, in declaration order, whose type
+/// accepts what was written (`Serializable::accepts`).
+fn mixed(input: &DeriveInput, data: &DataEnum, common: &Common) -> Result<TokenStream> {
+    let cr = &common.cr;
+    let mut variants = Vec::new();
+    for v in &data.variants {
+        let vattrs = Attrs::parse(&v.attrs)?;
+        vattrs.finish("a variant of a mixed enum", &[])?;
+        if let Fields::Unnamed(f) = &v.fields {
+            if let Some(field) = f.unnamed.first() {
+                variants.push((&v.ident, &field.ty));
+            }
+        }
+    }
+    let to_arms = variants
+        .iter()
+        .map(|(v, _)| quote!(Self::#v(__value) => #cr::serial::serialize(__value, ctx)));
+    let from_tries = variants.iter().map(|(v, ty)| {
+        quote! {
+            if <#ty as #cr::Serializable>::accepts(content) {
+                return #cr::serial::deserialize::<#ty>(content, ctx).map(Self::#v);
+            }
+        }
+    });
+    let accepts = variants
+        .iter()
+        .map(|(_, ty)| quote!(<#ty as #cr::Serializable>::accepts(value)));
+    let names: Vec<String> = variants
+        .iter()
+        .map(|(_, ty)| ty.to_token_stream().to_string().replace(' ', ""))
+        .collect();
+    let enum_name = type_name(&input.ident);
+    let to_content = quote! {
+        match self { #(#to_arms,)* }
+    };
+    let from_content = quote! {
+        #(#from_tries)*
+        ::core::result::Result::Err(#cr::private::no_variant(#enum_name, &[#(#names),*], content))
+    };
+    let extra = quote! {
+        fn accepts(value: &#cr::json::Value) -> bool {
+            #(#accepts)||*
+        }
+    };
+    Ok(serializable_impl(
+        input,
+        common,
+        quote!(::core::option::Option::None),
+        to_content,
+        from_content,
+        extra,
+    ))
 }
 
 // ---- #[derive(Storable)] ---------------------------------------------------

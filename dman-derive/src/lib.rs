@@ -140,6 +140,44 @@
 //!   `storable`. On a variant: `rename = "RED"`. By default the member is
 //!   the variant's name as written (`Red`), so Python's `Color.RED` needs
 //!   `rename_all = "UPPERCASE"` or `#[dman(rename = "RED")]`.
+//! - On an enum of one-field variants (a *mixed item*, what Python's
+//!   containers and plain lists and dicts hold side by side): each value is
+//!   written as its variant's value is (a `Record<T>` as a record, a
+//!   modelclass with its envelope, a number or string bare), so Python reads
+//!   it as the object itself. Reading tries the variants in declaration
+//!   order and takes the first whose type accepts the JSON
+//!   (`Serializable::accepts`): a `Record<T>` variant a record whose
+//!   `sto_type` is `T`'s; an enveloped serializable its `_ser__type`; the
+//!   others by shape: integers an integer, `f64` any number, `String` a
+//!   string, `bool` a bool, `Option<T>` `null` (or what `T` accepts),
+//!   `Vec<T>` a list, maps an object that is not an envelope, and a bare
+//!   type with no shape of its own (`json::Value`, a `#[dman(serde)]`
+//!   type) anything, so it serves as a last, catch-all variant. Put `Int`
+//!   before `Float` to keep integers apart from floats. A value no variant
+//!   accepts is an error naming the variants, what was found (for a record,
+//!   its `sto_type`) and where in the graph. Such an enum goes wherever a
+//!   serializable goes: a field, a `Vec`, a map value.
+//!
+//!   ```
+//!   use dman_core::{Record, Serializable, Storable};
+//!
+//!   #[derive(Storable, Debug)]
+//!   #[dman(name = "note", ext = ".txt")]
+//!   struct Note { text: String }
+//!   impl Note {
+//!       fn to_bytes(&self) -> std::io::Result<Vec<u8>> { Ok(self.text.clone().into_bytes()) }
+//!       fn from_bytes(b: &[u8]) -> std::io::Result<Self> {
+//!           Ok(Note { text: String::from_utf8_lossy(b).into_owned() })
+//!       }
+//!   }
+//!
+//!   #[derive(Serializable, Debug)]
+//!   enum Entry {
+//!       Note(Record<Note>), // a record of sto_type "note"
+//!       Int(i64),
+//!       Text(String),
+//!   }
+//!   ```
 //!
 //! **`#[derive(Storable)]`** (Python's `@storable` with `__ext__`,
 //! `__write__`, `__read__`): `name` (the `sto_type`; default: the type's

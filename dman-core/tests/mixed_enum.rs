@@ -1,0 +1,198 @@
+//! `#[derive(Serializable)]` on an enum of one-field variants: a mixed
+//! item, written as its variant's value as Python writes it, and read as
+//! the first variant (in declaration order) whose type accepts what was
+//! written: a record by its `sto_type`, an enveloped serializable by its
+//! `_ser__type`, the rest by JSON shape.
+
+use std::sync::Arc;
+
+use dman_core::json::{self, Value};
+use dman_core::{graph, EncodeOptions, Modelclass, Record, Serializable, Storable};
+use dman_core::{StorageBackend, StoragePath};
+use dman_memory::MemoryBackend;
+use dman_test_support::seed::Config;
+use indexmap::IndexMap;
+
+#[derive(Storable, Debug, Clone, PartialEq)]
+#[dman(name = "note", ext = ".txt")]
+struct Note {
+    text: String,
+}
+
+impl Note {
+    fn to_bytes(&self) -> std::io::Result<Vec<u8>> {
+        Ok(self.text.as_bytes().to_vec())
+    }
+    fn from_bytes(bytes: &[u8]) -> std::io::Result<Self> {
+        Ok(Note {
+            text: String::from_utf8_lossy(bytes).into_owned(),
+        })
+    }
+}
+
+#[derive(Storable, Debug, Clone, PartialEq)]
+#[dman(name = "person", ext = ".person")]
+struct Person {
+    name: String,
+}
+
+impl Person {
+    fn to_bytes(&self) -> std::io::Result<Vec<u8>> {
+        Ok(self.name.as_bytes().to_vec())
+    }
+    fn from_bytes(bytes: &[u8]) -> std::io::Result<Self> {
+        Ok(Person {
+            name: String::from_utf8_lossy(bytes).into_owned(),
+        })
+    }
+}
+
+/// Every kind of variant, in an order where shape decides.
+#[derive(Serializable, Debug)]
+enum Entry {
+    Note(Record<Note>),
+    Person(Record<Person>),
+    Config(Config),
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Flag(bool),
+    Nothing(Option<i64>),
+    List(Vec<i64>),
+    Dict(IndexMap<String, f64>),
+}
+
+#[derive(Modelclass, Debug)]
+#[dman(name = "lab")]
+struct Lab {
+    items: Vec<Entry>,
+    named: IndexMap<String, Entry>,
+}
+
+fn key<'v>(value: &'v Value, name: &str) -> &'v Value {
+    value
+        .get(name)
+        .unwrap_or_else(|| panic!("no `{name}` in {value:?}"))
+}
+
+fn store() -> Arc<dyn StorageBackend> {
+    Arc::new(MemoryBackend::new())
+}
+
+fn sample() -> Lab {
+    let mut named = IndexMap::new();
+    named.insert(
+        "alice".to_string(),
+        Entry::Note(Record::new(Note { text: "hi".into() })),
+    );
+    named.insert("count".to_string(), Entry::Int(7));
+    named.insert("label".to_string(), Entry::Text("ctl".into()));
+    Lab {
+        items: vec![
+            Entry::Person(Record::new(Person { name: "Ann".into() })),
+            Entry::Config(Config::default()),
+            Entry::Float(f64::NAN),
+            Entry::Float(2.5),
+            Entry::Flag(true),
+            Entry::Nothing(None),
+            Entry::List(vec![1, 2]),
+            Entry::Dict(IndexMap::from([("x".to_string(), 1.5)])),
+        ],
+        named,
+    }
+}
+
+#[tokio::test]
+async fn a_mixed_enum_writes_each_variant_as_python_and_reads_it_back() {
+    let store = store();
+    let path = StoragePath::parse("lab/lab.json").expect("path");
+    graph::save(&sample(), &store, &path, EncodeOptions::default(), 4)
+        .await
+        .expect("save");
+    let doc = graph::read_json(&store, &path).await.expect("read");
+    let content = key(&doc, "_ser__content");
+    let items = key(content, "items").as_array().expect("a list");
+    let named = key(content, "named");
+    // Each item as Python writes it: records, an enveloped modelclass,
+    // bare JSON values.
+    assert_eq!(key(&items[0], "_ser__type"), &Value::from("_ser__record"));
+    assert_eq!(
+        key(key(&items[0], "_ser__content"), "sto_type"),
+        &Value::from("person")
+    );
+    assert_eq!(key(&items[1], "_ser__type"), &Value::from("config"));
+    assert_eq!(
+        json::to_string_compact(&Value::Array(items[2..].to_vec())),
+        r#"[NaN, 2.5, true, null, [1, 2], {"x": 1.5}]"#
+    );
+    assert_eq!(key(named, "count"), &Value::Int(7));
+    assert_eq!(key(named, "label"), &Value::from("ctl"));
+
+    let lab: Lab = graph::load(&store, &path).await.expect("load");
+    match &lab.named["alice"] {
+        Entry::Note(r) => assert_eq!(r.get().await.expect("note").text, "hi"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(lab.named["count"], Entry::Int(7)));
+    assert!(matches!(&lab.named["label"], Entry::Text(t) if t == "ctl"));
+    match &lab.items[0] {
+        Entry::Person(r) => assert_eq!(r.get().await.expect("person").name, "Ann"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(&lab.items[1], Entry::Config(c) if *c == Config::default()));
+    assert!(matches!(lab.items[2], Entry::Float(f) if f.is_nan()));
+    assert!(matches!(lab.items[3], Entry::Float(f) if f == 2.5));
+    assert!(matches!(lab.items[4], Entry::Flag(true)));
+    assert!(matches!(lab.items[5], Entry::Nothing(None)));
+    assert!(matches!(&lab.items[6], Entry::List(l) if l == &[1, 2]));
+    assert!(matches!(&lab.items[7], Entry::Dict(d) if d["x"] == 1.5));
+}
+
+/// Declaration order decides between shapes that overlap: an integer is an
+/// `Int` when `Int` comes first, a `Float` when only a float variant is
+/// there.
+#[test]
+fn declaration_order_decides() {
+    #[derive(Serializable, Debug)]
+    enum FloatFirst {
+        Float(f64),
+        Int(i64),
+    }
+    let ctx = dman_core::DecodeContext::new(store(), StoragePath::root());
+    let v: FloatFirst = dman_core::serial::deserialize(&Value::Int(3), &ctx).expect("3");
+    assert!(matches!(v, FloatFirst::Float(f) if f == 3.0));
+    let v: Entry = dman_core::serial::deserialize(&Value::Int(3), &ctx).expect("3");
+    assert!(matches!(v, Entry::Int(3)));
+}
+
+/// An item no variant accepts is an error naming the variants, what was
+/// found and where; a record of another `sto_type` is such an item.
+#[test]
+fn an_item_no_variant_accepts_is_a_clear_error() {
+    // A record is a few hundred bytes: clippy suggests boxing it, which
+    // works as well (`Box<T>` accepts what `T` does).
+    #[allow(clippy::large_enum_variant)]
+    #[derive(Serializable, Debug)]
+    enum Notes {
+        Note(Record<Note>),
+        Int(i64),
+    }
+    #[derive(Modelclass, Debug)]
+    #[dman(name = "holder")]
+    struct Holder {
+        items: Vec<Notes>,
+    }
+    let doc = json::from_str(
+        r#"{"_ser__type": "holder", "_ser__content": {"items": [1,
+            {"_ser__type": "_ser__record", "_ser__content": {"target": "a.person", "sto_type": "person"}}]}}"#,
+    )
+    .expect("json");
+    let ctx = dman_core::DecodeContext::new(store(), StoragePath::root());
+    let err = dman_core::serial::deserialize::<Holder>(&doc, &ctx)
+        .expect_err("a person is no note")
+        .to_string();
+    assert!(err.contains("Record<Note>"), "{err}");
+    assert!(err.contains("`Notes`"), "{err}");
+    assert!(err.contains("items[1]"), "{err}");
+    assert!(err.contains("person"), "{err}");
+}
