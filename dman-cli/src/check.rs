@@ -125,6 +125,9 @@ pub struct Checked {
     pub files: HashMap<StoragePath, ObjectMeta>,
 }
 
+/// How many content files are checked at once.
+const CONTENT_CONCURRENCY: usize = 16;
+
 /// The most bytes read to find a `.npy` header (numpy's headers are a few
 /// hundred bytes; a larger one is reported, not read further).
 const HEADER_LIMIT: usize = 1 << 20;
@@ -259,13 +262,26 @@ pub async fn check(store: &Arc<dyn StorageBackend>, options: Options) -> Result<
     }
     findings.extend(uncommitted(&all, &reached, &keys));
 
-    // Content files: cheap checks, or every byte with `deep`.
-    for target in reached.iter().filter(|t| t.suffix() != Some(".json")) {
-        let Some(meta) = files.get(target) else {
-            continue;
-        };
-        if let Some(problem) = check_content(store, meta, options.deep).await {
-            findings.push(Finding::new(Kind::BadContent, target, "", problem));
+    // Content files: cheap checks, or every byte with `deep`; several at
+    // once, as a save writes them (on S3 each is a request).
+    let contents: Vec<&ObjectMeta> = reached
+        .iter()
+        .filter(|t| t.suffix() != Some(".json"))
+        .filter_map(|t| files.get(t))
+        .collect();
+    let problems: Vec<(StoragePath, Option<String>)> = futures::stream::iter(contents)
+        .map(|meta| async move {
+            (
+                meta.path.clone(),
+                check_content(store, meta, options.deep).await,
+            )
+        })
+        .buffer_unordered(CONTENT_CONCURRENCY)
+        .collect()
+        .await;
+    for (path, problem) in problems {
+        if let Some(problem) = problem {
+            findings.push(Finding::new(Kind::BadContent, &path, "", problem));
         }
     }
 
