@@ -110,11 +110,15 @@ impl fmt::Display for Finding {
     }
 }
 
-/// How thoroughly to check.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Options {
-    /// Read every content file whole (otherwise only `.npy` headers).
-    pub deep: bool,
+/// How thoroughly to check content files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Content {
+    /// Not at all: only the graph (what `gc` needs, round after round).
+    Skip,
+    /// `.npy` headers against the files' sizes.
+    Headers,
+    /// Every content file read whole.
+    Deep,
 }
 
 /// What a check found, with the listing it was made from.
@@ -133,7 +137,7 @@ const CONTENT_CONCURRENCY: usize = 16;
 const HEADER_LIMIT: usize = 1 << 20;
 
 /// Checks every JSON file under the root of `store`.
-pub async fn check(store: &Arc<dyn StorageBackend>, options: Options) -> Result<Checked, Failure> {
+pub async fn check(store: &Arc<dyn StorageBackend>, content: Content) -> Result<Checked, Failure> {
     let listed = store.list(&StoragePath::root()).await?;
     let mut findings: Vec<Finding> = crate::log::take_skips()
         .into_iter()
@@ -266,14 +270,14 @@ pub async fn check(store: &Arc<dyn StorageBackend>, options: Options) -> Result<
     // once, as a save writes them (on S3 each is a request).
     let contents: Vec<&ObjectMeta> = reached
         .iter()
-        .filter(|t| t.suffix() != Some(".json"))
+        .filter(|t| content != Content::Skip && t.suffix() != Some(".json"))
         .filter_map(|t| files.get(t))
         .collect();
     let problems: Vec<(StoragePath, Option<String>)> = futures::stream::iter(contents)
         .map(|meta| async move {
             (
                 meta.path.clone(),
-                check_content(store, meta, options.deep).await,
+                check_content(store, meta, content == Content::Deep).await,
             )
         })
         .buffer_unordered(CONTENT_CONCURRENCY)
