@@ -129,3 +129,48 @@ pub fn pinned<'a>(command: &'a mut Command, dir: &Path) -> &'a mut Command {
         .current_dir(dir)
         .env(dman::CEILING_DIRECTORIES, parent)
 }
+
+/// What the `disk_full_writer` example printed after running on a full
+/// disk, and the folder it wrote to.
+pub struct DiskFull {
+    /// The 2 MiB tmpfs's mount point (empty again once the writer's mount
+    /// namespace is gone).
+    pub folder: tempfile::TempDir,
+    /// Its standard output: the error and `disk_full: <bool>`.
+    pub stdout: String,
+    /// Its standard error.
+    pub stderr: String,
+}
+
+/// Runs the `disk_full_writer` example with `mode` (`fs`: a write; `zip`: a
+/// flush) on a 2 MiB tmpfs mounted in a user and mount namespace of its own
+/// (`unshare -rm`, no root needed), so that the disk really fills. Asserts
+/// that the writer ran.
+pub fn on_a_full_disk(mode: &str) -> DiskFull {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let output = Command::new("unshare")
+        .args([
+            "-rm",
+            "sh",
+            "-c",
+            r#"mount -t tmpfs -o size=2m tmpfs "$1" && exec "$2" "$3" "$1""#,
+            "sh",
+        ])
+        .arg(folder.path())
+        .arg(example("disk_full_writer", "dman-test-support"))
+        .arg(mode)
+        .output()
+        .expect("run unshare (util-linux) to mount a small tmpfs without root");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        output.status.success(),
+        "the writer in a namespace of its own failed (are unprivileged user \
+         namespaces allowed here?): {stdout}{stderr}"
+    );
+    DiskFull {
+        folder,
+        stdout,
+        stderr,
+    }
+}
