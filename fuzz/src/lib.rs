@@ -353,43 +353,9 @@ pub fn graph(data: &[u8]) -> usize {
 
 // ---- typed -------------------------------------------------------------------
 
-/// The getting-started `config`, with every field defaulted.
-#[derive(Modelclass, Debug, Clone, PartialEq)]
-#[dman(name = "config", default)]
-pub struct Config {
-    /// default 1234
-    pub seed: u64,
-    /// default 20
-    pub size: usize,
-    /// default 1000
-    pub nsample: usize,
-    /// default 2
-    pub nrepeats: usize,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            seed: 1234,
-            size: 20,
-            nsample: 1000,
-            nrepeats: 2,
-        }
-    }
-}
-
-/// The getting-started `run`: a configuration and two arrays in `.npy`
-/// files.
-#[derive(Modelclass, Debug)]
-#[dman(name = "run", storable)]
-pub struct Run {
-    /// Its configuration.
-    pub config: Config,
-    /// `size` x `nsample` samples.
-    pub data: Option<Record<Array2<f64>>>,
-    /// 100 x `nsample`.
-    pub output: Option<Record<Array2<f64>>>,
-}
+/// The getting-started `config` and `run` (a configuration and two arrays in
+/// `.npy` files): the project's own seed types.
+pub use dman_test_support::seed::{Config, Run};
 
 /// A modelclass with a field of every kind a graph holds: plain values,
 /// JSON, a nested modelclass, each container of runs, records of a
