@@ -2,29 +2,14 @@
 //! dman 1.0.1) and on damaged copies of it.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use dman_test_support::files::{example_binary, pinned, read_tree, run_example_in, tool};
 use dman_test_support::fixture::{getting_started_arrays, getting_started_workspace};
 use dman_test_support::python;
 
-/// `dman ARGS` in `cwd`, a test's temporary folder, its search for `.dman`
-/// pinned there.
-fn dman(cwd: &Path, args: &[&str]) -> Output {
-    pinned(&mut Command::new(env!("CARGO_BIN_EXE_dman")), cwd)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run dman")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod common;
+use common::{dman, stderr, stdout};
 
 /// The fixture unzipped: a workspace folder holding `.dman`.
 fn fixture() -> tempfile::TempDir {

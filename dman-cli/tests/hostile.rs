@@ -10,22 +10,13 @@ use std::time::{Duration, SystemTime};
 use dman_test_support::fixture::getting_started_workspace;
 use dman_test_support::python;
 
+mod common;
+use common::{stderr, stdout};
+
+/// `dman ARGS` in an empty temporary folder.
 fn dman(args: &[&str]) -> Output {
     let cwd = tempfile::tempdir().expect("temp dir");
-    Command::new(env!("CARGO_BIN_EXE_dman"))
-        .args(args)
-        .current_dir(cwd.path())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run dman")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    common::dman(cwd.path(), args)
 }
 
 fn write(path: &Path, text: &str) {

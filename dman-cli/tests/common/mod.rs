@@ -1,0 +1,27 @@
+//! What the command's test files share: running the built `dman` and
+//! reading its output.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use dman_test_support::files::pinned;
+
+/// `dman ARGS` in `cwd`, a test's temporary folder, its search for `.dman`
+/// pinned there, without colour.
+pub fn dman(cwd: &Path, args: &[&str]) -> Output {
+    pinned(&mut Command::new(env!("CARGO_BIN_EXE_dman")), cwd)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run dman")
+}
+
+/// Its standard output, as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Its standard error, as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
