@@ -656,6 +656,19 @@ impl ZipBackend {
         }
     }
 
+    /// The archive path of the file `path` and where its content is; not
+    /// found for the root (a folder) and for a file that is not there.
+    fn source(&self, path: &StoragePath) -> StorageResult<(StoragePath, Source)> {
+        if path.is_root() {
+            return Err(self.not_found(path));
+        }
+        let full = self.full(path);
+        match self.find(&full) {
+            Some(source) => Ok((full, source)),
+            None => Err(self.not_found(path)),
+        }
+    }
+
     fn refuse_if_read_only(&self, path: &StoragePath, op: &'static str) -> StorageResult<()> {
         if self.inner.read_only {
             return Err(self.failed(path, op, ArchiveError::ReadOnly));
@@ -701,13 +714,7 @@ impl StorageBackend for ZipBackend {
     }
 
     async fn read(&self, path: &StoragePath) -> StorageResult<Bytes> {
-        if path.is_root() {
-            return Err(self.not_found(path));
-        }
-        let full = self.full(path);
-        let Some(source) = self.find(&full) else {
-            return Err(self.not_found(path));
-        };
+        let (full, source) = self.source(path)?;
         let limit = self.inner.max_entry_size;
         let location = self.inner.location.clone();
         let shown = path.clone();
@@ -760,13 +767,9 @@ impl StorageBackend for ZipBackend {
     }
 
     async fn head(&self, path: &StoragePath) -> StorageResult<ObjectMeta> {
-        if path.is_root() {
-            return Err(self.not_found(path));
-        }
-        let (size, last_modified) = match self.find(&self.full(path)) {
-            None => return Err(self.not_found(path)),
-            Some(Source::Staged(file)) => (file.size, Some(file.written)),
-            Some(Source::Base(base, entry)) => (entry.size, entry.modified.or(base.modified)),
+        let (size, last_modified) = match self.source(path)?.1 {
+            Source::Staged(file) => (file.size, Some(file.written)),
+            Source::Base(base, entry) => (entry.size, entry.modified.or(base.modified)),
         };
         Ok(ObjectMeta {
             path: path.clone(),
@@ -779,13 +782,7 @@ impl StorageBackend for ZipBackend {
     /// a few chunks of 1 MiB, whatever the entry's size), with the checks of
     /// [`read`](StorageBackend::read): declared size, limit, checksum.
     async fn read_stream(&self, path: &StoragePath) -> StorageResult<ByteStream> {
-        if path.is_root() {
-            return Err(self.not_found(path));
-        }
-        let full = self.full(path);
-        let Some(source) = self.find(&full) else {
-            return Err(self.not_found(path));
-        };
+        let (full, source) = self.source(path)?;
         let limit = self.inner.max_entry_size;
         let location = self.inner.location.clone();
         match source {
