@@ -13,6 +13,7 @@ use std::sync::Arc;
 use dman::core::graph::{self, Document};
 use dman::core::json::{self, Map, Value, MAX_DEPTH};
 use dman::{StorageBackend, StoragePath};
+use futures::StreamExt;
 
 use crate::Failure;
 
@@ -37,6 +38,9 @@ pub async fn show(
     Ok(json::to_string_pretty(&value))
 }
 
+/// How many sizes are asked for at once.
+const HEAD_CONCURRENCY: usize = 16;
+
 /// What the records of a graph reach: the JSON documents (or why they could
 /// not be read) and the other files' sizes (or why they are unknown).
 struct Reached {
@@ -53,6 +57,7 @@ impl Reached {
             docs: HashMap::new(),
             sizes: HashMap::new(),
         };
+        let mut files: HashSet<StoragePath> = HashSet::new();
         let mut queue: VecDeque<(Document, usize)> = VecDeque::from([(top.clone(), 0)]);
         while let Some((doc, files_deep)) = queue.pop_front() {
             if files_deep >= MAX_DEPTH / 2 {
@@ -62,10 +67,7 @@ impl Reached {
                 let Ok(path) = doc.resolve(&record) else {
                     continue;
                 };
-                if reached.docs.contains_key(&path)
-                    || reached.sizes.contains_key(&path)
-                    || path == top.path
-                {
+                if reached.docs.contains_key(&path) || files.contains(&path) || path == top.path {
                     continue;
                 }
                 if path.suffix() == Some(".json") {
@@ -79,11 +81,20 @@ impl Reached {
                         }
                     }
                 } else {
-                    let size = store.head(&path).await.map(|meta| meta.size);
-                    reached.sizes.insert(path, size.map_err(|e| e.to_string()));
+                    files.insert(path);
                 }
             }
         }
+        // Sizes from the backend's metadata, several at once (on S3 each is
+        // a request), never by reading the files.
+        reached.sizes = futures::stream::iter(files)
+            .map(|path| async move {
+                let size = store.head(&path).await.map(|meta| meta.size);
+                (path, size.map_err(|e| e.to_string()))
+            })
+            .buffer_unordered(HEAD_CONCURRENCY)
+            .collect()
+            .await;
         reached
     }
 }
