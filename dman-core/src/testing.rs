@@ -886,40 +886,21 @@ pub async fn case_and_normalisation(backend: Arc<dyn StorageBackend>) {
             "case-names/A\u{30a}ngstro\u{308}m/x",
         ),
     ];
-    let mut expected = Vec::new();
-    for (index, (first, second)) in pairs.iter().enumerate() {
-        let first = check.path(first);
-        let second = check.path(second);
+    for (first, second) in pairs {
         assert_ne!(
-            first, second,
+            check.path(first),
+            check.path(second),
             "{name}: StoragePath normalised `{first}` and `{second}` into one path"
         );
-        let first_data = Bytes::from(format!("pair {index}: first"));
-        let second_data = Bytes::from(format!("pair {index}: second, longer"));
-        check.write(&first, first_data.clone()).await;
-        match backend.write(&second, second_data.clone()).await {
-            Ok(()) => {
-                check.assert_content(&second, &second_data).await;
-                expected.push((second, second_data.len()));
-            }
-            Err(err) => {
-                assert_eq!(
-                    err.path(),
-                    &second,
-                    "{name}: the refusal of `{second}` names another path: {err}"
-                );
-                assert!(
-                    !check.exists(&second).await || check.read(&second).await == first_data,
-                    "{name}: a refused write of `{second}` left a file"
-                );
-            }
-        }
-        check.assert_content(&first, &first_data).await;
-        expected.push((first, first_data.len()));
     }
-    expected.sort();
-    let listed = check.list(&check.path("case-names")).await;
-    check.assert_listing_owned(&listed, &expected);
+    for refused in check.write_pairs("case-names", &pairs).await {
+        assert!(
+            !check.exists(&refused.second).await
+                || check.read(&refused.second).await == refused.first_data,
+            "{name}: a refused write of `{}` left a file",
+            refused.second
+        );
+    }
     check.cleanup("case-names").await;
 }
 
@@ -947,37 +928,14 @@ pub async fn file_and_folder_at_one_path(backend: Arc<dyn StorageBackend>) {
         ),
         ("file-and-folder/up/one/two", "file-and-folder/up"),
     ];
-    let mut expected = Vec::new();
-    for (index, (first, second)) in cases.iter().enumerate() {
-        let first = check.path(first);
-        let second = check.path(second);
-        let first_data = Bytes::from(format!("case {index}: there first"));
-        let second_data = Bytes::from(format!("case {index}: written second"));
-        check.write(&first, first_data.clone()).await;
-        match backend.write(&second, second_data.clone()).await {
-            Ok(()) => {
-                check.assert_content(&second, &second_data).await;
-                expected.push((second, second_data.len()));
-            }
-            Err(err) => {
-                assert_eq!(
-                    err.path(),
-                    &second,
-                    "{name}: the refused write of `{second}` over `{first}` names another path: {err}"
-                );
-                assert!(
-                    !err.is_not_found(),
-                    "{name}: writing `{second}` over `{first}` failed with not found, which misleads: {err}"
-                );
-                check.assert_not_found(&second).await;
-            }
-        }
-        check.assert_content(&first, &first_data).await;
-        expected.push((first, first_data.len()));
+    for refused in check.write_pairs("file-and-folder", &cases).await {
+        let (first, second, err) = (&refused.first, &refused.second, &refused.error);
+        assert!(
+            !err.is_not_found(),
+            "{name}: writing `{second}` over `{first}` failed with not found, which misleads: {err}"
+        );
+        check.assert_not_found(second).await;
     }
-    expected.sort();
-    let listed = check.list(&check.path("file-and-folder")).await;
-    check.assert_listing_owned(&listed, &expected);
     check.cleanup("file-and-folder").await;
 }
 
@@ -1535,6 +1493,14 @@ pub async fn leftovers_clean(backend: Arc<dyn StorageBackend>) {
     check.cleanup("leftovers-clean").await;
 }
 
+/// A second write of [`Check::write_pairs`] that the backend refused.
+struct Refused {
+    first: StoragePath,
+    second: StoragePath,
+    first_data: Bytes,
+    error: StorageError,
+}
+
 struct Check {
     backend: Arc<dyn StorageBackend>,
     name: String,
@@ -1617,6 +1583,49 @@ impl Check {
                 describe_difference(&data, expected)
             );
         }
+    }
+
+    /// Writes each pair's first path, then its second one beside it. The
+    /// second write either succeeds, and reads back its own content, or
+    /// fails with an error naming its own path; either way the first file
+    /// reads back unchanged, and the folder `prefix` lists exactly the files
+    /// kept. Gives the refused writes, for the caller's own checks.
+    async fn write_pairs(&self, prefix: &str, pairs: &[(&str, &str)]) -> Vec<Refused> {
+        let name = self.name();
+        let mut expected = Vec::new();
+        let mut refusals = Vec::new();
+        for (index, (first, second)) in pairs.iter().enumerate() {
+            let first = self.path(first);
+            let second = self.path(second);
+            let first_data = Bytes::from(format!("pair {index}: first"));
+            let second_data = Bytes::from(format!("pair {index}: second, longer"));
+            self.write(&first, first_data.clone()).await;
+            match self.backend.write(&second, second_data.clone()).await {
+                Ok(()) => {
+                    self.assert_content(&second, &second_data).await;
+                    expected.push((second, second_data.len()));
+                }
+                Err(error) => {
+                    assert_eq!(
+                        error.path(),
+                        &second,
+                        "{name}: the refused write of `{second}` beside `{first}` names another path: {error}"
+                    );
+                    refusals.push(Refused {
+                        first: first.clone(),
+                        second,
+                        first_data: first_data.clone(),
+                        error,
+                    });
+                }
+            }
+            self.assert_content(&first, &first_data).await;
+            expected.push((first, first_data.len()));
+        }
+        expected.sort();
+        let listed = self.list(&self.path(prefix)).await;
+        self.assert_listing_owned(&listed, &expected);
+        refusals
     }
 
     async fn assert_not_found(&self, path: &StoragePath) {
