@@ -18,8 +18,8 @@ use bytes::Bytes;
 
 use crate::error::{Error, Result};
 use crate::path::StoragePath;
-use crate::storage::StorageBackend;
-use crate::target::{next_stem, Target};
+use crate::storage::{same_store, StorageBackend};
+use crate::target::{next_stem, ItemOptions, Target};
 
 /// What to do when two records of one save want the same file (Python's
 /// `on_retouch`).
@@ -124,6 +124,54 @@ pub struct RemoveOp {
     pub path: StoragePath,
     /// Whether it is a JSON record graph whose records are deleted along.
     pub nested: bool,
+}
+
+/// A stored file that a value gave up when it left its container (Python's
+/// `unused` list): deleted after the next save commits, with the records it
+/// holds when it is a JSON graph, unless the new graph still uses it.
+#[derive(Debug, Clone)]
+pub struct Released {
+    pub(crate) store: Arc<dyn StorageBackend>,
+    pub(crate) op: RemoveOp,
+}
+
+impl Released {
+    /// A file in `store`; `nested` when it is a JSON record graph.
+    pub fn new(store: Arc<dyn StorageBackend>, path: StoragePath, nested: bool) -> Self {
+        Released {
+            store,
+            op: RemoveOp { path, nested },
+        }
+    }
+
+    /// The file.
+    pub fn path(&self) -> &StoragePath {
+        &self.op.path
+    }
+
+    /// Adds the removal to `ctx`'s plan when auto-clean is on and the file
+    /// is in the store being saved to (a file elsewhere is not the save's
+    /// to delete).
+    pub fn schedule(self, ctx: &mut EncodeContext<'_>) {
+        if ctx.options().auto_clean && same_store(&self.store, ctx.plan().store()) {
+            ctx.plan().removals.push(self.op);
+        }
+    }
+}
+
+/// Where a container puts the records of an item it adopts.
+///
+/// `next` gives the target parts the container decides; it is called once
+/// per record the item holds (an item without records leaves it uncalled,
+/// so a run list numbers only items that are records, as Python's `mruns`
+/// does).
+pub struct Placement<'a> {
+    /// The target parts of the next record.
+    pub next: &'a mut dyn FnMut() -> Target,
+    /// Read the records when the container is loaded.
+    pub preload: bool,
+    /// Options given with the item (`container.record(value, options)`).
+    pub options: Option<&'a ItemOptions>,
 }
 
 /// Everything one save must do in storage, collected while encoding.

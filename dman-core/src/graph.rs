@@ -488,7 +488,7 @@ async fn copy_one(
     create_only: bool,
     note: &(dyn Fn(&StoragePath, bool) + Sync),
 ) -> Result<()> {
-    let made = if crate::record::same_store(&from_store, store) && !create_only {
+    let made = if crate::storage::same_store(&from_store, store) && !create_only {
         store.copy(&from, &to).await?;
         false
     } else {

@@ -1,82 +1,86 @@
-//! Model containers: lists, dicts and run lists whose items are storables
-//! kept in files of their own (Python's `mlist`, `mdict`, `mruns` and their
-//! storable forms `smlist`, `smdict`, `smruns`).
+//! Model containers: lists, dicts and run lists (Python's `mlist`, `mdict`,
+//! `mruns` and their storable forms `smlist`, `smdict`, `smruns`).
+//!
+//! A container holds [`Item`]s. A storable item is kept in a file of its
+//! own, behind a [`Record`] the container names (`MList<Person>`). A mixed
+//! item, an enum derived with `#[derive(Serializable)]` or
+//! [`Dynamic`](crate::dynamic::Dynamic), is written as its value says: its
+//! records in files named by the container, the rest inline, as Python's
+//! containers hold numbers, strings and storables side by side.
 //!
 //! Removing or replacing an item remembers its files; the next save deletes
 //! them after its commit (auto-clean, see
 //! [`EncodeOptions::auto_clean`](crate::EncodeOptions)).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use futures::future::try_join_all;
 use indexmap::IndexMap;
 
-use crate::context::{DecodeContext, EncodeContext, RemoveOp};
+use crate::context::{DecodeContext, EncodeContext, Placement, Released};
 use crate::error::{Error, Result};
 use crate::json::{Map, Value};
-use crate::path::StoragePath;
-use crate::record::{same_store, Record};
+use crate::record::Record;
 use crate::serial::{self, mismatch, Serializable};
 use crate::storable::{Storable, Stored};
-use crate::storage::StorageBackend;
 use crate::target::{join_rel, Target};
 
-/// Per-item record options (Python's `container.record(value, stem=...,
-/// suffix=..., name=..., subdir=..., preload=...)`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ItemOptions {
-    /// The file's stem.
-    pub stem: Option<String>,
-    /// The file's suffix, with its dot.
-    pub suffix: Option<String>,
-    /// The whole file name (instead of stem and suffix).
-    pub name: Option<String>,
-    /// A folder below the one the container picks.
-    pub subdir: Option<String>,
-    /// Read the item when the container is loaded.
-    pub preload: bool,
+pub use crate::target::ItemOptions;
+
+/// What a model container can hold, and how it holds it.
+///
+/// Every [`Storable`] is an item held in a [`Record`]; so is every enum
+/// derived with `#[derive(Serializable)]` from one-field variants (held as
+/// it is), and [`Dynamic`](crate::dynamic::Dynamic).
+pub trait Item: Sized {
+    /// What the container keeps for one item: `Record<T>` for a storable,
+    /// the value itself for a mixed item.
+    type Slot: Serializable;
+
+    /// The slot for a new item.
+    fn into_slot(self) -> Self::Slot;
+
+    /// Puts `value` in an occupied slot. A record keeps its file name and
+    /// deletes the old content's files after the next save; a mixed item
+    /// releases the old value's files into `released` and takes `place`.
+    fn replace(
+        slot: &mut Self::Slot,
+        value: Self,
+        place: &mut Placement<'_>,
+        released: &mut Vec<Released>,
+    );
 }
 
-impl ItemOptions {
-    /// Options with only the stem set.
-    pub fn stem(stem: impl Into<String>) -> Self {
-        ItemOptions {
-            stem: Some(stem.into()),
-            ..Self::default()
-        }
+impl<T: Storable> Item for T {
+    type Slot = Record<T>;
+
+    fn into_slot(self) -> Record<T> {
+        Record::new(self)
     }
 
-    /// Options with only the file name set.
-    pub fn name(name: impl Into<String>) -> Self {
-        ItemOptions {
-            name: Some(name.into()),
-            ..Self::default()
-        }
+    fn replace(slot: &mut Record<T>, value: T, _: &mut Placement<'_>, _: &mut Vec<Released>) {
+        slot.set(value);
     }
 }
 
 /// Files of removed items, waiting for the next save.
 #[derive(Default)]
-struct Unused(Mutex<Vec<(Arc<dyn StorageBackend>, StoragePath)>>);
+struct Unused(Mutex<Vec<Released>>);
 
 impl Unused {
-    fn add<T>(&self, mut record: Record<T>) {
-        let files = record.take_files();
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(files);
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Released>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn schedule(&self, nested: bool, ctx: &mut EncodeContext<'_>) {
-        let files = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
-        if !ctx.options().auto_clean {
-            return;
-        }
-        for (store, path) in files {
-            if same_store(&store, ctx.plan().store()) {
-                ctx.plan().removals.push(RemoveOp { path, nested });
-            }
+    fn add<S: Serializable>(&self, mut slot: S) -> S {
+        slot.release_files(&mut self.lock());
+        slot
+    }
+
+    fn schedule(&self, ctx: &mut EncodeContext<'_>) {
+        let files = std::mem::take(&mut *self.lock());
+        for file in files {
+            file.schedule(ctx);
         }
     }
 }
@@ -88,8 +92,48 @@ impl Clone for Unused {
     }
 }
 
-fn encode_items<'r, T: Storable>(
-    items: impl Iterator<Item = &'r Record<T>>,
+/// A list item's place: the list's folder, a name of its own.
+fn in_folder(subdir: &str) -> Target {
+    Target {
+        subdir: Some(subdir.to_string()),
+        ..Target::default()
+    }
+}
+
+/// A new slot for `value`, placed where the container says.
+fn adopt<T: Item>(
+    value: T,
+    next: &mut dyn FnMut() -> Target,
+    preload: bool,
+    options: Option<&ItemOptions>,
+) -> T::Slot {
+    let mut slot = value.into_slot();
+    slot.adopt_records(&mut Placement {
+        next,
+        preload,
+        options,
+    });
+    slot
+}
+
+/// Puts `value` in `slot`, as [`Item::replace`] does.
+fn replace<T: Item>(
+    slot: &mut T::Slot,
+    value: T,
+    next: &mut dyn FnMut() -> Target,
+    preload: bool,
+    unused: &Unused,
+) {
+    let mut place = Placement {
+        next,
+        preload,
+        options: None,
+    };
+    T::replace(slot, value, &mut place, &mut unused.lock());
+}
+
+fn encode_items<'r, S: Serializable + 'r>(
+    items: impl Iterator<Item = &'r S>,
     ctx: &mut EncodeContext<'_>,
 ) -> Result<Vec<Value>> {
     ctx.without_defaults(|ctx| {
@@ -100,17 +144,15 @@ fn encode_items<'r, T: Storable>(
     })
 }
 
-fn decode_items<T: Storable>(content: &Value, ctx: &DecodeContext) -> Result<Vec<Record<T>>> {
+fn decode_items<S: Serializable>(content: &Value, ctx: &DecodeContext) -> Result<Vec<S>> {
     let store = content.get("store").unwrap_or(&Value::Null);
     let items = store
         .as_array()
-        .ok_or_else(|| mismatch("a list of records", store).at_key("store"))?;
+        .ok_or_else(|| mismatch("a list of items", store).at_key("store"))?;
     items
         .iter()
         .enumerate()
-        .map(|(i, v)| {
-            serial::deserialize::<Record<T>>(v, ctx).map_err(|e| e.at_index(i).at_key("store"))
-        })
+        .map(|(i, v)| serial::deserialize::<S>(v, ctx).map_err(|e| e.at_index(i).at_key("store")))
         .collect()
 }
 
@@ -138,15 +180,16 @@ async fn load_all<'a, T: Storable>(
 
 // ---- MList -----------------------------------------------------------------
 
-/// A list of storables, each in a file of its own (Python's `mlist`).
-pub struct MList<T> {
+/// A list of items (Python's `mlist`): storables each in a file of its own,
+/// or mixed items written as they say.
+pub struct MList<T: Item> {
     subdir: String,
     preload: bool,
-    items: Vec<Record<T>>,
+    items: Vec<T::Slot>,
     unused: Unused,
 }
 
-impl<T> Default for MList<T> {
+impl<T: Item> Default for MList<T> {
     fn default() -> Self {
         MList {
             subdir: String::new(),
@@ -157,7 +200,7 @@ impl<T> Default for MList<T> {
     }
 }
 
-impl<T: Storable> MList<T> {
+impl<T: Item> MList<T> {
     /// An empty list storing its items in the holder's folder.
     pub fn new() -> Self {
         Self::default()
@@ -185,77 +228,74 @@ impl<T: Storable> MList<T> {
         self.preload
     }
 
-    fn adopt(&self, value: T) -> Record<T> {
-        let mut rec = Record::new(value);
-        let target = Target {
-            subdir: Some(self.subdir.clone()),
-            ..Target::default()
-        };
-        rec.set_container_target(target, self.preload);
-        rec
+    fn adopt(&self, value: T, options: Option<&ItemOptions>) -> T::Slot {
+        adopt(
+            value,
+            &mut || in_folder(&self.subdir),
+            self.preload,
+            options,
+        )
     }
 
     /// Appends a value.
     pub fn push(&mut self, value: T) {
-        let rec = self.adopt(value);
-        self.items.push(rec);
+        let slot = self.adopt(value, None);
+        self.items.push(slot);
     }
 
     /// Appends a value with its own record options.
     pub fn record(&mut self, value: T, options: &ItemOptions) {
-        let rec = self.adopt(value).with_options(options);
-        self.items.push(rec);
+        let slot = self.adopt(value, Some(options));
+        self.items.push(slot);
     }
 
-    /// Appends a record as it is (its own target options apply).
-    pub fn push_record(&mut self, record: Record<T>) {
-        self.items.push(record);
+    /// Inserts a value at `index` with its own record options (panics if
+    /// `index > len`, like `Vec`).
+    pub fn record_at(&mut self, index: usize, value: T, options: &ItemOptions) {
+        let slot = self.adopt(value, Some(options));
+        self.items.insert(index, slot);
     }
 
     /// Inserts a value at `index` (panics if `index > len`, like `Vec`).
     pub fn insert(&mut self, index: usize, value: T) {
-        let rec = self.adopt(value);
-        self.items.insert(index, rec);
+        let slot = self.adopt(value, None);
+        self.items.insert(index, slot);
     }
 
-    /// Replaces the value at `index`, keeping its file name; the old
-    /// content's files are deleted after the next save.
+    /// Replaces the value at `index` (a record keeps its file name); the old
+    /// value's files are deleted after the next save.
     pub fn set(&mut self, index: usize, value: T) -> Result<()> {
         let len = self.items.len();
-        let rec = self.items.get_mut(index).ok_or_else(|| {
+        let slot = self.items.get_mut(index).ok_or_else(|| {
             Error::Other(format!("index {index} out of range for a list of {len}"))
         })?;
-        rec.set(value);
+        let subdir = &self.subdir;
+        replace(
+            slot,
+            value,
+            &mut || in_folder(subdir),
+            self.preload,
+            &self.unused,
+        );
         Ok(())
     }
 
-    /// Removes and returns the record at `index`; its files are deleted
-    /// after the next save.
-    pub fn remove(&mut self, index: usize) -> Option<Record<T>> {
-        (index < self.items.len()).then(|| self.forget(index))
+    /// Removes and returns the item at `index`; its files are deleted after
+    /// the next save.
+    pub fn remove(&mut self, index: usize) -> Option<T::Slot> {
+        (index < self.items.len()).then(|| self.unused.add(self.items.remove(index)))
     }
 
-    fn forget(&mut self, index: usize) -> Record<T> {
-        let mut rec = self.items.remove(index);
-        let files = rec.take_files();
-        self.unused
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(files);
-        rec
-    }
-
-    /// Removes and returns the last record.
-    pub fn pop(&mut self) -> Option<Record<T>> {
-        let last = self.items.len().checked_sub(1)?;
-        Some(self.forget(last))
+    /// Removes and returns the last item.
+    pub fn pop(&mut self) -> Option<T::Slot> {
+        let last = self.items.pop()?;
+        Some(self.unused.add(last))
     }
 
     /// Removes every item.
     pub fn clear(&mut self) {
-        for rec in self.items.drain(..) {
-            self.unused.add(rec);
+        for slot in self.items.drain(..) {
+            self.unused.add(slot);
         }
     }
 
@@ -269,28 +309,23 @@ impl<T: Storable> MList<T> {
         self.items.is_empty()
     }
 
-    /// The record at `index`.
-    pub fn get(&self, index: usize) -> Option<&Record<T>> {
+    /// The item at `index` (a storable's record).
+    pub fn get(&self, index: usize) -> Option<&T::Slot> {
         self.items.get(index)
     }
 
-    /// The record at `index`, for changing it.
-    pub fn get_mut(&mut self, index: usize) -> Option<&mut Record<T>> {
+    /// The item at `index`, for changing it.
+    pub fn get_mut(&mut self, index: usize) -> Option<&mut T::Slot> {
         self.items.get_mut(index)
     }
 
-    /// The records, in order; each loads its content on first access.
-    pub fn iter(&self) -> std::slice::Iter<'_, Record<T>> {
+    /// The items, in order; a record loads its content on first access.
+    pub fn iter(&self) -> std::slice::Iter<'_, T::Slot> {
         self.items.iter()
     }
 
-    /// Every item's content, loading those not yet loaded concurrently.
-    pub async fn contents(&self) -> Result<Vec<&T>> {
-        load_all(self.items.iter()).await
-    }
-
     fn content_map(&self, ctx: &mut EncodeContext<'_>) -> Result<Map> {
-        self.unused.schedule(T::JSON, ctx);
+        self.unused.schedule(ctx);
         let mut out = Map::new();
         out.insert(
             "store".into(),
@@ -313,17 +348,36 @@ impl<T: Storable> MList<T> {
             unused: Unused::default(),
         })
     }
+
+    fn release_all(&mut self, out: &mut Vec<Released>) {
+        out.append(&mut self.unused.lock());
+        for slot in &mut self.items {
+            slot.release_files(out);
+        }
+    }
 }
 
-impl<'a, T> IntoIterator for &'a MList<T> {
-    type Item = &'a Record<T>;
-    type IntoIter = std::slice::Iter<'a, Record<T>>;
+impl<T: Storable> MList<T> {
+    /// Appends a record as it is (its own target options apply).
+    pub fn push_record(&mut self, record: Record<T>) {
+        self.items.push(record);
+    }
+
+    /// Every item's content, loading those not yet loaded concurrently.
+    pub async fn contents(&self) -> Result<Vec<&T>> {
+        load_all(self.items.iter()).await
+    }
+}
+
+impl<'a, T: Item> IntoIterator for &'a MList<T> {
+    type Item = &'a T::Slot;
+    type IntoIter = std::slice::Iter<'a, T::Slot>;
     fn into_iter(self) -> Self::IntoIter {
         self.items.iter()
     }
 }
 
-impl<T: Storable> FromIterator<T> for MList<T> {
+impl<T: Item> FromIterator<T> for MList<T> {
     fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
         let mut list = MList::new();
         for v in iter {
@@ -335,18 +389,18 @@ impl<T: Storable> FromIterator<T> for MList<T> {
 
 // ---- MDict -----------------------------------------------------------------
 
-/// A string-keyed map of storables, each in a file of its own (Python's
-/// `mdict`).
-pub struct MDict<T> {
+/// A string-keyed map of items (Python's `mdict`): storables each in a
+/// file of its own, or mixed items written as they say.
+pub struct MDict<T: Item> {
     subdir: String,
     preload: bool,
     store_by_key: bool,
     store_subdir: bool,
-    items: IndexMap<String, Record<T>>,
+    items: IndexMap<String, T::Slot>,
     unused: Unused,
 }
 
-impl<T> Default for MDict<T> {
+impl<T: Item> Default for MDict<T> {
     fn default() -> Self {
         MDict {
             subdir: String::new(),
@@ -359,7 +413,7 @@ impl<T> Default for MDict<T> {
     }
 }
 
-impl<T: Storable> MDict<T> {
+impl<T: Item> MDict<T> {
     /// An empty dict storing its items in the holder's folder.
     pub fn new() -> Self {
         Self::default()
@@ -409,7 +463,8 @@ impl<T: Storable> MDict<T> {
         self.store_subdir
     }
 
-    fn adopt(&self, key: &str, value: T) -> Record<T> {
+    /// The place of the item at `key`.
+    fn key_target(&self, key: &str) -> Target {
         // Python's mdict merges a key target whose subdir is "" over its own
         // subdir, so `subdir` only counts with `store_subdir` (FORMAT.md §15).
         let mut target = Target {
@@ -422,20 +477,29 @@ impl<T: Storable> MDict<T> {
         if self.store_subdir {
             target.subdir = Some(join_rel(&self.subdir, key));
         }
-        let mut rec = Record::new(value);
-        rec.set_container_target(target, self.preload);
-        rec
+        target
     }
 
-    /// Sets `key` to `value`. An existing record keeps its file name and the
-    /// old content's files are deleted after the next save.
+    fn adopt(&self, key: &str, value: T, options: Option<&ItemOptions>) -> T::Slot {
+        adopt(value, &mut || self.key_target(key), self.preload, options)
+    }
+
+    /// Sets `key` to `value`. An existing record keeps its file name; the old
+    /// value's files are deleted after the next save.
     pub fn insert(&mut self, key: impl Into<String>, value: T) {
         let key = key.into();
+        let target = self.key_target(&key);
         match self.items.get_mut(&key) {
-            Some(rec) => rec.set(value),
+            Some(slot) => replace(
+                slot,
+                value,
+                &mut || target.clone(),
+                self.preload,
+                &self.unused,
+            ),
             None => {
-                let rec = self.adopt(&key, value);
-                self.items.insert(key, rec);
+                let slot = self.adopt(&key, value, None);
+                self.items.insert(key, slot);
             }
         }
     }
@@ -443,45 +507,32 @@ impl<T: Storable> MDict<T> {
     /// Sets `key` to `value` with its own record options.
     pub fn record(&mut self, key: impl Into<String>, value: T, options: &ItemOptions) {
         let key = key.into();
-        let rec = self.adopt(&key, value).with_options(options);
-        if let Some(old) = self.items.insert(key, rec) {
-            self.unused.add(old);
-        }
-    }
-
-    /// Sets `key` to a record as it is.
-    pub fn insert_record(&mut self, key: impl Into<String>, record: Record<T>) {
-        if let Some(old) = self.items.insert(key.into(), record) {
+        let slot = self.adopt(&key, value, Some(options));
+        if let Some(old) = self.items.insert(key, slot) {
             self.unused.add(old);
         }
     }
 
     /// Removes `key`; its files are deleted after the next save.
-    pub fn remove(&mut self, key: &str) -> Option<Record<T>> {
-        let mut rec = self.items.shift_remove(key)?;
-        let files = rec.take_files();
-        self.unused
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(files);
-        Some(rec)
+    pub fn remove(&mut self, key: &str) -> Option<T::Slot> {
+        let slot = self.items.shift_remove(key)?;
+        Some(self.unused.add(slot))
     }
 
     /// Removes every item.
     pub fn clear(&mut self) {
-        for (_, rec) in self.items.drain(..) {
-            self.unused.add(rec);
+        for (_, slot) in self.items.drain(..) {
+            self.unused.add(slot);
         }
     }
 
-    /// The record at `key`.
-    pub fn get(&self, key: &str) -> Option<&Record<T>> {
+    /// The item at `key` (a storable's record).
+    pub fn get(&self, key: &str) -> Option<&T::Slot> {
         self.items.get(key)
     }
 
-    /// The record at `key`, for changing it.
-    pub fn get_mut(&mut self, key: &str) -> Option<&mut Record<T>> {
+    /// The item at `key`, for changing it.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut T::Slot> {
         self.items.get_mut(key)
     }
 
@@ -496,7 +547,7 @@ impl<T: Storable> MDict<T> {
     }
 
     /// The entries, in insertion order.
-    pub fn iter(&self) -> indexmap::map::Iter<'_, String, Record<T>> {
+    pub fn iter(&self) -> indexmap::map::Iter<'_, String, T::Slot> {
         self.items.iter()
     }
 
@@ -510,14 +561,8 @@ impl<T: Storable> MDict<T> {
         self.items.is_empty()
     }
 
-    /// Every item's content, loading those not yet loaded concurrently.
-    pub async fn contents(&self) -> Result<Vec<(&str, &T)>> {
-        let values = load_all(self.items.values()).await?;
-        Ok(self.items.keys().map(String::as_str).zip(values).collect())
-    }
-
     fn content_map(&self, ctx: &mut EncodeContext<'_>) -> Result<Map> {
-        self.unused.schedule(T::JSON, ctx);
+        self.unused.schedule(ctx);
         let store = ctx.without_defaults(|ctx| {
             let mut store = Map::with_capacity(self.items.len());
             for (k, rec) in &self.items {
@@ -549,12 +594,12 @@ impl<T: Storable> MDict<T> {
         let store = content.get("store").unwrap_or(&Value::Null);
         let entries = store
             .as_object()
-            .ok_or_else(|| mismatch("a dict of records", store).at_key("store"))?;
+            .ok_or_else(|| mismatch("a dict of items", store).at_key("store"))?;
         let mut items = IndexMap::with_capacity(entries.len());
         for (k, v) in entries {
-            let rec = serial::deserialize::<Record<T>>(v, ctx)
-                .map_err(|e| e.at_key(k).at_key("store"))?;
-            items.insert(k.clone(), rec);
+            let slot =
+                serial::deserialize::<T::Slot>(v, ctx).map_err(|e| e.at_key(k).at_key("store"))?;
+            items.insert(k.clone(), slot);
         }
         Ok(MDict {
             subdir: opt_str(content, "subdir")?,
@@ -565,21 +610,44 @@ impl<T: Storable> MDict<T> {
             unused: Unused::default(),
         })
     }
+
+    fn release_all(&mut self, out: &mut Vec<Released>) {
+        out.append(&mut self.unused.lock());
+        for slot in self.items.values_mut() {
+            slot.release_files(out);
+        }
+    }
+}
+
+impl<T: Storable> MDict<T> {
+    /// Sets `key` to a record as it is.
+    pub fn insert_record(&mut self, key: impl Into<String>, record: Record<T>) {
+        if let Some(old) = self.items.insert(key.into(), record) {
+            self.unused.add(old);
+        }
+    }
+
+    /// Every item's content, loading those not yet loaded concurrently.
+    pub async fn contents(&self) -> Result<Vec<(&str, &T)>> {
+        let values = load_all(self.items.values()).await?;
+        Ok(self.items.keys().map(String::as_str).zip(values).collect())
+    }
 }
 
 // ---- MRuns -----------------------------------------------------------------
 
 /// A list of runs whose files are named by a counter: `<stem>-<n>` (Python's
 /// `mruns`). The counter only grows (until [`MRuns::clear`]), so a run keeps
-/// its file when earlier runs are removed.
-pub struct MRuns<T> {
+/// its file when earlier runs are removed. Only items that are records take
+/// a number, as in Python.
+pub struct MRuns<T: Item> {
     stem: Option<String>,
     run_count: u64,
     store_subdir: bool,
     list: MList<T>,
 }
 
-impl<T> Default for MRuns<T> {
+impl<T: Item> Default for MRuns<T> {
     fn default() -> Self {
         MRuns {
             stem: Some("run".into()),
@@ -590,7 +658,7 @@ impl<T> Default for MRuns<T> {
     }
 }
 
-impl<T: Storable> MRuns<T> {
+impl<T: Item> MRuns<T> {
     /// An empty run list with stem `run`, each run in a folder of its own.
     pub fn new() -> Self {
         Self::default()
@@ -647,59 +715,59 @@ impl<T: Storable> MRuns<T> {
         self.store_subdir
     }
 
-    fn adopt(&mut self, value: T) -> Record<T> {
-        // Python formats a missing stem as `None`.
-        let stem = self.stem.clone().unwrap_or_else(|| "None".into());
-        let key = format!("{stem}-{}", self.run_count);
-        self.run_count += 1;
-        let target = if self.store_subdir {
-            Target {
-                stem: Some(stem),
-                subdir: Some(join_rel(&self.list.subdir, &key)),
-                suffix: None,
-            }
-        } else {
-            Target {
-                stem: Some(key),
-                subdir: Some(self.list.subdir.clone()),
-                suffix: None,
-            }
-        };
-        let mut rec = Record::new(value);
-        rec.set_container_target(target, self.list.preload);
-        rec
+    fn adopt(&mut self, value: T, options: Option<&ItemOptions>) -> T::Slot {
+        let (stem, subdir, store_subdir) = (&self.stem, &self.list.subdir, self.store_subdir);
+        let count = &mut self.run_count;
+        let mut next = || run_target(stem.as_deref(), subdir, store_subdir, count);
+        adopt(value, &mut next, self.list.preload, options)
     }
 
     /// Appends a run.
     pub fn push(&mut self, value: T) {
-        let rec = self.adopt(value);
-        self.list.items.push(rec);
+        let slot = self.adopt(value, None);
+        self.list.items.push(slot);
     }
 
     /// Appends a run with its own record options.
     pub fn record(&mut self, value: T, options: &ItemOptions) {
-        let rec = self.adopt(value).with_options(options);
-        self.list.items.push(rec);
+        let slot = self.adopt(value, Some(options));
+        self.list.items.push(slot);
+    }
+
+    /// Inserts a run at `index` with its own record options; it is numbered
+    /// by the counter all the same.
+    pub fn record_at(&mut self, index: usize, value: T, options: &ItemOptions) {
+        let slot = self.adopt(value, Some(options));
+        self.list.items.insert(index, slot);
     }
 
     /// Inserts a run at `index`; it is numbered by the counter all the same.
     pub fn insert(&mut self, index: usize, value: T) {
-        let rec = self.adopt(value);
-        self.list.items.insert(index, rec);
+        let slot = self.adopt(value, None);
+        self.list.items.insert(index, slot);
     }
 
-    /// Replaces the run at `index`, keeping its file name.
+    /// Replaces the run at `index`: a record keeps its file name, a mixed
+    /// item that holds a record takes the next number.
     pub fn set(&mut self, index: usize, value: T) -> Result<()> {
-        self.list.set(index, value)
+        let len = self.list.items.len();
+        let (stem, subdir, store_subdir) = (&self.stem, &self.list.subdir, self.store_subdir);
+        let count = &mut self.run_count;
+        let slot = self.list.items.get_mut(index).ok_or_else(|| {
+            Error::Other(format!("index {index} out of range for a list of {len}"))
+        })?;
+        let mut next = || run_target(stem.as_deref(), subdir, store_subdir, count);
+        replace(slot, value, &mut next, self.list.preload, &self.list.unused);
+        Ok(())
     }
 
     /// Removes and returns the run at `index`.
-    pub fn remove(&mut self, index: usize) -> Option<Record<T>> {
+    pub fn remove(&mut self, index: usize) -> Option<T::Slot> {
         self.list.remove(index)
     }
 
     /// Removes and returns the last run.
-    pub fn pop(&mut self) -> Option<Record<T>> {
+    pub fn pop(&mut self) -> Option<T::Slot> {
         self.list.pop()
     }
 
@@ -719,24 +787,19 @@ impl<T: Storable> MRuns<T> {
         self.list.is_empty()
     }
 
-    /// The record of run `index`.
-    pub fn get(&self, index: usize) -> Option<&Record<T>> {
+    /// Run `index` (a storable's record).
+    pub fn get(&self, index: usize) -> Option<&T::Slot> {
         self.list.get(index)
     }
 
-    /// The record of run `index`, for changing it.
-    pub fn get_mut(&mut self, index: usize) -> Option<&mut Record<T>> {
+    /// Run `index`, for changing it.
+    pub fn get_mut(&mut self, index: usize) -> Option<&mut T::Slot> {
         self.list.get_mut(index)
     }
 
-    /// The records, in order.
-    pub fn iter(&self) -> std::slice::Iter<'_, Record<T>> {
+    /// The runs, in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, T::Slot> {
         self.list.iter()
-    }
-
-    /// Every run's content, loading those not yet loaded concurrently.
-    pub async fn contents(&self) -> Result<Vec<&T>> {
-        self.list.contents().await
     }
 
     fn content_map(&self, ctx: &mut EncodeContext<'_>) -> Result<Map> {
@@ -777,9 +840,43 @@ impl<T: Storable> MRuns<T> {
     }
 }
 
-impl<'a, T> IntoIterator for &'a MRuns<T> {
-    type Item = &'a Record<T>;
-    type IntoIter = std::slice::Iter<'a, Record<T>>;
+impl<T: Item> MRuns<T> {
+    fn release_all(&mut self, out: &mut Vec<Released>) {
+        self.list.release_all(out);
+    }
+}
+
+impl<T: Storable> MRuns<T> {
+    /// Every run's content, loading those not yet loaded concurrently.
+    pub async fn contents(&self) -> Result<Vec<&T>> {
+        self.list.contents().await
+    }
+}
+
+/// The place of the next run; numbers it.
+fn run_target(stem: Option<&str>, subdir: &str, store_subdir: bool, count: &mut u64) -> Target {
+    // Python formats a missing stem as `None`.
+    let stem = stem.unwrap_or("None");
+    let key = format!("{stem}-{count}");
+    *count += 1;
+    if store_subdir {
+        Target {
+            stem: Some(stem.to_string()),
+            subdir: Some(join_rel(subdir, &key)),
+            suffix: None,
+        }
+    } else {
+        Target {
+            stem: Some(key),
+            subdir: Some(subdir.to_string()),
+            suffix: None,
+        }
+    }
+}
+
+impl<'a, T: Item> IntoIterator for &'a MRuns<T> {
+    type Item = &'a T::Slot;
+    type IntoIter = std::slice::Iter<'a, T::Slot>;
     fn into_iter(self) -> Self::IntoIter {
         self.list.items.iter()
     }
@@ -789,8 +886,11 @@ impl<'a, T> IntoIterator for &'a MRuns<T> {
 
 macro_rules! container {
     ($ty:ident, $ser:literal, $storable:ident, $sser:literal, $sto:literal) => {
-        impl<T: Storable> Serializable for $ty<T> {
+        impl<T: Item> Serializable for $ty<T> {
             const SER_TYPE: Option<&'static str> = Some($ser);
+            fn release_files(&mut self, out: &mut Vec<Released>) {
+                self.release_all(out);
+            }
             fn to_content(&self, ctx: &mut EncodeContext<'_>) -> Result<Value> {
                 self.content_map(ctx).map(Value::Object)
             }
@@ -803,35 +903,38 @@ macro_rules! container {
         }
 
         #[doc = concat!("The storable form of [`", stringify!($ty), "`] (Python's `", $sser, "`): kept in a JSON file of its own.")]
-        pub struct $storable<T>(pub $ty<T>);
+        pub struct $storable<T: Item>(pub $ty<T>);
 
-        impl<T> Default for $storable<T> {
+        impl<T: Item> Default for $storable<T> {
             fn default() -> Self {
                 $storable($ty::default())
             }
         }
 
-        impl<T> std::ops::Deref for $storable<T> {
+        impl<T: Item> std::ops::Deref for $storable<T> {
             type Target = $ty<T>;
             fn deref(&self) -> &$ty<T> {
                 &self.0
             }
         }
 
-        impl<T> std::ops::DerefMut for $storable<T> {
+        impl<T: Item> std::ops::DerefMut for $storable<T> {
             fn deref_mut(&mut self) -> &mut $ty<T> {
                 &mut self.0
             }
         }
 
-        impl<T> From<$ty<T>> for $storable<T> {
+        impl<T: Item> From<$ty<T>> for $storable<T> {
             fn from(inner: $ty<T>) -> Self {
                 $storable(inner)
             }
         }
 
-        impl<T: Storable> Serializable for $storable<T> {
+        impl<T: Item> Serializable for $storable<T> {
             const SER_TYPE: Option<&'static str> = Some($sser);
+            fn release_files(&mut self, out: &mut Vec<Released>) {
+                self.0.release_all(out);
+            }
             fn to_content(&self, ctx: &mut EncodeContext<'_>) -> Result<Value> {
                 self.0.to_content(ctx)
             }
@@ -840,7 +943,10 @@ macro_rules! container {
             }
         }
 
-        impl<T: Storable> Storable for $storable<T> {
+        impl<T: Item + Send + Sync + 'static> Storable for $storable<T>
+        where
+            T::Slot: Send + Sync,
+        {
             const STO_TYPE: &'static str = $sto;
             const EXTENSION: &'static str = ".json";
             const JSON: bool = true;
@@ -858,19 +964,19 @@ container!(MList, "_ser__mlist", SMList, "_ser__smlist", "_sto__mlist");
 container!(MDict, "_ser__mdict", SMDict, "_ser__smdict", "_sto__smdict");
 container!(MRuns, "_ser__mruns", SMRuns, "_ser__smruns", "_sto__smruns");
 
-impl<T: std::fmt::Debug> std::fmt::Debug for MList<T> {
+impl<T: Item<Slot: std::fmt::Debug>> std::fmt::Debug for MList<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.items.iter()).finish()
     }
 }
 
-impl<T: std::fmt::Debug> std::fmt::Debug for MDict<T> {
+impl<T: Item<Slot: std::fmt::Debug>> std::fmt::Debug for MDict<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_map().entries(self.items.iter()).finish()
     }
 }
 
-impl<T: std::fmt::Debug> std::fmt::Debug for MRuns<T> {
+impl<T: Item<Slot: std::fmt::Debug>> std::fmt::Debug for MRuns<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MRuns")
             .field("stem", &self.stem)

@@ -12,15 +12,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::OnceCell;
 
-use crate::context::{CopyOp, DecodeContext, EncodeContext, RemoveOp};
+use crate::context::{CopyOp, DecodeContext, EncodeContext, Placement, Released};
 use crate::error::{Error, Result};
 use crate::graph;
 use crate::json::{self, Map, Value};
 use crate::path::StoragePath;
 use crate::serial::{mismatch, Serializable};
 use crate::storable::{Storable, Stored};
-use crate::storage::StorageBackend;
-use crate::target::Target;
+use crate::storage::{same_store, StorageBackend};
+use crate::target::{ItemOptions, Target};
 
 /// Type name of a record's envelope.
 pub const RECORD_TYPE: &str = "_ser__record";
@@ -157,9 +157,14 @@ impl<T> Record<T> {
 
     /// Applies target options given by a container, as Python's
     /// `mlist.record(value, stem=..., subdir=...)` does: the parts set in
-    /// `target` replace the record's, and a subdir is appended to the
+    /// `options` replace the record's, and a subdir is appended to the
     /// record's own subdir.
-    pub fn with_options(mut self, options: &crate::model::ItemOptions) -> Self {
+    pub fn with_options(mut self, options: &ItemOptions) -> Self {
+        self.apply_options(options);
+        self
+    }
+
+    fn apply_options(&mut self, options: &ItemOptions) {
         let meta = self.meta_mut();
         let mut over = Target {
             subdir: None,
@@ -176,16 +181,17 @@ impl<T> Record<T> {
         meta.target = meta.target.merge(&over);
         meta.explicit = true;
         meta.preload |= options.preload;
-        self
     }
 
-    /// Sets the target parts a container decides (used by model containers
-    /// when they adopt a value).
-    pub(crate) fn set_container_target(&mut self, target: Target, preload: bool) {
+    /// Takes the place a container gives its new item.
+    pub(crate) fn place(&mut self, place: &mut Placement<'_>) {
         let meta = self.meta_mut();
-        meta.target = target;
+        meta.target = (place.next)();
         meta.explicit = true;
-        meta.preload |= preload;
+        meta.preload |= place.preload;
+        if let Some(options) = place.options {
+            self.apply_options(options);
+        }
     }
 
     /// Whether the content is in memory.
@@ -276,11 +282,7 @@ impl<T: Storable> Record<T> {
     }
 
     async fn load(&self) -> Result<T> {
-        let (store, path) = match &self.meta().origin {
-            Origin::Stored { store, path, .. } => (store.clone(), path.clone()),
-            Origin::Refused(msg) => return Err(Error::decode(msg.clone())),
-            Origin::New => return Err(Error::Other("record has neither content nor file".into())),
-        };
+        let (store, path) = self.source()?;
         tracing::debug!(target: "dman::record", file = %path, sto_type = T::STO_TYPE, "loading content");
         let bytes = store.read(&path).await?;
         decode_stored::<T>(bytes, store, &path, None).await
@@ -334,7 +336,46 @@ impl<T: Storable> Serializable for Record<T> {
         })
     }
 
+    fn adopt_records(&mut self, place: &mut Placement<'_>) {
+        self.place(place);
+    }
+
+    fn release_files(&mut self, out: &mut Vec<Released>) {
+        self.release(T::JSON, out);
+    }
+
     fn to_content(&self, ctx: &mut EncodeContext<'_>) -> Result<Value> {
+        let kind = Kind {
+            sto_type: T::STO_TYPE,
+            extension: T::EXTENSION,
+            json: T::JSON,
+        };
+        self.encode(ctx, kind, |content, ctx| content.to_stored(ctx))
+    }
+
+    fn from_content(content: &Value, ctx: &DecodeContext) -> Result<Self> {
+        let (record, _) = Record::decode(content, ctx, Some(T::STO_TYPE))?;
+        if record.is_preload() {
+            if let Ok((_, path)) = record.source() {
+                if let Some(bytes) = ctx.prefetched(&path) {
+                    let value = decode_prefetched::<T>(bytes, ctx, &path)?;
+                    let _ = record.content.set(value);
+                }
+            }
+        }
+        Ok(record)
+    }
+}
+
+impl<T> Record<T> {
+    /// Writes the record's envelope content, planning its file's write,
+    /// copy or keep: the engine behind every record kind.
+    pub(crate) fn encode(
+        &self,
+        ctx: &mut EncodeContext<'_>,
+        kind: Kind<'_>,
+        write: impl FnOnce(&T, &mut EncodeContext<'_>) -> Result<Stored>,
+    ) -> Result<Value> {
         let defaults = ctx.take_defaults();
         let mut meta = self.meta();
         if !meta.resolved {
@@ -343,7 +384,7 @@ impl<T: Storable> Serializable for Record<T> {
                 requested = d.target.merge(&requested);
                 meta.preload |= d.preload;
             }
-            meta.target = requested.complete(T::EXTENSION);
+            meta.target = requested.complete(kind.extension);
             meta.resolved = true;
         }
         let rel = meta
@@ -352,16 +393,8 @@ impl<T: Storable> Serializable for Record<T> {
             .ok_or_else(|| Error::encode(format!("incomplete record target {}", meta.target)))?;
         let wanted = ctx.dir().join(&rel)?;
 
-        let replaced = std::mem::take(&mut meta.replaced);
-        if ctx.options().auto_clean {
-            for (store, path) in replaced {
-                if same_store(&store, ctx.plan().store()) {
-                    ctx.plan().removals.push(RemoveOp {
-                        path,
-                        nested: T::JSON,
-                    });
-                }
-            }
+        for (store, path) in std::mem::take(&mut meta.replaced) {
+            Released::new(store, path, kind.json).schedule(ctx);
         }
 
         let dest = ctx.plan().claim(wanted.clone())?;
@@ -394,9 +427,9 @@ impl<T: Storable> Serializable for Record<T> {
         } else {
             let committed = Some(ctx.plan().commit_flag().clone());
             if let Some(content) = self.content.get() {
-                tracing::debug!(target: "dman::save", file = %dest, sto_type = T::STO_TYPE, "writing content");
+                tracing::debug!(target: "dman::save", file = %dest, sto_type = kind.sto_type, "writing content");
                 let dir = dest.parent().unwrap_or_else(StoragePath::root);
-                let stored = content.to_stored(&mut ctx.child(dir))?;
+                let stored = write(content, &mut ctx.child(dir))?;
                 ctx.plan().writes.push((dest.clone(), stored.into_bytes()));
             } else {
                 match &meta.origin {
@@ -406,7 +439,7 @@ impl<T: Storable> Serializable for Record<T> {
                             from_store: store.clone(),
                             from: path.clone(),
                             to: dest.clone(),
-                            nested: T::JSON,
+                            nested: kind.json,
                         });
                     }
                     Origin::Refused(msg) => return Err(Error::encode(msg.clone())),
@@ -425,7 +458,7 @@ impl<T: Storable> Serializable for Record<T> {
 
         let mut out = Map::with_capacity(2);
         out.insert("target".into(), Value::String(target));
-        out.insert("sto_type".into(), Value::String(T::STO_TYPE.into()));
+        out.insert("sto_type".into(), Value::String(kind.sto_type.into()));
         if meta.preload {
             out.insert("preload".into(), Value::Bool(true));
         }
@@ -435,7 +468,14 @@ impl<T: Storable> Serializable for Record<T> {
         Ok(Value::Object(out))
     }
 
-    fn from_content(content: &Value, ctx: &DecodeContext) -> Result<Self> {
+    /// Reads a record's envelope content; `expected` is the `sto_type` a
+    /// typed record requires. Gives the record, its content not read, and
+    /// the `sto_type` found.
+    pub(crate) fn decode(
+        content: &Value,
+        ctx: &DecodeContext,
+        expected: Option<&str>,
+    ) -> Result<(Self, String)> {
         let obj = content
             .as_object()
             .ok_or_else(|| mismatch("a record {target, sto_type}", content))?;
@@ -454,12 +494,11 @@ impl<T: Storable> Serializable for Record<T> {
             .get("sto_type")
             .and_then(Value::as_str)
             .ok_or_else(|| Error::decode("record has no `sto_type`"))?;
-        if sto_type != T::STO_TYPE {
-            return Err(Error::decode(format!(
-                "record holds `{sto_type}`, expected `{}`",
-                T::STO_TYPE
-            ))
-            .at_key("sto_type"));
+        if let Some(expected) = expected.filter(|e| *e != sto_type) {
+            return Err(
+                Error::decode(format!("record holds `{sto_type}`, expected `{expected}`"))
+                    .at_key("sto_type"),
+            );
         }
         let preload = obj.get("preload").and_then(Value::as_bool).unwrap_or(false);
         let origin = match ctx.dir().join(target) {
@@ -470,16 +509,7 @@ impl<T: Storable> Serializable for Record<T> {
             },
             Err(e) => Origin::Refused(format!("record target `{target}` is refused: {e}")),
         };
-        let cell = OnceCell::new();
-        if preload {
-            if let Origin::Stored { path, .. } = &origin {
-                if let Some(bytes) = ctx.prefetched(path) {
-                    let value = decode_prefetched::<T>(bytes, ctx, path)?;
-                    let _ = cell.set(value);
-                }
-            }
-        }
-        Ok(Record::with(
+        let record = Record::with(
             Meta {
                 target: Target::from_path(target),
                 resolved: true,
@@ -489,9 +519,33 @@ impl<T: Storable> Serializable for Record<T> {
                 origin,
                 replaced: Vec::new(),
             },
-            cell,
-        ))
+            OnceCell::new(),
+        );
+        Ok((record, sto_type.to_string()))
     }
+
+    /// The file to read the content from.
+    pub(crate) fn source(&self) -> Result<(Arc<dyn StorageBackend>, StoragePath)> {
+        match &self.meta().origin {
+            Origin::Stored { store, path, .. } => Ok((store.clone(), path.clone())),
+            Origin::Refused(msg) => Err(Error::decode(msg.clone())),
+            Origin::New => Err(Error::Other("record has neither content nor file".into())),
+        }
+    }
+
+    /// The content cell, for kinds that read their content their own way.
+    pub(crate) fn cell(&self) -> &OnceCell<T> {
+        &self.content
+    }
+}
+
+/// What a kind of record writes and how: its `sto_type`, the extension of
+/// new files, and whether its file is a JSON graph with records of its own.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Kind<'a> {
+    pub(crate) sto_type: &'a str,
+    pub(crate) extension: &'a str,
+    pub(crate) json: bool,
 }
 
 /// Decodes a preloaded file synchronously from bytes read ahead.
@@ -511,11 +565,6 @@ fn decode_prefetched<T: Storable>(
         Stored::Bytes(bytes)
     };
     T::from_stored(stored, &child).map_err(|e| e.in_file(&file()))
-}
-
-/// Whether two handles reach the same files.
-pub(crate) fn same_store(a: &Arc<dyn StorageBackend>, b: &Arc<dyn StorageBackend>) -> bool {
-    Arc::ptr_eq(a, b) || a.location() == b.location()
 }
 
 impl<T: Clone> Clone for Record<T> {
@@ -582,10 +631,15 @@ impl<T> fmt::Debug for Record<T> {
 
 impl<T> Record<T> {
     /// The files this record is responsible for once it leaves its holder:
-    /// its own file and those of content it replaced.
-    pub(crate) fn take_files(&mut self) -> Vec<(Arc<dyn StorageBackend>, StoragePath)> {
+    /// its own file (if a committed graph points at it) and those of content
+    /// it replaced. `nested` says whether its file is a JSON record graph.
+    pub(crate) fn release(&mut self, nested: bool, out: &mut Vec<Released>) {
         let meta = self.meta_mut();
-        let mut files = std::mem::take(&mut meta.replaced);
+        out.extend(
+            std::mem::take(&mut meta.replaced)
+                .into_iter()
+                .map(|(store, path)| Released::new(store, path, nested)),
+        );
         if let Origin::Stored {
             store,
             path,
@@ -593,9 +647,8 @@ impl<T> Record<T> {
         } = &meta.origin
         {
             if committed.as_ref().is_none_or(|c| c.load(Ordering::Acquire)) {
-                files.push((store.clone(), path.clone()));
+                out.push(Released::new(store.clone(), path.clone(), nested));
             }
         }
-        files
     }
 }

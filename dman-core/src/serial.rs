@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 
-use crate::context::{DecodeContext, EncodeContext};
+use crate::context::{DecodeContext, EncodeContext, Placement, Released};
 use crate::error::{Error, Result};
 use crate::json::{Map, Value};
 
@@ -77,6 +77,18 @@ pub trait Serializable: Sized {
             None => true,
         }
     }
+
+    /// Gives the records this value holds the places a model container
+    /// decides, when the value becomes one of its items. Only records are
+    /// placed: a value holding none leaves this as it is (the default).
+    /// Implement it, forwarding to the fields, for a type that holds records
+    /// and goes in a mixed container by hand.
+    fn adopt_records(&mut self, _place: &mut Placement<'_>) {}
+
+    /// Gives up the files of the records this value holds, as it leaves a
+    /// model container: they are deleted after the container's next save
+    /// (auto-clean). The default holds no records.
+    fn release_files(&mut self, _out: &mut Vec<Released>) {}
 }
 
 /// Wraps content in the envelope `{"_ser__type": name, "_ser__content": content}`.
@@ -308,6 +320,16 @@ impl<T: Serializable> Serializable for Option<T> {
     fn accepts(value: &Value) -> bool {
         matches!(value, Value::Null) || T::accepts(value)
     }
+    fn adopt_records(&mut self, place: &mut Placement<'_>) {
+        if let Some(v) = self {
+            v.adopt_records(place);
+        }
+    }
+    fn release_files(&mut self, out: &mut Vec<Released>) {
+        if let Some(v) = self {
+            v.release_files(out);
+        }
+    }
     fn is_absent(&self) -> bool {
         self.is_none()
     }
@@ -326,6 +348,12 @@ impl<T: Serializable> Serializable for Box<T> {
     }
     fn accepts(value: &Value) -> bool {
         T::accepts(value)
+    }
+    fn adopt_records(&mut self, place: &mut Placement<'_>) {
+        (**self).adopt_records(place);
+    }
+    fn release_files(&mut self, out: &mut Vec<Released>) {
+        (**self).release_files(out);
     }
     fn is_absent(&self) -> bool {
         (**self).is_absent()

@@ -708,3 +708,8 @@ impl<B: StorageBackend + ?Sized> StorageBackend for Arc<B> {
         (**self).write_if(path, data, condition).await
     }
 }
+
+/// Whether two handles reach the same files.
+pub(crate) fn same_store(a: &Arc<dyn StorageBackend>, b: &Arc<dyn StorageBackend>) -> bool {
+    Arc::ptr_eq(a, b) || a.location() == b.location()
+}

@@ -222,3 +222,37 @@ mod tests {
         assert_eq!(next_stem("a1b"), "a1b0");
     }
 }
+
+/// Per-item record options (Python's `container.record(value, stem=...,
+/// suffix=..., name=..., subdir=..., preload=...)`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemOptions {
+    /// The file's stem.
+    pub stem: Option<String>,
+    /// The file's suffix, with its dot.
+    pub suffix: Option<String>,
+    /// The whole file name (instead of stem and suffix).
+    pub name: Option<String>,
+    /// A folder below the one the container picks.
+    pub subdir: Option<String>,
+    /// Read the item when the container is loaded.
+    pub preload: bool,
+}
+
+impl ItemOptions {
+    /// Options with only the stem set.
+    pub fn stem(stem: impl Into<String>) -> Self {
+        ItemOptions {
+            stem: Some(stem.into()),
+            ..Self::default()
+        }
+    }
+
+    /// Options with only the file name set.
+    pub fn name(name: impl Into<String>) -> Self {
+        ItemOptions {
+            name: Some(name.into()),
+            ..Self::default()
+        }
+    }
+}

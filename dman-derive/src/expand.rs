@@ -847,19 +847,55 @@ fn mixed(input: &DeriveInput, data: &DataEnum, common: &Common) -> Result<TokenS
         #(#from_tries)*
         ::core::result::Result::Err(#cr::private::no_variant(#enum_name, &[#(#names),*], content))
     };
+    let adopt_arms = variants.iter().map(|(v, _)| {
+        quote!(Self::#v(__value) => #cr::Serializable::adopt_records(__value, place))
+    });
+    let release_arms = variants.iter().map(|(v, _)| {
+        quote!(Self::#v(__value) => #cr::Serializable::release_files(__value, out))
+    });
     let extra = quote! {
         fn accepts(value: &#cr::json::Value) -> bool {
             #(#accepts)||*
         }
+        fn adopt_records(&mut self, place: &mut #cr::context::Placement<'_>) {
+            match self { #(#adopt_arms,)* }
+        }
+        fn release_files(&mut self, out: &mut ::std::vec::Vec<#cr::context::Released>) {
+            match self { #(#release_arms,)* }
+        }
     };
-    Ok(serializable_impl(
+    let serializable = serializable_impl(
         input,
         common,
         quote!(::core::option::Option::None),
         to_content,
         from_content,
         extra,
-    ))
+    );
+    // A mixed enum goes in model containers as it is: its records are
+    // placed by the container, the rest written inline.
+    let ident = &input.ident;
+    let (ig, tg, wc) = common.generics(&input.generics, quote!(#cr::Serializable));
+    Ok(quote! {
+        #serializable
+        #[automatically_derived]
+        impl #ig #cr::model::Item for #ident #tg #wc {
+            type Slot = Self;
+            fn into_slot(self) -> Self {
+                self
+            }
+            fn replace(
+                slot: &mut Self,
+                value: Self,
+                place: &mut #cr::context::Placement<'_>,
+                released: &mut ::std::vec::Vec<#cr::context::Released>,
+            ) {
+                #cr::Serializable::release_files(slot, released);
+                *slot = value;
+                #cr::Serializable::adopt_records(slot, place);
+            }
+        }
+    })
 }
 
 // ---- #[derive(Storable)] ---------------------------------------------------
