@@ -847,12 +847,12 @@ fn mixed(input: &DeriveInput, data: &DataEnum, common: &Common) -> Result<TokenS
         #(#from_tries)*
         ::core::result::Result::Err(#cr::private::no_variant(#enum_name, &[#(#names),*], content))
     };
-    let adopt_arms = variants.iter().map(|(v, _)| {
-        quote!(Self::#v(__value) => #cr::Serializable::adopt_records(__value, place))
-    });
-    let release_arms = variants.iter().map(|(v, _)| {
-        quote!(Self::#v(__value) => #cr::Serializable::release_files(__value, out))
-    });
+    let adopt_arms = variants.iter().map(
+        |(v, _)| quote!(Self::#v(__value) => #cr::Serializable::adopt_records(__value, place)),
+    );
+    let release_arms = variants
+        .iter()
+        .map(|(v, _)| quote!(Self::#v(__value) => #cr::Serializable::release_files(__value, out)));
     let extra = quote! {
         fn accepts(value: &#cr::json::Value) -> bool {
             #(#accepts)||*

@@ -1,0 +1,240 @@
+//! Containers that hold what Python's hold: a dict of a storable, an int
+//! and a string written by Python dman 1.0.1 loads into `MDict<Entry>`, a
+//! mixed enum; Rust writes one back that Python loads; a record of the
+//! wrong storable type is an error naming the file, the place and both
+//! types.
+//!
+//! Needs the Python of scripts/setup-python.sh.
+
+use std::path::Path;
+
+use dman::{MDict, MList, MRuns, Record, Repo, Serializable, Storable};
+use dman_test_support::python;
+
+#[derive(Storable, Debug, Clone, PartialEq)]
+#[dman(name = "note", ext = ".txt")]
+struct Note {
+    text: String,
+}
+
+impl Note {
+    fn to_bytes(&self) -> std::io::Result<Vec<u8>> {
+        Ok(self.text.as_bytes().to_vec())
+    }
+    fn from_bytes(bytes: &[u8]) -> Result<Self, std::str::Utf8Error> {
+        Ok(Note {
+            text: std::str::from_utf8(bytes)?.into(),
+        })
+    }
+}
+
+#[derive(Storable, Debug, Clone, PartialEq)]
+#[dman(name = "person", ext = ".person")]
+struct Person {
+    name: String,
+}
+
+impl Person {
+    fn to_bytes(&self) -> std::io::Result<Vec<u8>> {
+        Ok(self.name.as_bytes().to_vec())
+    }
+    fn from_bytes(bytes: &[u8]) -> Result<Self, std::str::Utf8Error> {
+        Ok(Person {
+            name: std::str::from_utf8(bytes)?.into(),
+        })
+    }
+}
+
+#[derive(Serializable, Debug)]
+enum Entry {
+    Note(Record<Note>), // a record of sto_type "note"
+    Int(i64),
+    Text(String),
+}
+
+/// The Python side: the classes, and `save`/`check` commands.
+const PYTHON: &str = r#"
+import sys, os, json
+import dman
+
+@dman.storable(name="note")
+class Note:
+    __ext__ = ".txt"
+    def __init__(self, text): self.text = text
+    def __write__(self, path):
+        with open(path, "w", encoding="utf-8") as f: f.write(self.text)
+    @classmethod
+    def __read__(cls, path):
+        with open(path, encoding="utf-8") as f: return cls(f.read())
+
+@dman.storable(name="person")
+class Person:
+    __ext__ = ".person"
+    def __init__(self, name): self.name = name
+    def __write__(self, path):
+        with open(path, "w", encoding="utf-8") as f: f.write(self.name)
+    @classmethod
+    def __read__(cls, path):
+        with open(path, encoding="utf-8") as f: return cls(f.read())
+
+def plain(v):
+    if isinstance(v, Note): return {"note": v.text}
+    if isinstance(v, Person): return {"person": v.name}
+    if isinstance(v, (dman.mdict, dict)): return {k: plain(v[k]) for k in v}
+    if isinstance(v, (dman.mlist, dman.mruns, list)): return [plain(x) for x in v]
+    return v
+
+os.chdir(sys.argv[2])
+if sys.argv[1] == "save":
+    d = dman.mdict(store_by_key=True)
+    d["alice"] = Note("hi"); d["count"] = 7; d["label"] = "ctl"
+    dman.save("lab", d, generator="gen")
+    l = dman.mlist([Person("bob"), 1, "two"])
+    dman.save("people", l, generator="gen")
+else:
+    print(json.dumps(plain(dman.load(sys.argv[3], generator="gen"))))
+"#;
+
+fn python(args: &[&str], dir: &Path) -> String {
+    let script = dir.join("mixed.py");
+    std::fs::write(&script, PYTHON).expect("write the script");
+    let mut all = vec![script.display().to_string()];
+    all.extend(args.iter().map(|a| a.to_string()));
+    python::run(&all)
+}
+
+fn repo_in(dir: &Path) -> Repo {
+    dman::open(&dir.join(".dman").display().to_string())
+        .expect("open the folder")
+        .with_generator("gen")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_mixed_dict_loads_and_is_written_back() -> dman::Result<()> {
+    let work = tempfile::tempdir().expect("temp dir");
+    let dir = work.path();
+    std::fs::create_dir(dir.join(".dman")).expect("mkdir .dman");
+    python(&["save", &dir.display().to_string()], dir);
+    let repo = repo_in(dir);
+
+    // Python: d = dman.mdict(store_by_key=True); d["alice"] = Note("hi"); d["count"] = 7; d["label"] = "ctl"; dman.save("lab", d)
+    let d: MDict<Entry> = repo.load("lab").await?;
+    match d.get("alice") {
+        Some(Entry::Note(r)) => assert_eq!(r.get().await?.text, "hi"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(d.get("count"), Some(Entry::Int(7))));
+    assert!(matches!(d.get("label"), Some(Entry::Text(t)) if t == "ctl"));
+
+    let mut out = MDict::new().store_by_key(true);
+    out.insert(
+        "alice",
+        Entry::Note(Record::new(Note { text: "hi".into() })),
+    );
+    out.insert("count", Entry::Int(7));
+    repo.save("lab2", &out).await?; // Python loads it: a Note and 7
+
+    // The record is named after its key, as Python names it.
+    let lab2 = dir.join(".dman/gen/lab2");
+    assert_eq!(
+        std::fs::read_to_string(lab2.join("alice.txt")).expect("alice.txt"),
+        "hi"
+    );
+    let loaded = python(&["check", &dir.display().to_string(), "lab2"], dir);
+    assert_eq!(loaded.trim(), r#"{"alice": {"note": "hi"}, "count": 7}"#);
+
+    // Changing a mixed dict: a replaced record's file goes after the save.
+    let mut d: MDict<Entry> = repo.load("lab2").await?;
+    d.insert("alice", Entry::Text("gone".into()));
+    repo.save("lab2", &d).await?;
+    assert!(!lab2.join("alice.txt").exists(), "auto-clean removed it");
+    let loaded = python(&["check", &dir.display().to_string(), "lab2"], dir);
+    assert_eq!(loaded.trim(), r#"{"alice": "gone", "count": 7}"#);
+    Ok(())
+}
+
+#[derive(Serializable, Debug)]
+enum Member {
+    Person(Box<Record<Person>>),
+    Note(Box<Record<Note>>),
+    Int(i64),
+    Text(String),
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_lists_and_runs_round_trip_through_python() -> dman::Result<()> {
+    let work = tempfile::tempdir().expect("temp dir");
+    let dir = work.path();
+    std::fs::create_dir(dir.join(".dman")).expect("mkdir .dman");
+    python(&["save", &dir.display().to_string()], dir);
+    let repo = repo_in(dir);
+
+    // Python: dman.save("people", dman.mlist([Person("bob"), 1, "two"]))
+    let people: MList<Member> = repo.load("people").await?;
+    assert_eq!(people.len(), 3);
+    match people.get(0) {
+        Some(Member::Person(r)) => assert_eq!(r.get().await?.name, "bob"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(people.get(1), Some(Member::Int(1))));
+    assert!(matches!(people.get(2), Some(Member::Text(t)) if t == "two"));
+
+    // Only records take a run number, as in Python's mruns.
+    let mut runs: MRuns<Member> = MRuns::new();
+    runs.push(Member::Int(3));
+    runs.push(Member::Note(Box::new(Record::new(Note {
+        text: "a".into(),
+    }))));
+    runs.push(Member::Text("x".into()));
+    runs.push(Member::Person(Box::new(Record::new(Person {
+        name: "eve".into(),
+    }))));
+    assert_eq!(runs.run_count(), 2);
+    repo.save("runs", &runs).await?;
+    let key = dir.join(".dman/gen/runs");
+    assert!(key.join("run-0/run.txt").is_file());
+    assert!(key.join("run-1/run.person").is_file());
+    let loaded = python(&["check", &dir.display().to_string(), "runs"], dir);
+    assert_eq!(
+        loaded.trim(),
+        r#"[3, {"note": "a"}, "x", {"person": "eve"}]"#
+    );
+
+    // Removing a run that is a record deletes its folder's file after the save.
+    let mut runs: MRuns<Member> = repo.load("runs").await?;
+    assert!(matches!(runs.remove(1), Some(Member::Note(_))));
+    repo.save("runs", &runs).await?;
+    assert!(!key.join("run-0/run.txt").exists());
+    let loaded = python(&["check", &dir.display().to_string(), "runs"], dir);
+    assert_eq!(loaded.trim(), r#"[3, "x", {"person": "eve"}]"#);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_that_matches_no_variant_names_file_place_and_value() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let dir = work.path();
+    std::fs::create_dir(dir.join(".dman")).expect("mkdir .dman");
+    python(&["save", &dir.display().to_string()], dir);
+    let repo = repo_in(dir);
+
+    // A person record where only notes, ints and strings may be.
+    let err = repo
+        .load::<MList<Entry>>("people")
+        .await
+        .expect_err("a person is no Entry");
+    let msg = err.to_string();
+    for part in ["people.json", "store[0]", "Entry", "person", "Record<Note>"] {
+        assert!(msg.contains(part), "{part:?} missing from: {msg}");
+    }
+
+    // A typed list of notes pointing at a person file: both type names.
+    let err = repo
+        .load::<MList<Note>>("people")
+        .await
+        .expect_err("a person is no note");
+    let msg = err.to_string();
+    for part in ["people.json", "store[0]", "`person`", "`note`"] {
+        assert!(msg.contains(part), "{part:?} missing from: {msg}");
+    }
+}
