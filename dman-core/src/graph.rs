@@ -38,7 +38,7 @@ pub struct RecordRef {
 
 /// Whether a JSON object is the content of a record (`target` and
 /// `sto_type`, as written inside an envelope or by a compact modelclass).
-fn record_content(value: &Value) -> Option<(&str, &str, bool)> {
+pub(crate) fn record_content(value: &Value) -> Option<(&str, &str, bool)> {
     let obj = value.as_object()?;
     let target = obj.get("target")?.as_str()?;
     let sto_type = obj.get("sto_type")?.as_str()?;

@@ -26,6 +26,7 @@ extern crate self as dman_core;
 
 pub mod context;
 pub mod copy;
+pub mod dynamic;
 pub mod error;
 pub mod graph;
 pub mod json;
@@ -61,6 +62,7 @@ pub use context::{
 /// `Storable`; see [`dman_derive`] for their options.
 #[cfg(feature = "derive")]
 pub use dman_derive::{Modelclass, Serializable, Storable};
+pub use dynamic::Dynamic;
 pub use error::{Error, Result};
 pub use model::{ItemOptions, MDict, MList, MRuns, SMDict, SMList, SMRuns};
 pub use path::{PathError, StoragePath};

@@ -181,3 +181,17 @@ pub fn storable_error(type_name: &str, op: &str, e: impl std::fmt::Display) -> E
         _ => Error::decode(format!("{type_name}: {op} failed: {e}")),
     }
 }
+
+/// [`Item::replace`](crate::model::Item::replace) of an item held as it is
+/// (a mixed enum, `Dynamic`): the old value's records are released, the new
+/// one's placed.
+pub fn replace_item<S: Serializable>(
+    slot: &mut S,
+    value: S,
+    place: &mut crate::context::Placement<'_>,
+    released: &mut Vec<crate::context::Released>,
+) {
+    slot.release_files(released);
+    *slot = value;
+    slot.adopt_records(place);
+}

@@ -183,9 +183,14 @@ impl<T> Record<T> {
         meta.preload |= options.preload;
     }
 
-    /// Takes the place a container gives its new item.
+    /// Takes the place a container gives its new item. A record whose file
+    /// name is fixed (it was loaded or saved) keeps it, as a Python record
+    /// moved between containers does.
     pub(crate) fn place(&mut self, place: &mut Placement<'_>) {
         let meta = self.meta_mut();
+        if meta.resolved {
+            return;
+        }
         meta.target = (place.next)();
         meta.explicit = true;
         meta.preload |= place.preload;

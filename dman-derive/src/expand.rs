@@ -890,9 +890,7 @@ fn mixed(input: &DeriveInput, data: &DataEnum, common: &Common) -> Result<TokenS
                 place: &mut #cr::context::Placement<'_>,
                 released: &mut ::std::vec::Vec<#cr::context::Released>,
             ) {
-                #cr::Serializable::release_files(slot, released);
-                *slot = value;
-                #cr::Serializable::adopt_records(slot, place);
+                #cr::private::replace_item(slot, value, place, released)
             }
         }
     })

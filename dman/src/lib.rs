@@ -33,7 +33,9 @@ mod locate;
 pub mod tree;
 
 pub use dman_core as core;
+pub use dman_core::dynamic::{Content, DynRecord, Dynamic};
 pub use dman_core::graph::{SaveReport, Warning};
+pub use dman_core::model::Item;
 pub use dman_core::repo::{generator_for_source, KeyLocation};
 pub use dman_core::{
     DecodeContext, EncodeContext, EncodeOptions, Error, ItemOptions, Key, MDict, MList, MRuns,
