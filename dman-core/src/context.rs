@@ -115,6 +115,11 @@ pub struct CopyOp {
     /// Whether the file is a JSON record graph whose own records must be
     /// copied along (keeping their relative places).
     pub nested: bool,
+    /// Whether a missing source is left out rather than an error: the
+    /// record carries Python's note that its file could not be read or
+    /// written (`exceptions`), so the copy points nowhere, as the original
+    /// does.
+    pub if_present: bool,
 }
 
 /// A file to delete after the commit, unless the new graph still uses it.

@@ -482,21 +482,40 @@ async fn write_one(
 /// it. Within one store without conditional writes, the store's own copy.
 async fn copy_one(
     store: &Arc<dyn StorageBackend>,
-    from_store: Arc<dyn StorageBackend>,
-    from: StoragePath,
-    to: StoragePath,
+    copy: Copy,
     create_only: bool,
     note: &(dyn Fn(&StoragePath, bool) + Sync),
 ) -> Result<()> {
+    let Copy {
+        from_store,
+        from,
+        to,
+        if_present,
+    } = copy;
     let made = if crate::storage::same_store(&from_store, store) && !create_only {
-        store.copy(&from, &to).await?;
+        match store.copy(&from, &to).await {
+            Err(e) if if_present && e.is_not_found() => return Ok(()),
+            done => done?,
+        }
         false
     } else {
-        let bytes = from_store.read(&from).await?;
+        let bytes = match from_store.read(&from).await {
+            Err(e) if if_present && e.is_not_found() => return Ok(()),
+            read => read?,
+        };
         write_content(store, &to, bytes, create_only).await?
     };
     note(&to, made);
     Ok(())
+}
+
+/// One content file a save copies.
+struct Copy {
+    from_store: Arc<dyn StorageBackend>,
+    from: StoragePath,
+    to: StoragePath,
+    /// A missing source is left out (see [`CopyOp::if_present`]).
+    if_present: bool,
 }
 
 /// Deletes the content files a failed save created itself, so that a lost
@@ -546,9 +565,14 @@ async fn run_plan(
     }
 
     // Moved records carry the files they own to the same relative places.
-    let mut copies: Vec<(Arc<dyn StorageBackend>, StoragePath, StoragePath)> = Vec::new();
+    let mut copies: Vec<Copy> = Vec::new();
     for op in &plan.copies {
-        copies.push((op.from_store.clone(), op.from.clone(), op.to.clone()));
+        copies.push(Copy {
+            from_store: op.from_store.clone(),
+            from: op.from.clone(),
+            to: op.to.clone(),
+            if_present: op.if_present,
+        });
         if op.nested {
             let from_dir = op.from.parent().unwrap_or_else(StoragePath::root);
             let to_dir = op.to.parent().unwrap_or_else(StoragePath::root);
@@ -556,7 +580,12 @@ async fn run_plan(
                 if let Some(rel) = owned.strip_prefix(&from_dir) {
                     let dest = to_dir.join_path(&rel);
                     live.insert(dest.clone());
-                    copies.push((op.from_store.clone(), owned, dest));
+                    copies.push(Copy {
+                        from_store: op.from_store.clone(),
+                        from: owned,
+                        to: dest,
+                        if_present: false,
+                    });
                 }
             }
         }
@@ -579,8 +608,20 @@ async fn run_plan(
         .filter(|(i, (path, _))| last.get(path) == Some(i))
         .map(|(_, w)| w)
         .collect();
+    // The same goes for copies: two records of a Python tree may point at
+    // one file (`retouch='ignore'`), and a faithful copy copies it once.
+    let mut last_copy: HashMap<StoragePath, usize> = HashMap::new();
+    for (i, copy) in copies.iter().enumerate() {
+        last_copy.insert(copy.to.clone(), i);
+    }
+    let copies: Vec<_> = copies
+        .into_iter()
+        .enumerate()
+        .filter(|(i, copy)| last_copy.get(&copy.to) == Some(i))
+        .map(|(_, c)| c)
+        .collect();
     report.written = writes.iter().map(|(p, _)| p.clone()).collect();
-    report.copied = copies.iter().map(|(_, _, to)| to.clone()).collect();
+    report.copied = copies.iter().map(|c| c.to.clone()).collect();
     // Content files are created, never replaced, where the backend can
     // promise it; without a key file (Python's `store`) the stored file is
     // its own commit point and replaces what was there.
@@ -613,9 +654,7 @@ async fn run_plan(
         written.into_iter().collect::<Result<Vec<()>>>()?;
         let copying: Vec<_> = copies
             .into_iter()
-            .map(|(from_store, from, to)| {
-                copy_one(&store, from_store, from, to, create_only, &note)
-            })
+            .map(|copy| copy_one(&store, copy, create_only, &note))
             .collect();
         let copied: Vec<Result<()>> = stream::iter(copying)
             .buffer_unordered(concurrency)

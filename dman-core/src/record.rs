@@ -436,6 +436,9 @@ impl<T> Record<T> {
                 let dir = dest.parent().unwrap_or_else(StoragePath::root);
                 let stored = write(content, &mut ctx.child(dir))?;
                 ctx.plan().writes.push((dest.clone(), stored.into_bytes()));
+                // Fresh content: what Python noted about the old file no
+                // longer holds. A copy keeps the note with the file.
+                meta.exceptions = None;
             } else {
                 match &meta.origin {
                     Origin::Stored { store, path, .. } => {
@@ -445,6 +448,7 @@ impl<T> Record<T> {
                             from: path.clone(),
                             to: dest.clone(),
                             nested: kind.json,
+                            if_present: meta.exceptions.is_some(),
                         });
                     }
                     Origin::Refused(msg) => return Err(Error::encode(msg.clone())),
@@ -453,7 +457,6 @@ impl<T> Record<T> {
                     }
                 }
             }
-            meta.exceptions = None;
             meta.origin = Origin::Stored {
                 store: ctx.plan().store().clone(),
                 path: dest,
