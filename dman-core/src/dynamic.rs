@@ -57,6 +57,8 @@ pub enum Dynamic {
     UInt(u64),
     /// A float, `NaN` and the infinities included.
     Float(f64),
+    /// An integer beyond 64 bits, as its digits.
+    BigInt(String),
     /// A string.
     String(String),
     /// A JSON list.
@@ -747,6 +749,7 @@ impl Serializable for Dynamic {
             Dynamic::Int(i) => Value::Int(*i),
             Dynamic::UInt(u) => Value::UInt(*u),
             Dynamic::Float(f) => Value::Float(*f),
+            Dynamic::BigInt(d) => Value::BigInt(d.clone()),
             Dynamic::String(s) => Value::String(s.clone()),
             Dynamic::List(l) => {
                 l.unused.schedule(ctx);
@@ -782,6 +785,7 @@ impl Serializable for Dynamic {
             Value::Int(i) => Dynamic::Int(*i),
             Value::UInt(u) => Dynamic::UInt(*u),
             Value::Float(f) => Dynamic::Float(*f),
+            Value::BigInt(d) => Dynamic::BigInt(d.clone()),
             Value::String(s) => Dynamic::String(s.clone()),
             Value::Array(items) => Dynamic::List(List {
                 items: items
@@ -951,6 +955,7 @@ impl fmt::Debug for Dynamic {
             Dynamic::Int(i) => write!(f, "{i}"),
             Dynamic::UInt(u) => write!(f, "{u}"),
             Dynamic::Float(x) => write!(f, "{x:?}"),
+            Dynamic::BigInt(d) => f.write_str(d),
             Dynamic::String(s) => write!(f, "{s:?}"),
             Dynamic::List(l) => f.debug_list().entries(l.items.iter()).finish(),
             Dynamic::Dict(d) => f.debug_map().entries(d.entries.iter()).finish(),

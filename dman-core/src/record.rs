@@ -79,19 +79,21 @@ struct Meta {
 /// # }
 /// ```
 pub struct Record<T> {
-    meta: Mutex<Meta>,
+    // Boxed: a record is small enough to sit in a user's enum beside an
+    // `i64` without clippy's `large_enum_variant`.
+    meta: Mutex<Box<Meta>>,
     content: OnceCell<T>,
 }
 
 impl<T> Record<T> {
     fn with(meta: Meta, content: OnceCell<T>) -> Self {
         Record {
-            meta: Mutex::new(meta),
+            meta: Mutex::new(Box::new(meta)),
             content,
         }
     }
 
-    fn meta(&self) -> MutexGuard<'_, Meta> {
+    fn meta(&self) -> MutexGuard<'_, Box<Meta>> {
         // A poisoned lock only means another thread panicked mid-update of
         // plain bookkeeping fields; the data is still usable.
         self.meta.lock().unwrap_or_else(|p| p.into_inner())

@@ -234,6 +234,13 @@ macro_rules! integer {
                     Value::UInt(u) => Some(i128::from(*u)),
                     // Python's int(2.0) == 2: integral floats are accepted.
                     Value::Float(f) if f.fract() == 0.0 && f.abs() < 1.8e19 => Some(*f as i128),
+                    Value::BigInt(digits) => {
+                        return Err(Error::decode(format!(
+                            "integer {} does not fit in {}",
+                            crate::json::shorten_digits(digits),
+                            stringify!($t)
+                        )))
+                    }
                     _ => None,
                 };
                 let wide = wide.ok_or_else(|| mismatch("int", content))?;
@@ -284,10 +291,15 @@ impl Serializable for f64 {
             Value::Float(f) => Ok(*f),
             Value::Int(i) => Ok(*i as f64),
             Value::UInt(u) => Ok(*u as f64),
+            // Python's float() of a big int: the nearest float.
+            Value::BigInt(digits) => digits
+                .parse::<f64>()
+                .map_err(|_| mismatch("float", content)),
             _ => Err(mismatch("float", content)),
         }
     }
     fn accepts(value: &Value) -> bool {
+        // A big integer is left to a variant that keeps it (`Dynamic`).
         matches!(value, Value::Float(_) | Value::Int(_) | Value::UInt(_))
     }
 }

@@ -155,8 +155,8 @@ async fn a_python_mixed_dict_loads_and_is_written_back() -> dman::Result<()> {
 
 #[derive(Serializable, Debug)]
 enum Member {
-    Person(Box<Record<Person>>),
-    Note(Box<Record<Note>>),
+    Person(Record<Person>),
+    Note(Record<Note>),
     Int(i64),
     Text(String),
 }
@@ -182,13 +182,9 @@ async fn mixed_lists_and_runs_round_trip_through_python() -> dman::Result<()> {
     // Only records take a run number, as in Python's mruns.
     let mut runs: MRuns<Member> = MRuns::new();
     runs.push(Member::Int(3));
-    runs.push(Member::Note(Box::new(Record::new(Note {
-        text: "a".into(),
-    }))));
+    runs.push(Member::Note(Record::new(Note { text: "a".into() })));
     runs.push(Member::Text("x".into()));
-    runs.push(Member::Person(Box::new(Record::new(Person {
-        name: "eve".into(),
-    }))));
+    runs.push(Member::Person(Record::new(Person { name: "eve".into() })));
     assert_eq!(runs.run_count(), 2);
     repo.save("runs", &runs).await?;
     let key = dir.join(".dman/gen/runs");

@@ -835,7 +835,7 @@ fn cmp(e: &Value, a: &Value, path: &str, c: &mut Comparison) {
             }
             return;
         }
-        Value::Null | Value::String(_) => {
+        Value::Null | Value::String(_) | Value::BigInt(_) => {
             if e != a {
                 diff(c, format!("expected {}, got {}", short(e), short(a)));
             }

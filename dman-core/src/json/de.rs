@@ -126,6 +126,7 @@ impl Value {
             Value::Int(i) => Unexpected::Signed(*i),
             Value::UInt(u) => Unexpected::Unsigned(*u),
             Value::Float(f) => Unexpected::Float(*f),
+            Value::BigInt(_) => Unexpected::Other("an integer beyond 64 bits"),
             Value::String(s) => Unexpected::Str(s),
             Value::Array(_) => Unexpected::Seq,
             Value::Object(_) => Unexpected::Map,
@@ -175,6 +176,7 @@ impl<'de> Deserializer<'de> for &'de Value {
             Value::Int(i) => visitor.visit_i64(*i),
             Value::UInt(u) => visitor.visit_u64(*u),
             Value::Float(f) => visitor.visit_f64(*f),
+            Value::BigInt(digits) => Err(too_large(digits)),
             Value::String(s) => visitor.visit_borrowed_str(s),
             Value::Array(items) => visit_array(items, visitor),
             Value::Object(map) => visit_object(map, visitor),
@@ -418,4 +420,12 @@ impl<'de> Deserializer<'de> for KeyDeserializer<'de> {
         char str string bytes byte_buf unit unit_struct seq tuple tuple_struct
         map struct identifier ignored_any
     }
+}
+
+/// The error for an integer no Rust integer type holds.
+fn too_large(digits: &str) -> JsonError {
+    JsonError::new(format!(
+        "integer {} is too large: dman-rs reads integers from -9223372036854775808 to 18446744073709551615",
+        super::shorten_digits(digits)
+    ))
 }

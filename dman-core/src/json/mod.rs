@@ -74,6 +74,10 @@ pub enum Value {
     UInt(u64),
     /// A float, including `NaN` and the infinities.
     Float(f64),
+    /// An integer beyond `i64` and `u64` (Python writes integers of any
+    /// size), kept as its digits so that it is written back as it was read.
+    /// No Rust integer type reads it: a typed field reports it as too large.
+    BigInt(String),
     /// A string.
     String(String),
     /// An array.
@@ -265,7 +269,7 @@ impl Value {
         match self {
             Value::Null => "null",
             Value::Bool(_) => "bool",
-            Value::Int(_) | Value::UInt(_) => "int",
+            Value::Int(_) | Value::UInt(_) | Value::BigInt(_) => "int",
             Value::Float(_) => "float",
             Value::String(_) => "str",
             Value::Array(_) => "list",
@@ -445,6 +449,12 @@ impl TryFrom<Value> for serde_json::Value {
                     )));
                 }
             },
+            Value::BigInt(digits) => {
+                return Err(JsonError::new(format!(
+                    "cannot convert integer {} to serde_json::Value, which holds 64 bits",
+                    shorten_digits(&digits)
+                )))
+            }
             Value::String(s) => serde_json::Value::String(s),
             Value::Array(items) => serde_json::Value::Array(
                 items
@@ -458,5 +468,16 @@ impl TryFrom<Value> for serde_json::Value {
                     .collect::<Result<_, JsonError>>()?,
             ),
         })
+    }
+}
+
+/// The digits of an integer for a message: whole, or their start and count
+/// when long.
+pub fn shorten_digits(digits: &str) -> String {
+    if digits.len() > 40 {
+        let count = digits.trim_start_matches('-').len();
+        format!("{}... ({count} digits)", &digits[..30])
+    } else {
+        digits.to_owned()
     }
 }

@@ -332,22 +332,7 @@ impl<'a> Parser<'a> {
                 return Ok(Value::UInt(u));
             }
         }
-        let shown = if text.len() > 40 {
-            format!(
-                "{}... ({} digits)",
-                &text[..30],
-                text.len() - usize::from(negative)
-            )
-        } else {
-            text.to_owned()
-        };
-        Err(self.error_at(
-            format!(
-                "integer {shown} is too large: dman-rs holds integers from \
-                 -9223372036854775808 to 18446744073709551615"
-            ),
-            start,
-        ))
+        Ok(Value::BigInt(text.to_owned()))
     }
 
     fn expect_digit(&mut self, context: &str) -> Result<(), JsonError> {

@@ -41,6 +41,10 @@ impl Serialize for Value {
             Value::Int(i) => serializer.serialize_i64(*i),
             Value::UInt(u) => serializer.serialize_u64(*u),
             Value::Float(f) => serializer.serialize_f64(*f),
+            Value::BigInt(digits) => Err(ser::Error::custom(format!(
+                "integer {} is too large for serde's integer types",
+                super::shorten_digits(digits)
+            ))),
             Value::String(s) => serializer.serialize_str(s),
             Value::Array(items) => serializer.collect_seq(items),
             Value::Object(map) => serializer.collect_map(map),

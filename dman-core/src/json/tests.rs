@@ -104,11 +104,25 @@ fn integer_ranges() {
     assert_eq!(from_str("9223372036854775807"), Ok(Value::Int(i64::MAX)));
     assert_eq!(from_str("9223372036854775808"), Ok(Value::UInt(1 << 63)));
     assert_eq!(from_str("18446744073709551615"), Ok(Value::UInt(u64::MAX)));
-    let e = err("18446744073709551616");
-    assert!(e.message().contains("too large"), "{e}");
-    assert_eq!((e.line(), e.column()), (Some(1), Some(1)));
-    assert!(err("-9223372036854775809").message().contains("too large"));
-    assert!(err(&"9".repeat(5000)).to_string().len() < 300);
+    // Python writes integers of any size: kept as digits, written back.
+    assert_eq!(
+        from_str("18446744073709551616"),
+        Ok(Value::BigInt("18446744073709551616".into()))
+    );
+    assert_eq!(
+        from_str("-9223372036854775809"),
+        Ok(Value::BigInt("-9223372036854775809".into()))
+    );
+    assert_eq!(
+        pretty("[1180591620717411303424]"),
+        "[\n    1180591620717411303424\n]"
+    );
+    let long = "9".repeat(5000);
+    assert_eq!(from_str(&long), Ok(Value::BigInt(long.clone())));
+    // No Rust integer reads one; the message stays short.
+    let e = from_value::<u64>(&Value::BigInt(long)).expect_err("too large");
+    assert!(e.to_string().contains("too large"), "{e}");
+    assert!(e.to_string().len() < 300, "{e}");
     assert_eq!(
         pretty("[-9223372036854775808, 18446744073709551615]"),
         "[\n    -9223372036854775808,\n    18446744073709551615\n]"
@@ -511,6 +525,7 @@ pub(super) fn arb_value() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::Int),
         ((1u64 << 63)..=u64::MAX).prop_map(Value::UInt),
+        "-?[1-9][0-9]{20,40}".prop_map(Value::BigInt),
         float.prop_map(Value::Float),
         any::<String>().prop_map(Value::String),
         "[ -~\\n\\t]{0,8}".prop_map(Value::String),
@@ -524,6 +539,15 @@ pub(super) fn arb_value() -> impl Strategy<Value = Value> {
     })
 }
 
+fn has_big_int(v: &Value) -> bool {
+    match v {
+        Value::BigInt(_) => true,
+        Value::Array(items) => items.iter().any(has_big_int),
+        Value::Object(map) => map.values().any(has_big_int),
+        _ => false,
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -534,8 +558,12 @@ proptest! {
         prop_assert_eq!(from_str(&text), Ok(v.clone()));
         prop_assert_eq!(from_slice(text.as_bytes()), Ok(v.clone()));
         prop_assert_eq!(from_str(&to_string_compact(&v)), Ok(v.clone()));
-        prop_assert_eq!(from_value::<Value>(&v), Ok(v.clone()));
-        prop_assert_eq!(to_value(&v), Ok(v));
+        // serde's data model has no integers beyond `u64`/`i64` (without
+        // its 128-bit extension): a big integer stays in dman's own JSON.
+        if !has_big_int(&v) {
+            prop_assert_eq!(from_value::<Value>(&v), Ok(v.clone()));
+            prop_assert_eq!(to_value(&v), Ok(v));
+        }
     }
 
     #[test]

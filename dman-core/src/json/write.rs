@@ -91,6 +91,7 @@ fn write_value<const PRETTY: bool>(out: &mut String, value: &Value, level: usize
             let _ = write!(out, "{u}");
         }
         Value::Float(f) => write_float(out, *f),
+        Value::BigInt(digits) => out.push_str(digits),
         Value::String(s) => write_string(out, s),
         Value::Array(items) => {
             if items.is_empty() {
