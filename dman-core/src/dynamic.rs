@@ -532,13 +532,13 @@ impl DynRecord {
     pub fn new(
         sto_type: impl Into<String>,
         extension: impl Into<String>,
-        content: Content,
+        content: impl Into<Content>,
     ) -> Self {
         DynRecord {
             sto_type: sto_type.into(),
             enveloped: true,
             extension: extension.into(),
-            record: Record::new(content),
+            record: Record::new(content.into()),
         }
     }
 
@@ -711,6 +711,24 @@ impl Content {
                 })
             }
         }
+    }
+}
+
+impl From<Bytes> for Content {
+    fn from(bytes: Bytes) -> Self {
+        Content::Bytes(bytes)
+    }
+}
+
+impl From<Vec<u8>> for Content {
+    fn from(bytes: Vec<u8>) -> Self {
+        Content::Bytes(bytes.into())
+    }
+}
+
+impl From<&'static [u8]> for Content {
+    fn from(bytes: &'static [u8]) -> Self {
+        Content::Bytes(Bytes::from_static(bytes))
     }
 }
 

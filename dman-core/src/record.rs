@@ -64,9 +64,59 @@ struct Meta {
     /// Python's `exceptions` entry, kept as written.
     exceptions: Option<Value>,
     origin: Origin,
+    /// Where the content was before the save that set `origin`, until that
+    /// save commits: a save that fails leaves the record where it was (a
+    /// retry then copies from the file that exists, not from one the failed
+    /// attempt took back).
+    fallback: Option<Origin>,
+    /// The file the content was loaded from, while unchanged: saved back to
+    /// that place, after a save elsewhere moved `origin`, it is kept, not
+    /// copied over itself.
+    home: Option<(Arc<dyn StorageBackend>, StoragePath)>,
     /// Files of content replaced with [`Record::set`], deleted after the
     /// next save (auto-clean).
     replaced: Vec<(Arc<dyn StorageBackend>, StoragePath)>,
+}
+
+impl Meta {
+    /// Settles where the content is once the save that last moved it has
+    /// ended: committed, the new file; not (failed), the old one again.
+    fn settle(&mut self) {
+        if let Origin::Stored {
+            committed: Some(flag),
+            ..
+        } = &self.origin
+        {
+            if flag.load(Ordering::Acquire) {
+                self.fallback = None;
+            } else if let Some(old) = self.fallback.take() {
+                self.origin = old;
+            }
+        }
+    }
+
+    /// The content was replaced or is being changed: its file (and every
+    /// note about it) belongs to the old content, deleted after the next
+    /// save.
+    fn content_changed(&mut self) {
+        if let Origin::Stored { store, path, .. } = std::mem::replace(&mut self.origin, Origin::New)
+        {
+            self.replaced.push((store, path));
+        }
+        self.fallback = None;
+        self.home = None;
+        self.exceptions = None;
+    }
+
+    /// Moves the content to `origin`, remembering where it was until the
+    /// save commits.
+    fn move_to(&mut self, origin: Origin) {
+        let old = std::mem::replace(&mut self.origin, origin);
+        self.fallback = match old {
+            Origin::New => None,
+            old => Some(old),
+        };
+    }
 }
 
 /// A storable value kept in a file of its own and loaded lazily.
@@ -96,11 +146,15 @@ impl<T> Record<T> {
     fn meta(&self) -> MutexGuard<'_, Box<Meta>> {
         // A poisoned lock only means another thread panicked mid-update of
         // plain bookkeeping fields; the data is still usable.
-        self.meta.lock().unwrap_or_else(|p| p.into_inner())
+        let mut meta = self.meta.lock().unwrap_or_else(|p| p.into_inner());
+        meta.settle();
+        meta
     }
 
     fn meta_mut(&mut self) -> &mut Meta {
-        self.meta.get_mut().unwrap_or_else(|p| p.into_inner())
+        let meta = self.meta.get_mut().unwrap_or_else(|p| p.into_inner());
+        meta.settle();
+        meta
     }
 
     /// A new record holding `value`, to be written on the next save under a
@@ -114,6 +168,8 @@ impl<T> Record<T> {
                 preload: false,
                 exceptions: None,
                 origin: Origin::New,
+                fallback: None,
+                home: None,
                 replaced: Vec::new(),
             },
             OnceCell::new_with(Some(value)),
@@ -242,12 +298,7 @@ impl<T> Record<T> {
     /// Replaces the content. The record keeps its file name; whatever the
     /// old content stored beside it is deleted after the next save.
     pub fn set(&mut self, value: T) {
-        let meta = self.meta_mut();
-        if let Origin::Stored { store, path, .. } = std::mem::replace(&mut meta.origin, Origin::New)
-        {
-            meta.replaced.push((store, path));
-        }
-        meta.exceptions = None;
+        self.meta_mut().content_changed();
         self.content = OnceCell::new_with(Some(value));
     }
 }
@@ -266,15 +317,10 @@ impl<T: Storable> Record<T> {
     /// The content for changing it; the record is written on the next save.
     pub async fn get_mut(&mut self) -> Result<&mut T> {
         self.get().await?;
-        let meta = self.meta_mut();
-        if let Origin::Stored { store, path, .. } = std::mem::replace(&mut meta.origin, Origin::New)
-        {
-            // The changed content goes under a new name (the committed
-            // version still points at this one), and this file is deleted
-            // after the save; a JSON storable's own records with it.
-            meta.replaced.push((store, path));
-        }
-        meta.exceptions = None;
+        // The changed content goes under a new name (the committed version
+        // still points at this one), and this file is deleted after the
+        // save; a JSON storable's own records with it.
+        self.meta_mut().content_changed();
         self.content
             .get_mut()
             .ok_or_else(|| Error::Other("record content vanished while loading".into()))
@@ -411,9 +457,21 @@ impl<T> Record<T> {
                 meta.target = meta.target.clone().with_name(name);
             }
         }
-        let unchanged = meta.origin.is_current()
-            && matches!(&meta.origin, Origin::Stored { store, path, .. }
-                if *path == dest && same_store(store, ctx.plan().store()));
+        let at_home = meta
+            .home
+            .as_ref()
+            .is_some_and(|(store, path)| *path == dest && same_store(store, ctx.plan().store()));
+        if at_home && !meta.origin.is_current() {
+            meta.origin = Origin::Stored {
+                store: ctx.plan().store().clone(),
+                path: dest.clone(),
+                committed: None,
+            };
+        }
+        let unchanged = at_home
+            || meta.origin.is_current()
+                && matches!(&meta.origin, Origin::Stored { store, path, .. }
+                    if *path == dest && same_store(store, ctx.plan().store()));
         let mut dest = dest;
         if !unchanged && ctx.plan().is_occupied(&dest) {
             // The file holds what the committed version points at: writing
@@ -459,11 +517,11 @@ impl<T> Record<T> {
                     }
                 }
             }
-            meta.origin = Origin::Stored {
+            meta.move_to(Origin::Stored {
                 store: ctx.plan().store().clone(),
                 path: dest,
                 committed,
-            };
+            });
         }
 
         let mut out = Map::with_capacity(2);
@@ -526,7 +584,12 @@ impl<T> Record<T> {
                 explicit: true,
                 preload,
                 exceptions: obj.get("exceptions").cloned(),
+                home: match &origin {
+                    Origin::Stored { store, path, .. } => Some((store.clone(), path.clone())),
+                    _ => None,
+                },
                 origin,
+                fallback: None,
                 replaced: Vec::new(),
             },
             OnceCell::new(),
@@ -588,6 +651,8 @@ impl<T: Clone> Clone for Record<T> {
                 preload: meta.preload,
                 exceptions: meta.exceptions.clone(),
                 origin: meta.origin.clone(),
+                fallback: meta.fallback.clone(),
+                home: meta.home.clone(),
                 // The clone does not own the old files: only one of the two
                 // may delete them.
                 replaced: Vec::new(),

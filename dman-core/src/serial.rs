@@ -248,8 +248,14 @@ macro_rules! integer {
                     Error::decode(format!("integer {wide} does not fit in {}", stringify!($t)))
                 })
             }
+            /// An integer this type holds: a mixed enum tries its next
+            /// variant for one out of range (`Int(i64)` then `Big(u64)`).
             fn accepts(value: &Value) -> bool {
-                matches!(value, Value::Int(_) | Value::UInt(_))
+                match value {
+                    Value::Int(i) => <$t>::try_from(*i).is_ok(),
+                    Value::UInt(u) => <$t>::try_from(*u).is_ok(),
+                    _ => false,
+                }
             }
         }
     )*};
@@ -265,7 +271,7 @@ impl Serializable for usize {
         usize::try_from(v).map_err(|_| Error::decode(format!("integer {v} does not fit in usize")))
     }
     fn accepts(value: &Value) -> bool {
-        matches!(value, Value::Int(_) | Value::UInt(_))
+        u64::accepts(value)
     }
 }
 
@@ -278,7 +284,7 @@ impl Serializable for isize {
         isize::try_from(v).map_err(|_| Error::decode(format!("integer {v} does not fit in isize")))
     }
     fn accepts(value: &Value) -> bool {
-        matches!(value, Value::Int(_) | Value::UInt(_))
+        i64::accepts(value)
     }
 }
 

@@ -163,15 +163,28 @@ fn declaration_order_decides() {
     assert!(matches!(v, FloatFirst::Float(f) if f == 3.0));
     let v: Entry = dman_core::serial::deserialize(&Value::Int(3), &ctx).expect("3");
     assert!(matches!(v, Entry::Int(3)));
+
+    // An integer out of a variant's range goes on to the next variant.
+    #[derive(Serializable, Debug)]
+    enum Number {
+        Small(i8),
+        Int(i64),
+        Big(u64),
+        Float(f64),
+    }
+    let read = |v: Value| dman_core::serial::deserialize::<Number>(&v, &ctx).expect("a number");
+    assert!(matches!(read(Value::Int(-3)), Number::Small(-3)));
+    assert!(matches!(read(Value::Int(300)), Number::Int(300)));
+    assert!(matches!(read(Value::UInt(u64::MAX)), Number::Big(u64::MAX)));
+    // Beyond 64 bits no variant holds it without rounding: an error.
+    let big = dman_core::serial::deserialize::<Number>(&Value::BigInt("1".repeat(30)), &ctx);
+    assert!(big.is_err(), "{big:?}");
 }
 
 /// An item no variant accepts is an error naming the variants, what was
 /// found and where; a record of another `sto_type` is such an item.
 #[test]
 fn an_item_no_variant_accepts_is_a_clear_error() {
-    // A record is a few hundred bytes: clippy suggests boxing it, which
-    // works as well (`Box<T>` accepts what `T` does).
-    #[allow(clippy::large_enum_variant)]
     #[derive(Serializable, Debug)]
     enum Notes {
         Note(Record<Note>),
