@@ -933,6 +933,64 @@ container!(MList, "_ser__mlist", SMList, "_ser__smlist", "_sto__mlist");
 container!(MDict, "_ser__mdict", SMDict, "_ser__smdict", "_sto__smdict");
 container!(MRuns, "_ser__mruns", SMRuns, "_ser__smruns", "_sto__smruns");
 
+// Clone by hand: a derive would ask `T: Clone`, while what is cloned is
+// `T::Slot` (a `Record<T>` is `Clone` when `T` is). `Repo::store` takes a
+// `Storable + Clone`, so an `SMDict` is stored only with these. A clone
+// shares no removed items' files with the original (see `Unused`): only
+// the original's next save deletes them.
+impl<T: Item<Slot: Clone>> Clone for MList<T> {
+    fn clone(&self) -> Self {
+        MList {
+            subdir: self.subdir.clone(),
+            preload: self.preload,
+            items: self.items.clone(),
+            unused: self.unused.clone(),
+        }
+    }
+}
+
+impl<T: Item<Slot: Clone>> Clone for MDict<T> {
+    fn clone(&self) -> Self {
+        MDict {
+            subdir: self.subdir.clone(),
+            preload: self.preload,
+            store_by_key: self.store_by_key,
+            store_subdir: self.store_subdir,
+            items: self.items.clone(),
+            unused: self.unused.clone(),
+        }
+    }
+}
+
+impl<T: Item<Slot: Clone>> Clone for MRuns<T> {
+    fn clone(&self) -> Self {
+        MRuns {
+            stem: self.stem.clone(),
+            run_count: self.run_count,
+            store_subdir: self.store_subdir,
+            list: self.list.clone(),
+        }
+    }
+}
+
+impl<T: Item<Slot: Clone>> Clone for SMList<T> {
+    fn clone(&self) -> Self {
+        SMList(self.0.clone())
+    }
+}
+
+impl<T: Item<Slot: Clone>> Clone for SMDict<T> {
+    fn clone(&self) -> Self {
+        SMDict(self.0.clone())
+    }
+}
+
+impl<T: Item<Slot: Clone>> Clone for SMRuns<T> {
+    fn clone(&self) -> Self {
+        SMRuns(self.0.clone())
+    }
+}
+
 impl<T: Item<Slot: std::fmt::Debug>> std::fmt::Debug for MList<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.items.iter()).finish()
@@ -952,5 +1010,57 @@ impl<T: Item<Slot: std::fmt::Debug>> std::fmt::Debug for MRuns<T> {
             .field("run_count", &self.run_count)
             .field("runs", &self.list)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Debug, PartialEq)]
+    struct Note(String);
+
+    impl Storable for Note {
+        const STO_TYPE: &'static str = "note";
+        fn to_stored(&self, _: &mut EncodeContext<'_>) -> Result<Stored> {
+            Ok(Stored::Bytes(self.0.clone().into_bytes().into()))
+        }
+        fn from_stored(stored: Stored, _: &DecodeContext) -> Result<Self> {
+            let bytes = stored.bytes()?;
+            Ok(Note(String::from_utf8_lossy(&bytes).into_owned()))
+        }
+    }
+
+    /// What `Repo::store` asks of the value it stores.
+    fn storable_and_clone<S: Storable + Clone>(value: &S) -> S {
+        value.clone()
+    }
+
+    #[test]
+    fn storable_forms_clone_with_their_options_and_items() {
+        let mut d = MDict::new()
+            .subdir("s")
+            .store_by_key(true)
+            .store_subdir(true)
+            .preload(true);
+        d.insert("a", Note("x".into()));
+        let c = storable_and_clone(&SMDict(d));
+        assert_eq!(c.keys().collect::<Vec<_>>(), ["a"]);
+        assert!(c.is_store_by_key() && c.is_store_subdir() && c.is_preload());
+        assert_eq!(c.get_subdir(), "s");
+        assert_eq!(c.get("a").and_then(Record::loaded), Some(&Note("x".into())));
+        // The clone's record keeps what its container gave it.
+        assert!(c.get("a").is_some_and(Record::is_preload));
+
+        let mut runs = MRuns::new().stem("r").store_subdir(false);
+        runs.push(Note("y".into()));
+        let c = storable_and_clone(&SMRuns(runs));
+        assert_eq!((c.run_count(), c.get_stem()), (1, Some("r")));
+        assert_eq!(c.get(0).and_then(Record::loaded), Some(&Note("y".into())));
+
+        let list: MList<Note> = [Note("z".into())].into_iter().collect();
+        let c = storable_and_clone(&SMList(list.subdir("l")));
+        assert_eq!(c.get_subdir(), "l");
+        assert_eq!(c.get(0).and_then(Record::loaded), Some(&Note("z".into())));
     }
 }

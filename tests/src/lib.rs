@@ -1,9 +1,11 @@
 //! Shared helpers of dman-rs' integration and interop tests (`tests/tests`).
 //!
 //! - [`refmodel`]: Rust types mirroring every class of
-//!   `tests/python/refmodel.py`, with the same type names.
-//! - [`mixed`]: heterogeneous model containers (Python's `mlist`, `mdict`,
-//!   `mruns` hold inline values and records of any storable side by side).
+//!   `tests/python/refmodel.py`, with the same type names, and
+//!   [`refmodel::Any`], the mixed item the reference trees' heterogeneous
+//!   containers hold (dman-rs' own `MList<Any>`, `MDict<Any>`, `MRuns<Any>`:
+//!   Python's `mlist`, `mdict`, `mruns` hold inline values and records of
+//!   any storable side by side).
 //! - [`norm`]: the normalized-value notation of `expected.json` and the
 //!   comparison rules of `refmodel.compare`.
 //! - [`fixture`]: the Python reference trees and their manifest.
@@ -15,7 +17,6 @@
 //! `dman-test-support`.
 
 pub mod fixture;
-pub mod mixed;
 pub mod norm;
 pub mod python;
 pub mod refmodel;

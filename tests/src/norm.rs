@@ -13,6 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use dman::core::json::{Map, Value};
+use dman::core::model::Item;
 use dman::core::numeric::{InlineElement, BARRAY};
 use dman::core::serial::split_envelope;
 use dman::ndarray::{ArrayBase, ArrayViewD, Data, Dimension};
@@ -21,7 +22,6 @@ use dman::numeric::{CArray, SArray};
 use dman::{MDict, MList, MRuns, Record, SMDict, SMList, SMRuns, Storable};
 use indexmap::IndexMap;
 
-use crate::mixed::{AnyDict, AnyList, AnyRuns, Item, SAnyDict, SAnyList, SAnyRuns};
 use crate::refmodel::{self as rm, any_array, AnyArray};
 
 /// A boxed future of a normalized value.
@@ -560,90 +560,32 @@ async fn all<'a, T: Normalize + 'a>(it: impl Iterator<Item = &'a T>) -> Vec<Valu
     out
 }
 
-impl Normalize for Item {
+impl Normalize for rm::Any {
     fn normalize(&self) -> NormFuture<'_> {
+        use rm::Any;
         match self {
-            Item::Json(v) => ready(json(v)),
-            Item::Config(c) => c.normalize(),
-            Item::NdArray(a) => a.normalize(),
-            Item::Person(r) => r.normalize(),
-            Item::Array(r) => r.normalize(),
-            Item::Run(r) => r.normalize(),
-            Item::List(r) => r.normalize(),
-            Item::Dict(r) => r.normalize(),
-            Item::Runs(r) => r.normalize(),
+            Any::Person(r) => r.normalize(),
+            Any::Array(r) => r.normalize(),
+            Any::Run(r) => r.normalize(),
+            Any::List(r) => r.normalize(),
+            Any::Dict(r) => r.normalize(),
+            Any::Runs(r) => r.normalize(),
+            Any::Config(c) => c.normalize(),
+            Any::NdArray(a) => a.normalize(),
+            Any::Int(i) => ready(Value::from(*i)),
+            Any::Float(x) => ready(float(*x)),
+            Any::Text(t) => ready(Value::from(t.as_str())),
+            Any::Bool(b) => ready(Value::Bool(*b)),
+            Any::Json(v) => ready(json(&v.0)),
         }
     }
 }
 
-async fn any_list(kind: &str, l: &AnyList) -> Value {
-    mlist(kind, &l.subdir, l.preload, all(l.items.iter()).await)
-}
-
-async fn any_dict(kind: &str, d: &AnyDict) -> Value {
-    let mut items = Map::new();
-    for (k, v) in &d.items {
-        items.insert(k.clone(), v.normalize().await);
-    }
-    mdict(
-        kind,
-        &d.subdir,
-        d.preload,
-        d.store_by_key,
-        d.store_subdir,
-        items,
-    )
-}
-
-async fn any_runs(kind: &str, r: &AnyRuns) -> Value {
-    mruns(
-        kind,
-        r.stem.as_deref(),
-        r.run_count,
-        r.store_subdir,
-        &r.list.subdir,
-        r.list.preload,
-        all(r.list.items.iter()).await,
-    )
-}
-
-impl Normalize for AnyList {
-    fn normalize(&self) -> NormFuture<'_> {
-        Box::pin(any_list("_ser__mlist", self))
-    }
-}
-impl Normalize for SAnyList {
-    fn normalize(&self) -> NormFuture<'_> {
-        Box::pin(any_list("_ser__smlist", self))
-    }
-}
-impl Normalize for AnyDict {
-    fn normalize(&self) -> NormFuture<'_> {
-        Box::pin(any_dict("_ser__mdict", self))
-    }
-}
-impl Normalize for SAnyDict {
-    fn normalize(&self) -> NormFuture<'_> {
-        Box::pin(any_dict("_ser__smdict", self))
-    }
-}
-impl Normalize for AnyRuns {
-    fn normalize(&self) -> NormFuture<'_> {
-        Box::pin(any_runs("_ser__mruns", self))
-    }
-}
-impl Normalize for SAnyRuns {
-    fn normalize(&self) -> NormFuture<'_> {
-        Box::pin(any_runs("_ser__smruns", self))
-    }
-}
-stored_as_self!(SAnyList, SAnyDict, SAnyRuns);
-
-async fn core_list<T: Storable + NormalizeStored>(kind: &str, l: &MList<T>) -> Value {
+async fn core_list<T: Item<Slot: Normalize>>(kind: &str, l: &MList<T>) -> Value {
     mlist(kind, l.get_subdir(), l.is_preload(), all(l.iter()).await)
 }
 
-async fn core_dict<T: Storable + NormalizeStored>(kind: &str, d: &MDict<T>) -> Value {
+async fn core_dict<T: Item<Slot: Normalize>>(kind: &str, d: &MDict<T>) -> Value {
     let mut items = Map::new();
     for (k, v) in d.iter() {
         items.insert(k.clone(), v.normalize().await);
@@ -658,7 +600,7 @@ async fn core_dict<T: Storable + NormalizeStored>(kind: &str, d: &MDict<T>) -> V
     )
 }
 
-async fn core_runs<T: Storable + NormalizeStored>(kind: &str, r: &MRuns<T>) -> Value {
+async fn core_runs<T: Item<Slot: Normalize>>(kind: &str, r: &MRuns<T>) -> Value {
     mruns(
         kind,
         r.get_stem(),
@@ -670,47 +612,47 @@ async fn core_runs<T: Storable + NormalizeStored>(kind: &str, r: &MRuns<T>) -> V
     )
 }
 
-impl<T: Storable + NormalizeStored> Normalize for MList<T> {
+impl<T: Item<Slot: Normalize>> Normalize for MList<T> {
     fn normalize(&self) -> NormFuture<'_> {
         Box::pin(core_list("_ser__mlist", self))
     }
 }
-impl<T: Storable + NormalizeStored> Normalize for SMList<T> {
+impl<T: Item<Slot: Normalize>> Normalize for SMList<T> {
     fn normalize(&self) -> NormFuture<'_> {
         Box::pin(core_list("_ser__smlist", self))
     }
 }
-impl<T: Storable + NormalizeStored> NormalizeStored for SMList<T> {
+impl<T: Item<Slot: Normalize>> NormalizeStored for SMList<T> {
     fn normalize_stored(&self) -> NormFuture<'_> {
         self.normalize()
     }
 }
-impl<T: Storable + NormalizeStored> Normalize for MDict<T> {
+impl<T: Item<Slot: Normalize>> Normalize for MDict<T> {
     fn normalize(&self) -> NormFuture<'_> {
         Box::pin(core_dict("_ser__mdict", self))
     }
 }
-impl<T: Storable + NormalizeStored> Normalize for SMDict<T> {
+impl<T: Item<Slot: Normalize>> Normalize for SMDict<T> {
     fn normalize(&self) -> NormFuture<'_> {
         Box::pin(core_dict("_ser__smdict", self))
     }
 }
-impl<T: Storable + NormalizeStored> NormalizeStored for SMDict<T> {
+impl<T: Item<Slot: Normalize>> NormalizeStored for SMDict<T> {
     fn normalize_stored(&self) -> NormFuture<'_> {
         self.normalize()
     }
 }
-impl<T: Storable + NormalizeStored> Normalize for MRuns<T> {
+impl<T: Item<Slot: Normalize>> Normalize for MRuns<T> {
     fn normalize(&self) -> NormFuture<'_> {
         Box::pin(core_runs("_ser__mruns", self))
     }
 }
-impl<T: Storable + NormalizeStored> Normalize for SMRuns<T> {
+impl<T: Item<Slot: Normalize>> Normalize for SMRuns<T> {
     fn normalize(&self) -> NormFuture<'_> {
         Box::pin(core_runs("_ser__smruns", self))
     }
 }
-impl<T: Storable + NormalizeStored> NormalizeStored for SMRuns<T> {
+impl<T: Item<Slot: Normalize>> NormalizeStored for SMRuns<T> {
     fn normalize_stored(&self) -> NormFuture<'_> {
         self.normalize()
     }

@@ -5,7 +5,7 @@
 //! (`Array2<f64>` for a run's data); where a Python field or container
 //! holds whatever it is given, the mirror uses a type that can hold what
 //! the reference trees put there: [`AnyArray`] for a `barray` field whose
-//! dtype varies between scenarios, [`Item`] for an `object` field or a
+//! dtype varies between scenarios, [`Any`] for an `object` field or a
 //! heterogeneous container item, [`Value`] for plain JSON.
 //!
 //! Python's plain dicts with a fixed set of keys (the top-level values of
@@ -22,10 +22,148 @@ use dman::ndarray::{Array0, Array1, Array2, Array3, ArrayD, Ix0, Ix1, Ix2, Ix3};
 use dman::numeric::num_complex::Complex;
 use dman::numeric::{CArray, SArray};
 use dman::{
-    DecodeContext, EncodeContext, Error, Modelclass, Record, Result, Serializable, Storable, Stored,
+    DecodeContext, EncodeContext, Error, MDict, MList, MRuns, Modelclass, Record, Result, SMDict,
+    SMList, SMRuns, Serializable, Storable, Stored,
 };
 
-pub use crate::mixed::{AnyDict, AnyList, AnyRuns, Item, SAnyDict, SAnyList, SAnyRuns};
+// ---- mixed items ---------------------------------------------------------------
+
+/// What Python's `mlist`, `mdict` and `mruns` (and an `object` field) hold
+/// in the reference trees: a record of a reference storable, an inline
+/// value, or plain JSON. The containers are dman-rs' own: `MList<Any>`,
+/// `MDict<Any>`, `MRuns<Any>`, and `SMList<Any>`... as storables.
+///
+/// Reading tries the variants in this order: a record by its `sto_type`,
+/// an inline serializable by its `_ser__type`, the rest by JSON shape
+/// (integers before floats, so `1` stays an int).
+// The large variants are boxed, so that an integer item is not the size of
+// an array (clippy's large_enum_variant).
+#[derive(Serializable, Debug, Clone)]
+pub enum Any {
+    /// A record of a `person`.
+    Person(Box<Record<Person>>),
+    /// A record of a `barray`.
+    Array(Box<Record<AnyArray>>),
+    /// A record of a storable `run`.
+    Run(Box<Record<Run>>),
+    /// A record of an `smlist` (`_sto__mlist`).
+    List(Box<Record<SMList<Any>>>),
+    /// A record of an `smdict` (`_sto__smdict`).
+    Dict(Box<Record<SMDict<Any>>>),
+    /// A record of an `smruns` (`_sto__smruns`).
+    Runs(Box<Record<SMRuns<Any>>>),
+    /// A `config` modelclass, inline.
+    Config(Box<Config>),
+    /// A plain `np.ndarray` inline (`_num__ndarray`).
+    NdArray(Box<ArrayD<f64>>),
+    /// An integer.
+    Int(i64),
+    /// Any other number.
+    Float(f64),
+    /// A string.
+    Text(String),
+    /// A bool.
+    Bool(bool),
+    /// Anything else: `null`, lists and dicts of plain JSON.
+    Json(PlainJson),
+}
+
+impl Any {
+    /// Plain JSON, written as it is.
+    pub fn json(value: impl Into<Value>) -> Self {
+        Any::Json(PlainJson(value.into()))
+    }
+
+    /// Plain JSON given as JSON text.
+    pub fn parse(text: &str) -> Self {
+        Any::json(dman::core::json::from_str(text).expect("valid JSON"))
+    }
+
+    /// A new person record.
+    pub fn person(name: &str) -> Self {
+        Any::Person(Box::new(Record::new(Person::new(name))))
+    }
+
+    /// A new barray record.
+    pub fn array(array: AnyArray) -> Self {
+        Any::Array(Box::new(Record::new(array)))
+    }
+
+    /// A new run record.
+    pub fn run(run: Run) -> Self {
+        Any::Run(Box::new(Record::new(run)))
+    }
+
+    /// A new smlist record.
+    pub fn list(list: MList<Any>) -> Self {
+        Any::List(Box::new(Record::new(SMList(list))))
+    }
+
+    /// A new smdict record.
+    pub fn dict(dict: MDict<Any>) -> Self {
+        Any::Dict(Box::new(Record::new(SMDict(dict))))
+    }
+
+    /// A new smruns record.
+    pub fn runs(runs: MRuns<Any>) -> Self {
+        Any::Runs(Box::new(Record::new(SMRuns(runs))))
+    }
+
+    /// An inline config.
+    pub fn config(config: Config) -> Self {
+        Any::Config(Box::new(config))
+    }
+
+    /// An inline `np.ndarray`.
+    pub fn ndarray(array: ArrayD<f64>) -> Self {
+        Any::NdArray(Box::new(array))
+    }
+}
+
+/// JSON with no `_ser__type` envelope inside: the last variant of [`Any`].
+/// An envelope no other variant takes (an unknown type name, a record of
+/// another storable, Python's invalid markers) is an error naming it and
+/// its place, not data passed through as `json::Value` would.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlainJson(pub Value);
+
+/// An error at the first `_ser__type` found inside `value`.
+fn refuse_envelopes(value: &Value) -> Result<()> {
+    if serial::split_envelope(value).is_some() {
+        return Err(serial::mismatch("plain JSON", value));
+    }
+    match value {
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                refuse_envelopes(v).map_err(|e| e.at_index(i))?;
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map {
+                refuse_envelopes(v).map_err(|e| e.at_key(k))?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+impl Serializable for PlainJson {
+    fn to_content(&self, _: &mut EncodeContext<'_>) -> Result<Value> {
+        Ok(self.0.clone())
+    }
+
+    fn from_content(content: &Value, _: &DecodeContext) -> Result<Self> {
+        refuse_envelopes(content)?;
+        Ok(PlainJson(content.clone()))
+    }
+
+    /// Not an envelope itself: an envelope deeper inside is refused when
+    /// read, at its own place.
+    fn accepts(value: &Value) -> bool {
+        serial::split_envelope(value).is_none()
+    }
+}
 
 // ---- custom storables --------------------------------------------------------
 
@@ -490,7 +628,7 @@ pub struct Holder {
     #[dman(default)]
     pub label: String,
     /// `object`
-    pub thing: Option<Item>,
+    pub thing: Option<Any>,
     /// `recordfield(stem="holder-data")`
     #[dman(stem = "holder-data")]
     pub data: Option<Record<Array1<f64>>>,
@@ -825,8 +963,8 @@ plain_dict! {
     /// mlist/mdict envelopes) and a plain list.
     #[derive(Debug, Clone)]
     pub struct AutoModel {
-        pub list: AnyList,
-        pub dict: AnyDict,
+        pub list: MList<Any>,
+        pub dict: MDict<Any>,
         pub plain: Vec<i64>,
     }
 }
@@ -884,8 +1022,8 @@ plain_dict! {
     /// the unregistered objects were.
     #[derive(Debug, Clone)]
     pub struct InvalidUnserializable {
-        pub list: Vec<Item>,
-        pub dict: indexmap::IndexMap<String, Item>,
+        pub list: Vec<Any>,
+        pub dict: indexmap::IndexMap<String, Any>,
         pub field: Holder,
     }
 }

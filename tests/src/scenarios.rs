@@ -12,12 +12,11 @@ use dman::ndarray::{arr0, array, Array1, Array2, Array3, ShapeBuilder};
 use dman::numeric::num_complex::Complex;
 use dman::numeric::{CArray, SArray};
 use dman::{
-    ItemOptions, Key, MDict, MList, MRuns, Record, Repo, Result, RetouchPolicy, SMRuns,
-    Serializable, Storable,
+    ItemOptions, Key, MDict, MList, MRuns, Record, Repo, Result, RetouchPolicy, SMDict, SMList,
+    SMRuns, Serializable, Storable,
 };
 
 use crate::fixture::Scenario;
-use crate::mixed::{AnyDict, AnyList, AnyRuns, Item, SAnyDict, SAnyList};
 use crate::norm::{NormFuture, Normalize, NormalizeStored};
 use crate::refmodel::*;
 
@@ -78,7 +77,7 @@ pub async fn load(repo: &Repo, sc: &Scenario) -> Result<Box<dyn Loaded>> {
         "store_run" | "store_cluster" => stored::<Run>(repo, sc).await,
         "store_person" => stored::<Person>(repo, sc).await,
         "store_barray" => stored::<Array2<f64>>(repo, sc).await,
-        "store_smdict" => stored::<SAnyDict>(repo, sc).await,
+        "store_smdict" => stored::<SMDict<Any>>(repo, sc).await,
 
         "json_scalars" => saved::<JsonScalars>(repo, sc).await,
         "json_bigint" => saved::<JsonBigint>(repo, sc).await,
@@ -99,22 +98,22 @@ pub async fn load(repo: &Repo, sc: &Scenario) -> Result<Box<dyn Loaded>> {
         "auto_model" => saved::<AutoModel>(repo, sc).await,
         "instance" => saved::<Instances>(repo, sc).await,
         "mlist_mixed" | "mlist_options" | "storable_containers" | "save_flat_records" => {
-            saved::<AnyList>(repo, sc).await
+            saved::<MList<Any>>(repo, sc).await
         }
-        "smlist_top" => saved::<SAnyList>(repo, sc).await,
-        "smdict_top" => saved::<SAnyDict>(repo, sc).await,
+        "smlist_top" => saved::<SMList<Any>>(repo, sc).await,
+        "smdict_top" => saved::<SMDict<Any>>(repo, sc).await,
         "smruns_top" => saved::<SMRuns<Array1<f64>>>(repo, sc).await,
         "mdict_default"
         | "mdict_by_key"
         | "mdict_subdir"
         | "mdict_by_key_subdir"
         | "mdict_preload"
-        | "mdict_record_options" => saved::<AnyDict>(repo, sc).await,
+        | "mdict_record_options" => saved::<MDict<Any>>(repo, sc).await,
         "mruns_default"
         | "mruns_flat"
         | "mruns_subdir"
         | "mruns_removed"
-        | "mruns_record_options" => saved::<AnyRuns>(repo, sc).await,
+        | "mruns_record_options" => saved::<MRuns<Any>>(repo, sc).await,
         "mruns_preload" => saved::<MRuns<Array1<f64>>>(repo, sc).await,
         "mc_store_by_field" => saved::<ByField>(repo, sc).await,
         "mc_cluster" => saved::<Clustered>(repo, sc).await,
@@ -131,7 +130,7 @@ pub async fn load(repo: &Repo, sc: &Scenario) -> Result<Box<dyn Loaded>> {
 
         // Python's failure paths, as the data was meant.
         "invalid_unserializable" => saved::<InvalidUnserializable>(repo, sc).await,
-        "invalid_exc_unserializable" => saved::<Vec<Item>>(repo, sc).await,
+        "invalid_exc_unserializable" => saved::<Vec<Any>>(repo, sc).await,
         "invalid_no_file" | "invalid_exc_unwritable" | "invalid_exc_unreadable" => {
             saved::<Holder>(repo, sc).await
         }
@@ -235,10 +234,10 @@ fn opts(f: impl FnOnce(&mut ItemOptions)) -> ItemOptions {
     o
 }
 
-fn mdict_items(mut d: AnyDict) -> AnyDict {
-    d.insert("john", Item::person("John Silver"));
-    d.insert("arr", Item::array(ba(&[1.0, 2.0])));
-    d.insert("inline", Item::parse(r#"{"n": 1}"#));
+fn mdict_items(mut d: MDict<Any>) -> MDict<Any> {
+    d.insert("john", Any::person("John Silver"));
+    d.insert("arr", Any::array(ba(&[1.0, 2.0])));
+    d.insert("inline", Any::parse(r#"{"n": 1}"#));
     d
 }
 
@@ -485,14 +484,14 @@ pub async fn write(repo: &Repo, name: &str) -> Result<()> {
             repo.save(key, &Record::new(Person::new("Top Tom"))).await?;
         }
         "auto_model" => {
-            let mut dict = AnyDict::new();
-            dict.insert("x", Item::person("Dict Dee"));
-            dict.insert("y", Item::json(2));
+            let mut dict = MDict::new();
+            dict.insert("x", Any::person("Dict Dee"));
+            dict.insert("y", Any::json(2));
             let value = AutoModel {
-                list: AnyList::of([
-                    Item::json(1),
-                    Item::person("Listed Lou"),
-                    Item::array(ba(&[1.5])),
+                list: MList::from_iter([
+                    Any::json(1),
+                    Any::person("Listed Lou"),
+                    Any::array(ba(&[1.5])),
                 ]),
                 dict,
                 plain: vec![1, 2],
@@ -508,87 +507,81 @@ pub async fn write(repo: &Repo, name: &str) -> Result<()> {
             repo.save(key, &value).await?;
         }
         "mlist_mixed" => {
-            let mut value = AnyList::of([
-                Item::json(1),
-                Item::json("two"),
-                Item::array(ba(&[1.0, 2.0])),
-                Item::person("Mixed Max"),
-                Item::parse(r#"{"k": "v"}"#),
-                Item::Config(Config {
+            let mut value = MList::from_iter([
+                Any::json(1),
+                Any::json("two"),
+                Any::array(ba(&[1.0, 2.0])),
+                Any::person("Mixed Max"),
+                Any::parse(r#"{"k": "v"}"#),
+                Any::config(Config {
                     seed: 3,
                     ..Config::default()
                 }),
-                Item::json(Value::Null),
-                Item::parse("[1, [2]]"),
-                Item::NdArray(arr1(&[7.0, 8.0]).into_dyn()),
+                Any::json(Value::Null),
+                Any::parse("[1, [2]]"),
+                Any::ndarray(arr1(&[7.0, 8.0]).into_dyn()),
             ]);
             value.record(
-                Item::array(AnyArray::i64(array![3i64, 4])),
-                None,
+                Any::array(AnyArray::i64(array![3i64, 4])),
                 &opts(|o| {
                     o.stem = Some("recorded".into());
                     o.subdir = Some("recs".into());
                     o.preload = true;
                 }),
             );
-            value.record(
-                Item::person("Inserted Ida"),
-                Some(1),
+            value.record_at(
+                1,
+                Any::person("Inserted Ida"),
                 &ItemOptions::name("inserted.person"),
             );
             value.record(
-                Item::array(ba(&[5.0])),
-                None,
+                Any::array(ba(&[5.0])),
                 &opts(|o| o.suffix = Some(".bin".into())),
             );
-            value.record(
-                Item::json("not storable"),
-                None,
-                &ItemOptions::stem("ignored"),
-            );
+            value.record(Any::json("not storable"), &ItemOptions::stem("ignored"));
             repo.save(key, &value).await?;
         }
         "mlist_options" => {
-            let mut value = AnyList::new().subdir("items").preload(true);
-            value.push(Item::array(ba(&[1.0])));
-            value.push(Item::person("Opt Olga"));
-            value.push(Item::json(3));
+            let mut value = MList::new().subdir("items").preload(true);
+            value.push(Any::array(ba(&[1.0])));
+            value.push(Any::person("Opt Olga"));
+            value.push(Any::json(3));
             repo.save(key, &value).await?;
         }
         "storable_containers" => {
-            let sml = AnyList::of([
-                Item::array(ba(&[1.0, 2.0])),
-                Item::json("inline"),
-                Item::person("In List"),
+            let sml = MList::from_iter([
+                Any::array(ba(&[1.0, 2.0])),
+                Any::json("inline"),
+                Any::person("In List"),
             ]);
-            let mut smd = AnyDict::new().store_by_key(true);
-            smd.insert("a", Item::array(AnyArray::i64(array![7i64])));
-            smd.insert("b", Item::json("inline"));
-            let mut smr = AnyRuns::new().stem("srun");
-            smr.push(Item::array(ba(&[8.0])));
-            smr.push(Item::person("In Runs"));
+            let mut smd = MDict::new().store_by_key(true);
+            smd.insert("a", Any::array(AnyArray::i64(array![7i64])));
+            smd.insert("b", Any::json("inline"));
+            let mut smr = MRuns::new().stem("srun");
+            smr.push(Any::array(ba(&[8.0])));
+            smr.push(Any::person("In Runs"));
             let at = |stem: &str| {
                 opts(|o| {
                     o.stem = Some(stem.into());
                     o.subdir = Some("containers".into());
                 })
             };
-            let mut value = AnyList::new();
-            value.record(Item::list(sml), None, &at("inner-list"));
-            value.record(Item::dict(smd), None, &at("inner-dict"));
-            value.record(Item::runs(smr), None, &at("inner-runs"));
-            value.push(Item::list(AnyList::of([Item::array(ba(&[9.0]))])));
+            let mut value = MList::new();
+            value.record(Any::list(sml), &at("inner-list"));
+            value.record(Any::dict(smd), &at("inner-dict"));
+            value.record(Any::runs(smr), &at("inner-runs"));
+            value.push(Any::list(MList::from_iter([Any::array(ba(&[9.0]))])));
             repo.save(key, &value).await?;
         }
         "smlist_top" => {
-            let value = SAnyList(AnyList::of([Item::json(1), Item::array(ba(&[2.0]))]));
+            let value = SMList(MList::from_iter([Any::json(1), Any::array(ba(&[2.0]))]));
             repo.save(key, &value).await?;
         }
         "smdict_top" => {
-            let mut value = AnyDict::new().store_by_key(true).subdir("dd");
-            value.insert("one", Item::array(ba(&[1.0])));
-            value.insert("two", Item::json(2));
-            repo.save(key, &SAnyDict(value)).await?;
+            let mut value = MDict::new().store_by_key(true).subdir("dd");
+            value.insert("one", Any::array(ba(&[1.0])));
+            value.insert("two", Any::json(2));
+            repo.save(key, &SMDict(value)).await?;
         }
         "smruns_top" => {
             let mut value = SMRuns::from(MRuns::new().stem("s").store_subdir(false));
@@ -596,19 +589,19 @@ pub async fn write(repo: &Repo, name: &str) -> Result<()> {
             repo.save(key, &value).await?;
         }
         "mdict_default" => {
-            repo.save(key, &mdict_items(AnyDict::new())).await?;
+            repo.save(key, &mdict_items(MDict::new())).await?;
         }
         "mdict_by_key" => {
-            let value = mdict_items(AnyDict::new().subdir("people").store_by_key(true));
+            let value = mdict_items(MDict::new().subdir("people").store_by_key(true));
             repo.save(key, &value).await?;
         }
         "mdict_subdir" => {
-            let value = mdict_items(AnyDict::new().store_subdir(true));
+            let value = mdict_items(MDict::new().store_subdir(true));
             repo.save(key, &value).await?;
         }
         "mdict_by_key_subdir" => {
             let value = mdict_items(
-                AnyDict::new()
+                MDict::new()
                     .subdir("people")
                     .store_by_key(true)
                     .store_subdir(true),
@@ -616,97 +609,91 @@ pub async fn write(repo: &Repo, name: &str) -> Result<()> {
             repo.save(key, &value).await?;
         }
         "mdict_preload" => {
-            let value = mdict_items(AnyDict::new().subdir("pre").preload(true));
+            let value = mdict_items(MDict::new().subdir("pre").preload(true));
             repo.save(key, &value).await?;
         }
         "mdict_record_options" => {
-            let mut value = AnyDict::new().store_by_key(true);
+            let mut value = MDict::new().store_by_key(true);
             value.record(
                 "s",
-                Item::person("Stemmy"),
+                Any::person("Stemmy"),
                 &ItemOptions::stem("custom-stem"),
             );
             value.record(
                 "x",
-                Item::person("Suffixy"),
+                Any::person("Suffixy"),
                 &opts(|o| o.suffix = Some(".txt".into())),
             );
-            value.record(
-                "n",
-                Item::array(ba(&[1.0])),
-                &ItemOptions::name("named.npy"),
-            );
+            value.record("n", Any::array(ba(&[1.0])), &ItemOptions::name("named.npy"));
             value.record(
                 "d",
-                Item::array(ba(&[2.0])),
+                Any::array(ba(&[2.0])),
                 &opts(|o| {
                     o.subdir = Some("extra".into());
                     o.preload = true;
                 }),
             );
-            value.record("i", Item::json(5), &ItemOptions::stem("ignored"));
+            value.record("i", Any::json(5), &ItemOptions::stem("ignored"));
             repo.save(key, &value).await?;
         }
         "mruns_default" => {
-            let mut value = AnyRuns::new();
-            value.push(Item::array(ba(&[1.0])));
-            value.push(Item::parse(r#"{"inline": true}"#));
-            value.push(Item::person("Runner Rae"));
+            let mut value = MRuns::new();
+            value.push(Any::array(ba(&[1.0])));
+            value.push(Any::parse(r#"{"inline": true}"#));
+            value.push(Any::person("Runner Rae"));
             repo.save(key, &value).await?;
         }
         "mruns_flat" => {
-            let mut value = AnyRuns::new()
+            let mut value = MRuns::new()
                 .stem("exp")
                 .subdir("results")
                 .store_subdir(false);
-            value.push(Item::array(ba(&[1.0])));
-            value.push(Item::person("Flat Fay"));
-            value.push(Item::run(run_value(7)));
+            value.push(Any::array(ba(&[1.0])));
+            value.push(Any::person("Flat Fay"));
+            value.push(Any::run(run_value(7)));
             repo.save(key, &value).await?;
         }
         "mruns_subdir" => {
-            let mut value = AnyRuns::new().stem("experiment").subdir("results");
-            value.push(Item::run(run_value(8)));
-            value.push(Item::array(ba(&[2.0])));
+            let mut value = MRuns::new().stem("experiment").subdir("results");
+            value.push(Any::run(run_value(8)));
+            value.push(Any::array(ba(&[2.0])));
             repo.save(key, &value).await?;
         }
         "mruns_removed" => {
-            let factory = || AnyRuns::new().stem("trial").subdir("trials");
-            repo.track(&key, factory, async |runs: &mut AnyRuns| {
+            let factory = || MRuns::new().stem("trial").subdir("trials");
+            repo.track(&key, factory, async |runs: &mut MRuns<Any>| {
                 for seed in [10, 11, 12] {
-                    runs.push(Item::run(run_value(seed)));
+                    runs.push(Any::run(run_value(seed)));
                 }
                 Ok(())
             })
             .await?;
-            repo.track(&key, factory, async |runs: &mut AnyRuns| {
+            repo.track(&key, factory, async |runs: &mut MRuns<Any>| {
                 runs.remove(0);
-                runs.push(Item::run(run_value(13)));
-                runs.push(Item::array(ba(&[14.0])));
+                runs.push(Any::run(run_value(13)));
+                runs.push(Any::array(ba(&[14.0])));
                 Ok(())
             })
             .await?;
         }
         "mruns_record_options" => {
-            let mut value = AnyRuns::new().stem("r");
-            value.push(Item::array(ba(&[0.0])));
+            let mut value = MRuns::new().stem("r");
+            value.push(Any::array(ba(&[0.0])));
             value.record(
-                Item::array(ba(&[1.0])),
-                None,
+                Any::array(ba(&[1.0])),
                 &opts(|o| {
                     o.stem = Some("custom".into());
                     o.subdir = Some("extra".into());
                     o.preload = true;
                 }),
             );
-            value.record(
-                Item::person("First Fran"),
-                Some(0),
+            value.record_at(
+                0,
+                Any::person("First Fran"),
                 &ItemOptions::name("first.person"),
             );
             value.record(
-                Item::array(ba(&[2.0])),
-                None,
+                Any::array(ba(&[2.0])),
                 &opts(|o| o.suffix = Some(".bin".into())),
             );
             repo.save(key, &value).await?;
@@ -893,12 +880,10 @@ pub async fn write(repo: &Repo, name: &str) -> Result<()> {
                 .await?;
         }
         "store_smdict" => {
-            let mut value = AnyDict::new()
-                .store_by_key(true)
-                .subdir("store_smdict-files");
-            value.insert("a", Item::array(ba(&[1.0])));
-            value.insert("b", Item::json("inline"));
-            repo.store(key.subdir("stored"), &SAnyDict(value)).await?;
+            let mut value = MDict::new().store_by_key(true).subdir("store_smdict-files");
+            value.insert("a", Any::array(ba(&[1.0])));
+            value.insert("b", Any::json("inline"));
+            repo.store(key.subdir("stored"), &SMDict(value)).await?;
         }
         "store_cluster" => {
             repo.store(key.cluster(true), &run_value(21)).await?;
@@ -911,12 +896,8 @@ pub async fn write(repo: &Repo, name: &str) -> Result<()> {
             repo.save(key.cluster(false), &value).await?;
         }
         "save_flat_records" => {
-            let mut value = AnyList::of([Item::array(ba(&[1.0])), Item::person("Flat Flo")]);
-            value.record(
-                Item::array(ba(&[2.0])),
-                None,
-                &ItemOptions::stem("flat-named"),
-            );
+            let mut value = MList::from_iter([Any::array(ba(&[1.0])), Any::person("Flat Flo")]);
+            value.record(Any::array(ba(&[2.0])), &ItemOptions::stem("flat-named"));
             repo.save(key.cluster(false).subdir("flat"), &value).await?;
         }
         "save_subdir" => {

@@ -13,9 +13,8 @@ use dman::{
 };
 use dman_test_support::backend::{Op, Recorder};
 use dman_tests::fixture;
-use dman_tests::mixed::{AnyList, Item};
 use dman_tests::norm::Normalize;
-use dman_tests::refmodel::{Config, Holder, Person, Run};
+use dman_tests::refmodel::{Any, Config, Holder, Person, Run};
 use proptest::prelude::*;
 
 const KEY_FILE: &str = "ref/hostile/hostile.json";
@@ -317,8 +316,20 @@ async fn unknown_type_names_are_refused_by_typed_loads() {
             {"_ser__type": "ghost", "_ser__content": {}}]}}"#,
     )])
     .await;
-    let e = repo.load::<AnyList>("hostile").await.expect_err("mystery");
-    assert_decode_at(&e, "store[1].sto_type", &["`mystery`"]);
+    let e = repo
+        .load::<MList<Any>>("hostile")
+        .await
+        .expect_err("mystery");
+    // A mixed item names the record's sto_type among the variants it has.
+    assert_decode_at(
+        &e,
+        "store[1]",
+        &[
+            "sto_type `mystery`",
+            "the variants of `Any`",
+            "Record<Person>",
+        ],
+    );
     let e = repo
         .load::<MList<Person>>("hostile")
         .await
@@ -335,8 +346,8 @@ async fn unknown_type_names_are_refused_by_typed_loads() {
         .await
         .expect_err("sto_type of another case");
     assert_decode_at(&e, "[0].sto_type", &["`Person`", "`person`"]);
-    let e = repo.load::<Vec<Item>>("hostile").await.expect_err("Item");
-    assert_decode_at(&e, "[0].sto_type", &["`Person`"]);
+    let e = repo.load::<Vec<Any>>("hostile").await.expect_err("Any");
+    assert_decode_at(&e, "[0]", &["sto_type `Person`", "Record<Person>"]);
 }
 
 // ---- targets ------------------------------------------------------------------------------

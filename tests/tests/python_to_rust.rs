@@ -337,7 +337,7 @@ async fn invalid_unserializable_names_the_marker_and_its_place() {
             .err()
             .unwrap_or_else(|| panic!("{backend}: holder decoded"));
         assert_decode_error(&e, sc_file, "thing", &["__unserializable"]);
-        let dict = graph::decode::<indexmap::IndexMap<String, rm::Item>>(
+        let dict = graph::decode::<indexmap::IndexMap<String, rm::Any>>(
             doc.value.get("dict").unwrap(),
             &store,
             &path,
