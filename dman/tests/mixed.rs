@@ -8,8 +8,11 @@
 
 use std::path::Path;
 
+use dman::ndarray::{ArrayD, IxDyn};
+use dman::numeric::{CArray, SArray};
 use dman::{MDict, MList, MRuns, Record, Repo, Serializable, Storable};
 use dman_test_support::python;
+use indexmap::IndexMap;
 
 #[derive(Storable, Debug, Clone, PartialEq)]
 #[dman(name = "note", ext = ".txt")]
@@ -55,7 +58,9 @@ enum Entry {
 /// The Python side: the classes, and `save`/`check` commands.
 const PYTHON: &str = r#"
 import sys, os, json
+import numpy as np
 import dman
+from dman.numeric import sarray, carray
 
 @dman.storable(name="note")
 class Note:
@@ -78,6 +83,7 @@ class Person:
         with open(path, encoding="utf-8") as f: return cls(f.read())
 
 def plain(v):
+    if isinstance(v, np.ndarray): return {type(v).__name__: v.tolist()}
     if isinstance(v, Note): return {"note": v.text}
     if isinstance(v, Person): return {"person": v.name}
     if isinstance(v, (dman.mdict, dict)): return {k: plain(v[k]) for k in v}
@@ -91,8 +97,15 @@ if sys.argv[1] == "save":
     dman.save("lab", d, generator="gen")
     l = dman.mlist([Person("bob"), 1, "two"])
     dman.save("people", l, generator="gen")
+    arrays = {
+        "s": np.array([1.5, 2.5]).view(sarray),
+        "c": np.array([[1.0, 2.0], [3.0, 4.0]]).view(carray),
+        "nd": np.array([0.5, -1.0, 2.0]),
+        "scalar": 3.5,
+    }
+    dman.save("arrays", arrays, generator="gen")
 else:
-    print(json.dumps(plain(dman.load(sys.argv[3], generator="gen"))))
+    print(json.dumps(plain(dman.load(sys.argv[3], generator="gen")), sort_keys=True))
 "#;
 
 fn python(args: &[&str], dir: &Path) -> String {
@@ -233,4 +246,42 @@ async fn an_item_that_matches_no_variant_names_file_place_and_value() {
     for part in ["people.json", "store[0]", "`person`", "`note`"] {
         assert!(msg.contains(part), "{part:?} missing from: {msg}");
     }
+}
+
+/// What a plain Python dict of numeric values may hold.
+#[derive(Serializable, Debug)]
+enum Numeric {
+    S(SArray<f64, IxDyn>),
+    C(CArray<f64, IxDyn>),
+    Nd(ArrayD<f64>),
+    Scalar(f64),
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_dict_of_mixed_arrays_loads_into_an_indexmap() -> dman::Result<()> {
+    let work = tempfile::tempdir().expect("temp dir");
+    let dir = work.path();
+    std::fs::create_dir(dir.join(".dman")).expect("mkdir .dman");
+    python(&["save", &dir.display().to_string()], dir);
+    let repo = repo_in(dir);
+
+    // Python: {"s": sarray, "c": carray, "nd": ndarray, "scalar": 3.5}
+    let arrays: IndexMap<String, Numeric> = repo.load("arrays").await?;
+    assert_eq!(
+        arrays.keys().collect::<Vec<_>>(),
+        ["s", "c", "nd", "scalar"]
+    );
+    assert!(matches!(&arrays["s"], Numeric::S(a) if a.0.as_slice() == Some(&[1.5, 2.5][..])));
+    assert!(matches!(&arrays["c"], Numeric::C(a) if a.0.shape() == [2, 2] && a.0[[1, 0]] == 3.0));
+    assert!(matches!(&arrays["nd"], Numeric::Nd(a) if a.as_slice() == Some(&[0.5, -1.0, 2.0][..])));
+    assert!(matches!(arrays["scalar"], Numeric::Scalar(x) if x == 3.5));
+
+    // Written back by Rust, Python reads the same values and types.
+    repo.save("arrays2", &arrays).await?;
+    let before = python(&["check", &dir.display().to_string(), "arrays"], dir);
+    let after = python(&["check", &dir.display().to_string(), "arrays2"], dir);
+    assert_eq!(after, before);
+    assert!(after.contains(r#""s": {"sarray": [1.5, 2.5]}"#), "{after}");
+    assert!(after.contains(r#""scalar": 3.5"#), "{after}");
+    Ok(())
 }
