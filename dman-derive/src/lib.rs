@@ -144,20 +144,36 @@
 //!   containers and plain lists and dicts hold side by side): each value is
 //!   written as its variant's value is (a `Record<T>` as a record, a
 //!   modelclass with its envelope, a number or string bare), so Python reads
-//!   it as the object itself. Reading tries the variants in declaration
-//!   order and takes the first whose type accepts the JSON
-//!   (`Serializable::accepts`): a `Record<T>` variant a record whose
-//!   `sto_type` is `T`'s; an enveloped serializable its `_ser__type`; the
-//!   others by shape: integers an integer, `f64` any number, `String` a
-//!   string, `bool` a bool, `Option<T>` `null` (or what `T` accepts),
-//!   `Vec<T>` a list, maps an object that is not an envelope, and a bare
-//!   type with no shape of its own (`json::Value`, a `#[dman(serde)]`
-//!   type) anything, so it serves as a last, catch-all variant. Put `Int`
-//!   before `Float` to keep integers apart from floats. A value no variant
-//!   accepts is an error naming the variants, what was found (for a record,
-//!   its `sto_type`) and where in the graph. Such an enum goes wherever a
-//!   serializable goes: a field, a `Vec`, a map value.
+//!   it as the object itself. Reading tries the variants **in declaration
+//!   order** and takes the first whose type accepts the JSON
+//!   (`Serializable::accepts`):
 //!
+//!   | variant holds | accepts |
+//!   |---|---|
+//!   | `Record<T>` (or `Box<Record<T>>`) | a record whose `sto_type` is `T::STO_TYPE` |
+//!   | a type with a `_ser__type` (modelclass, `SArray`, `MList`, ...) | an envelope of that name |
+//!   | `i64`, `u8`, ... | an integer in the type's range |
+//!   | `f64`, `f32` | any number within 64 bits |
+//!   | `String` | a string |
+//!   | `bool` | a bool |
+//!   | `Option<T>` | `null`, or what `T` accepts |
+//!   | `Vec<T>` | a list (or an `mlist` of inline values) |
+//!   | `IndexMap`/`BTreeMap`/`HashMap<String, T>` | an object that is no envelope (or an `mdict` of inline values) |
+//!   | `Dynamic`, `json::Value`, a `#[dman(serde)]` type | anything: a last, catch-all variant |
+//!
+//!   So put `Int(i64)` before `Float(f64)` to keep integers apart from
+//!   floats, and a catch-all last. `Dynamic` as the catch-all keeps what no
+//!   other variant takes exactly as it was written, records of unknown
+//!   types and integers beyond 64 bits included. A value no variant
+//!   accepts is an error naming the variants, what was found (for a record,
+//!   its `sto_type`) and where in the graph, in which file.
+//!
+//!   Such an enum goes wherever a serializable goes (a field, a `Vec`, a
+//!   map value) and is an item of the model containers: `MList<Entry>`,
+//!   `MDict<Entry>`, `MRuns<Entry>` hold it as it is, give its records the
+//!   file names they give a storable's (`store_by_key`, `run-<n>`, ...)
+//!   and delete a removed item's files after the next save.
+
 //!   ```
 //!   use dman_core::{Record, Serializable, Storable};
 //!

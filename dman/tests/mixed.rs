@@ -285,3 +285,28 @@ async fn a_python_dict_of_mixed_arrays_loads_into_an_indexmap() -> dman::Result<
     assert!(after.contains(r#""scalar": 3.5"#), "{after}");
     Ok(())
 }
+
+/// `examples/mixed.rs`, the README's example, runs as shown.
+#[test]
+fn the_mixed_example_runs() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let binary = dman_test_support::files::example("mixed", "dman");
+    let out =
+        dman_test_support::files::run(std::process::Command::new(binary).current_dir(work.path()));
+    assert_eq!(
+        out,
+        "alice: a note, \"hi\"\ncount: 7\nlabel: \"ctl\"\ncopied into lab/shared.zip: 2 files\n"
+    );
+    let key = work.path().join("lab/mixed/lab");
+    let zipped = dman_test_support::fixture::zip_files(&work.path().join("lab/shared.zip"));
+    for (name, bytes) in zipped {
+        let file = name
+            .strip_prefix("mixed/lab/")
+            .expect("in the key's folder");
+        assert_eq!(
+            std::fs::read(key.join(file)).expect("the folder's copy"),
+            bytes,
+            "{file}"
+        );
+    }
+}
