@@ -7,7 +7,10 @@
 //! - [`Serializable`] and [`Storable`]: values that become JSON, and values
 //!   kept in files of their own; [`Record`] points from the one to the other
 //!   and loads lazily.
-//! - [`MList`], [`MDict`], [`MRuns`]: model containers of storables.
+//! - [`MList`], [`MDict`], [`MRuns`]: model containers of storables or of
+//!   mixed items (an enum derived with `#[derive(Serializable)]`).
+//! - [`Dynamic`]: any part of any graph without its Rust types, written
+//!   back unchanged.
 //! - [`graph`]: saving and loading a graph against a backend, and walking
 //!   any graph without its Rust types.
 //!
