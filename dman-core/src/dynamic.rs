@@ -30,7 +30,7 @@ use bytes::Bytes;
 use indexmap::IndexMap;
 
 use crate::context::{DecodeContext, EncodeContext, Placement, Released, Unused};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::graph;
 use crate::json::{self, Map, Value};
 use crate::model::Item;
@@ -761,87 +761,15 @@ impl PartialEq for DynRecord {
 
 impl Serializable for Dynamic {
     fn to_content(&self, ctx: &mut EncodeContext<'_>) -> Result<Value> {
-        Ok(match self {
-            Dynamic::Null => Value::Null,
-            Dynamic::Bool(b) => Value::Bool(*b),
-            Dynamic::Int(i) => Value::Int(*i),
-            Dynamic::UInt(u) => Value::UInt(*u),
-            Dynamic::Float(f) => Value::Float(*f),
-            Dynamic::BigInt(d) => Value::BigInt(d.clone()),
-            Dynamic::String(s) => Value::String(s.clone()),
-            Dynamic::List(l) => {
-                l.unused.schedule(ctx);
-                let items = ctx.without_defaults(|ctx| {
-                    l.items
-                        .iter()
-                        .enumerate()
-                        .map(|(i, v)| v.to_content(ctx).map_err(|e| e.at_index(i)))
-                        .collect::<Result<Vec<_>>>()
-                })?;
-                Value::Array(items)
-            }
-            Dynamic::Dict(d) => {
-                d.unused.schedule(ctx);
-                let map = ctx.without_defaults(|ctx| {
-                    let mut map = Map::with_capacity(d.entries.len());
-                    for (k, v) in &d.entries {
-                        map.insert(k.clone(), v.to_content(ctx).map_err(|e| e.at_key(k))?);
-                    }
-                    Ok::<_, Error>(map)
-                })?;
-                Value::Object(map)
-            }
-            Dynamic::Typed(t) => serial::envelope(&t.name, t.content.to_content(ctx)?),
-            Dynamic::Record(r) => r.encode(ctx)?,
-        })
+        match self {
+            // A record where a field's record goes takes the field's options.
+            Dynamic::Record(r) => r.encode(ctx),
+            _ => ctx.without_defaults(|ctx| write(self, ctx)),
+        }
     }
 
     fn from_content(content: &Value, ctx: &DecodeContext) -> Result<Self> {
-        Ok(match content {
-            Value::Null => Dynamic::Null,
-            Value::Bool(b) => Dynamic::Bool(*b),
-            Value::Int(i) => Dynamic::Int(*i),
-            Value::UInt(u) => Dynamic::UInt(*u),
-            Value::Float(f) => Dynamic::Float(*f),
-            Value::BigInt(d) => Dynamic::BigInt(d.clone()),
-            Value::String(s) => Dynamic::String(s.clone()),
-            Value::Array(items) => Dynamic::List(List {
-                items: items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| Dynamic::from_content(v, ctx).map_err(|e| e.at_index(i)))
-                    .collect::<Result<_>>()?,
-                unused: Unused::default(),
-            }),
-            Value::Object(map) => {
-                if let Some((name, inner)) = exact_envelope(map) {
-                    if name == RECORD_TYPE && graph::record_content(inner).is_some() {
-                        return DynRecord::decode(inner, true, ctx)
-                            .map(|r| Dynamic::Record(Box::new(r)));
-                    }
-                    let content = Dynamic::from_content(inner, ctx)?;
-                    return Ok(Dynamic::Typed(Typed {
-                        name: name.to_string(),
-                        content: Box::new(content),
-                    }));
-                }
-                if graph::record_content(content).is_some() {
-                    return DynRecord::decode(content, false, ctx)
-                        .map(|r| Dynamic::Record(Box::new(r)));
-                }
-                let mut entries = IndexMap::with_capacity(map.len());
-                for (k, v) in map {
-                    entries.insert(
-                        k.clone(),
-                        Dynamic::from_content(v, ctx).map_err(|e| e.at_key(k))?,
-                    );
-                }
-                Dynamic::Dict(Dict {
-                    entries,
-                    unused: Unused::default(),
-                })
-            }
-        })
+        read(content, ctx)
     }
 
     fn adopt_records(&mut self, place: &mut Placement<'_>) {
@@ -869,6 +797,270 @@ fn exact_envelope(map: &Map) -> Option<(&str, &Value)> {
             Some((name, content))
         }
         _ => None,
+    }
+}
+
+// Reading and writing keep their own stack rather than recursing: a
+// document as deep as the JSON reader allows must not overflow a worker
+// thread's stack.
+
+/// A list, dict or envelope being read: what is left and what is done.
+enum Reading<'v> {
+    List {
+        rest: std::slice::Iter<'v, Value>,
+        done: Vec<Dynamic>,
+    },
+    Dict {
+        rest: indexmap::map::Iter<'v, String, Value>,
+        done: IndexMap<String, Dynamic>,
+        key: &'v str,
+    },
+    Typed {
+        name: &'v str,
+    },
+}
+
+/// A value read whole, or a container opened at its first item.
+enum Opened<'v, B> {
+    Done(Dynamic),
+    Into(B, &'v Value),
+}
+
+fn open<'v>(value: &'v Value, ctx: &DecodeContext) -> Result<Opened<'v, Reading<'v>>> {
+    let done = match value {
+        Value::Null => Dynamic::Null,
+        Value::Bool(b) => Dynamic::Bool(*b),
+        Value::Int(i) => Dynamic::Int(*i),
+        Value::UInt(u) => Dynamic::UInt(*u),
+        Value::Float(f) => Dynamic::Float(*f),
+        Value::BigInt(d) => Dynamic::BigInt(d.clone()),
+        Value::String(s) => Dynamic::String(s.clone()),
+        Value::Array(items) => {
+            let mut rest = items.iter();
+            match rest.next() {
+                Some(first) => {
+                    let done = Vec::with_capacity(items.len());
+                    return Ok(Opened::Into(Reading::List { rest, done }, first));
+                }
+                None => Dynamic::list(),
+            }
+        }
+        Value::Object(map) => {
+            if let Some((name, inner)) = exact_envelope(map) {
+                if name == RECORD_TYPE && graph::record_content(inner).is_some() {
+                    let record = DynRecord::decode(inner, true, ctx)?;
+                    return Ok(Opened::Done(Dynamic::Record(Box::new(record))));
+                }
+                return Ok(Opened::Into(Reading::Typed { name }, inner));
+            }
+            if graph::record_content(value).is_some() {
+                let record = DynRecord::decode(value, false, ctx)?;
+                return Ok(Opened::Done(Dynamic::Record(Box::new(record))));
+            }
+            let mut rest = map.iter();
+            match rest.next() {
+                Some((key, first)) => {
+                    let done = IndexMap::with_capacity(map.len());
+                    let key = key.as_str();
+                    return Ok(Opened::Into(Reading::Dict { rest, done, key }, first));
+                }
+                None => Dynamic::dict(),
+            }
+        }
+    };
+    Ok(Opened::Done(done))
+}
+
+fn read(root: &Value, ctx: &DecodeContext) -> Result<Dynamic> {
+    let mut open_containers: Vec<Reading<'_>> = Vec::new();
+    let mut next = root;
+    loop {
+        let mut done = match open(next, ctx) {
+            Ok(Opened::Done(done)) => done,
+            Ok(Opened::Into(container, first)) => {
+                open_containers.push(container);
+                next = first;
+                continue;
+            }
+            Err(mut err) => {
+                for container in open_containers.iter().rev() {
+                    err = match container {
+                        Reading::List { done, .. } => err.at_index(done.len()),
+                        Reading::Dict { key, .. } => err.at_key(key),
+                        Reading::Typed { .. } => err,
+                    };
+                }
+                return Err(err);
+            }
+        };
+        // Up: hand the value to its container, closing those that are
+        // complete, until one has an item left to read.
+        loop {
+            let Some(container) = open_containers.pop() else {
+                return Ok(done);
+            };
+            match container {
+                Reading::List {
+                    mut rest,
+                    done: mut items,
+                } => {
+                    items.push(done);
+                    if let Some(item) = rest.next() {
+                        open_containers.push(Reading::List { rest, done: items });
+                        next = item;
+                        break;
+                    }
+                    done = Dynamic::from(items);
+                }
+                Reading::Dict {
+                    mut rest,
+                    done: mut entries,
+                    key,
+                } => {
+                    entries.insert(key.to_string(), done);
+                    if let Some((key, item)) = rest.next() {
+                        let key = key.as_str();
+                        open_containers.push(Reading::Dict {
+                            rest,
+                            done: entries,
+                            key,
+                        });
+                        next = item;
+                        break;
+                    }
+                    done = Dynamic::Dict(Dict {
+                        entries,
+                        unused: Unused::default(),
+                    });
+                }
+                Reading::Typed { name } => {
+                    done = Dynamic::Typed(Typed {
+                        name: name.to_string(),
+                        content: Box::new(done),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// A list, dict or envelope being written.
+enum Writing<'d> {
+    List {
+        rest: std::slice::Iter<'d, Dynamic>,
+        done: Vec<Value>,
+    },
+    Dict {
+        rest: indexmap::map::Iter<'d, String, Dynamic>,
+        done: Map,
+        key: &'d str,
+    },
+    Typed {
+        name: &'d str,
+    },
+}
+
+fn open_writing<'d>(
+    value: &'d Dynamic,
+    ctx: &mut EncodeContext<'_>,
+) -> Result<std::result::Result<Value, (Writing<'d>, &'d Dynamic)>> {
+    let done = match value {
+        Dynamic::Null => Value::Null,
+        Dynamic::Bool(b) => Value::Bool(*b),
+        Dynamic::Int(i) => Value::Int(*i),
+        Dynamic::UInt(u) => Value::UInt(*u),
+        Dynamic::Float(f) => Value::Float(*f),
+        Dynamic::BigInt(d) => Value::BigInt(d.clone()),
+        Dynamic::String(s) => Value::String(s.clone()),
+        Dynamic::List(l) => {
+            l.unused.schedule(ctx);
+            let mut rest = l.items.iter();
+            match rest.next() {
+                Some(first) => {
+                    let done = Vec::with_capacity(l.items.len());
+                    return Ok(Err((Writing::List { rest, done }, first)));
+                }
+                None => Value::Array(Vec::new()),
+            }
+        }
+        Dynamic::Dict(d) => {
+            d.unused.schedule(ctx);
+            let mut rest = d.entries.iter();
+            match rest.next() {
+                Some((key, first)) => {
+                    let done = Map::with_capacity(d.entries.len());
+                    let key = key.as_str();
+                    return Ok(Err((Writing::Dict { rest, done, key }, first)));
+                }
+                None => Value::Object(Map::new()),
+            }
+        }
+        Dynamic::Typed(t) => return Ok(Err((Writing::Typed { name: &t.name }, &t.content))),
+        Dynamic::Record(r) => r.encode(ctx)?,
+    };
+    Ok(Ok(done))
+}
+
+fn write(root: &Dynamic, ctx: &mut EncodeContext<'_>) -> Result<Value> {
+    let mut open_containers: Vec<Writing<'_>> = Vec::new();
+    let mut next = root;
+    loop {
+        let mut done = match open_writing(next, ctx) {
+            Ok(Ok(done)) => done,
+            Ok(Err((container, first))) => {
+                open_containers.push(container);
+                next = first;
+                continue;
+            }
+            Err(mut err) => {
+                for container in open_containers.iter().rev() {
+                    err = match container {
+                        Writing::List { done, .. } => err.at_index(done.len()),
+                        Writing::Dict { key, .. } => err.at_key(key),
+                        Writing::Typed { .. } => err,
+                    };
+                }
+                return Err(err);
+            }
+        };
+        loop {
+            let Some(container) = open_containers.pop() else {
+                return Ok(done);
+            };
+            match container {
+                Writing::List {
+                    mut rest,
+                    done: mut items,
+                } => {
+                    items.push(done);
+                    if let Some(item) = rest.next() {
+                        open_containers.push(Writing::List { rest, done: items });
+                        next = item;
+                        break;
+                    }
+                    done = Value::Array(items);
+                }
+                Writing::Dict {
+                    mut rest,
+                    done: mut map,
+                    key,
+                } => {
+                    map.insert(key.to_string(), done);
+                    if let Some((key, item)) = rest.next() {
+                        let key = key.as_str();
+                        open_containers.push(Writing::Dict {
+                            rest,
+                            done: map,
+                            key,
+                        });
+                        next = item;
+                        break;
+                    }
+                    done = Value::Object(map);
+                }
+                Writing::Typed { name } => done = serial::envelope(name, done),
+            }
+        }
     }
 }
 

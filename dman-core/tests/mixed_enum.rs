@@ -209,3 +209,32 @@ fn an_item_no_variant_accepts_is_a_clear_error() {
     assert!(err.contains("items[1]"), "{err}");
     assert!(err.contains("person"), "{err}");
 }
+
+/// The deepest document the JSON reader takes is read as `Dynamic`,
+/// written back and dropped on a 2 MiB stack (a tokio worker's).
+#[test]
+fn the_deepest_document_fits_a_worker_stack_as_dynamic() {
+    let depth = json::MAX_DEPTH - 1;
+    let text = format!(
+        "{}{{\"k\": 1}}{}",
+        "[{\"a\": ".repeat(depth / 2),
+        "}]".repeat(depth / 2)
+    );
+    let run = move || {
+        let doc = json::from_str(&text).expect("deep but legal");
+        let ctx = dman_core::DecodeContext::new(store(), StoragePath::root());
+        let value: dman_core::Dynamic =
+            dman_core::serial::deserialize(&doc, &ctx).expect("decoded");
+        let mut plan = dman_core::SavePlan::new(store(), dman_core::EncodeOptions::default());
+        let mut ctx = dman_core::EncodeContext::new(&mut plan, StoragePath::root());
+        let back = dman_core::serial::serialize(&value, &mut ctx).expect("encoded");
+        assert!(back == doc, "written back as read");
+        drop(value);
+    };
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(run)
+        .expect("thread")
+        .join()
+        .expect("no stack overflow");
+}
