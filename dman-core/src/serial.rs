@@ -66,7 +66,8 @@ pub trait Serializable: Sized {
     /// By default a type with a [`SER_TYPE`](Serializable::SER_TYPE) accepts
     /// an envelope of that name, and a bare type accepts anything (so it
     /// serves as a last, catch-all variant). The JSON types accept their
-    /// shape: integers (`i64`, `u8`, ...) an integer; `f64` and `f32` any
+    /// shape: integers (`i64`, `u8`, ...) an integer that fits them (one
+    /// that does not is left to a later variant); `f64` and `f32` any
     /// number; `String` a string; `bool` a bool; `Option<T>` `null` or what
     /// `T` accepts; `Vec<T>` a list (or an `mlist` of inline values); maps
     /// an object that is not an envelope (or an `mdict` of inline values);
@@ -251,6 +252,9 @@ macro_rules! integer {
             /// An integer this type holds: a mixed enum tries its next
             /// variant for one out of range (`Int(i64)` then `Big(u64)`).
             fn accepts(value: &Value) -> bool {
+                // An integer that does not fit is left to a later variant
+                // (a wider type, `Dynamic`), as a big integer is: taking it
+                // here would fail the read where that variant succeeds.
                 match value {
                     Value::Int(i) => <$t>::try_from(*i).is_ok(),
                     Value::UInt(u) => <$t>::try_from(*u).is_ok(),
@@ -271,7 +275,11 @@ impl Serializable for usize {
         usize::try_from(v).map_err(|_| Error::decode(format!("integer {v} does not fit in usize")))
     }
     fn accepts(value: &Value) -> bool {
-        u64::accepts(value)
+        match value {
+            Value::Int(i) => usize::try_from(*i).is_ok(),
+            Value::UInt(u) => usize::try_from(*u).is_ok(),
+            _ => false,
+        }
     }
 }
 
@@ -284,7 +292,11 @@ impl Serializable for isize {
         isize::try_from(v).map_err(|_| Error::decode(format!("integer {v} does not fit in isize")))
     }
     fn accepts(value: &Value) -> bool {
-        i64::accepts(value)
+        match value {
+            Value::Int(i) => isize::try_from(*i).is_ok(),
+            Value::UInt(u) => isize::try_from(*u).is_ok(),
+            _ => false,
+        }
     }
 }
 
