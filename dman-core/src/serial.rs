@@ -67,8 +67,8 @@ pub trait Serializable: Sized {
     /// an envelope of that name, and a bare type accepts anything (so it
     /// serves as a last, catch-all variant). The JSON types accept their
     /// shape: integers (`i64`, `u8`, ...) an integer that fits them (one
-    /// that does not is left to a later variant); `f64` and `f32` any
-    /// number; `String` a string; `bool` a bool; `Option<T>` `null` or what
+    /// that does not is left to a later variant); `f64` and `f32` a float
+    /// or an integer they hold exactly; `String` a string; `bool` a bool; `Option<T>` `null` or what
     /// `T` accepts; `Vec<T>` a list (or an `mlist` of inline values); maps
     /// an object that is not an envelope (or an `mdict` of inline values);
     /// `Record<T>` a record whose `sto_type` is `T`'s.
@@ -252,9 +252,6 @@ macro_rules! integer {
             /// An integer this type holds: a mixed enum tries its next
             /// variant for one out of range (`Int(i64)` then `Big(u64)`).
             fn accepts(value: &Value) -> bool {
-                // An integer that does not fit is left to a later variant
-                // (a wider type, `Dynamic`), as a big integer is: taking it
-                // here would fail the read where that variant succeeds.
                 match value {
                     Value::Int(i) => <$t>::try_from(*i).is_ok(),
                     Value::UInt(u) => <$t>::try_from(*u).is_ok(),
@@ -316,9 +313,15 @@ impl Serializable for f64 {
             _ => Err(mismatch("float", content)),
         }
     }
+    /// A float, or an integer it holds exactly: a larger one is left to a
+    /// later variant that keeps it (`u64`, `Dynamic`) rather than rounded.
     fn accepts(value: &Value) -> bool {
-        // A big integer is left to a variant that keeps it (`Dynamic`).
-        matches!(value, Value::Float(_) | Value::Int(_) | Value::UInt(_))
+        match value {
+            Value::Float(_) => true,
+            Value::Int(i) => *i as f64 as i128 == i128::from(*i),
+            Value::UInt(u) => *u as f64 as i128 == i128::from(*u),
+            _ => false,
+        }
     }
 }
 
@@ -329,8 +332,14 @@ impl Serializable for f32 {
     fn from_content(content: &Value, ctx: &DecodeContext) -> Result<Self> {
         Ok(f64::from_content(content, ctx)? as f32)
     }
+    /// A float, or an integer it holds exactly.
     fn accepts(value: &Value) -> bool {
-        f64::accepts(value)
+        match value {
+            Value::Float(_) => true,
+            Value::Int(i) => *i as f32 as i128 == i128::from(*i),
+            Value::UInt(u) => *u as f32 as i128 == i128::from(*u),
+            _ => false,
+        }
     }
 }
 

@@ -176,6 +176,21 @@ fn declaration_order_decides() {
     assert!(matches!(read(Value::Int(-3)), Number::Small(-3)));
     assert!(matches!(read(Value::Int(300)), Number::Int(300)));
     assert!(matches!(read(Value::UInt(u64::MAX)), Number::Big(u64::MAX)));
+    // A float variant takes an integer it holds exactly, and leaves a
+    // larger one to a variant that keeps it.
+    #[derive(Serializable, Debug)]
+    enum Loose {
+        Float(f64),
+        Any(dman_core::Dynamic),
+    }
+    let loose = |v: Value| dman_core::serial::deserialize::<Loose>(&v, &ctx).expect("any");
+    assert!(matches!(loose(Value::Int(1 << 53)), Loose::Float(_)));
+    assert!(matches!(loose(Value::Int((1 << 53) + 1)), Loose::Any(_)));
+    assert!(matches!(
+        loose(Value::UInt(u64::MAX)),
+        Loose::Any(dman_core::Dynamic::UInt(u64::MAX))
+    ));
+
     // Beyond 64 bits no variant holds it without rounding: an error.
     let big = dman_core::serial::deserialize::<Number>(&Value::BigInt("1".repeat(30)), &ctx);
     assert!(big.is_err(), "{big:?}");

@@ -153,7 +153,7 @@
 //!   | `Record<T>` (or `Box<Record<T>>`) | a record whose `sto_type` is `T::STO_TYPE` |
 //!   | a type with a `_ser__type` (modelclass, `SArray`, `MList`, ...) | an envelope of that name |
 //!   | `i64`, `u8`, ... | an integer in the type's range |
-//!   | `f64`, `f32` | any number within 64 bits |
+//!   | `f64`, `f32` | a float, or an integer it holds exactly |
 //!   | `String` | a string |
 //!   | `bool` | a bool |
 //!   | `Option<T>` | `null`, or what `T` accepts |
