@@ -8,6 +8,13 @@
 //! `smruns` and storable modelclasses). Saving it writes the same JSON and
 //! the same content files, under any base or backend.
 //!
+//! Editing a `Dynamic` edits the graph as it is written: a removed or
+//! replaced value's records are deleted after the next save, but a record
+//! added with [`DynRecord::new`] is named as it is given (or with a fresh
+//! uuid), not by the options of a Python container it is put in. To have a
+//! container name it, hold the items in an `MDict<Dynamic>` (or `MList`,
+//! `MRuns`), which places them as it places a storable.
+//!
 //! ```
 //! # async fn demo() -> dman_core::Result<()> {
 //! use std::sync::Arc;
@@ -764,12 +771,12 @@ impl Serializable for Dynamic {
         match self {
             // A record where a field's record goes takes the field's options.
             Dynamic::Record(r) => r.encode(ctx),
-            _ => ctx.without_defaults(|ctx| write(self, ctx)),
+            _ => ctx.without_defaults(|ctx| fold(self, &mut Writer(ctx))),
         }
     }
 
     fn from_content(content: &Value, ctx: &DecodeContext) -> Result<Self> {
-        read(content, ctx)
+        fold(content, &mut Reader(ctx))
     }
 
     fn adopt_records(&mut self, place: &mut Placement<'_>) {
@@ -802,117 +809,109 @@ fn exact_envelope(map: &Map) -> Option<(&str, &Value)> {
 
 // Reading and writing keep their own stack rather than recursing: a
 // document as deep as the JSON reader allows must not overflow a worker
-// thread's stack.
+// thread's stack. Both are one fold over a tree of lists, dicts and
+// envelopes.
 
-/// A list, dict or envelope being read: what is left and what is done.
-enum Reading<'v> {
+/// What [`fold`] finds at a node: a value made at once, or a container
+/// whose items are folded in turn.
+enum Shape<'a, N, O> {
+    Done(O),
+    List(std::slice::Iter<'a, N>),
+    Dict(indexmap::map::Iter<'a, String, N>),
+    /// An envelope's content, with its type name.
+    Wrap(&'a str, &'a N),
+}
+
+/// How one tree becomes another: [`Dynamic`] from JSON, or JSON from it.
+trait Fold<'a, N, O> {
+    /// The shape of `node`, scheduling whatever it asks (records' files).
+    fn open(&mut self, node: &'a N) -> Result<Shape<'a, N, O>>;
+    /// A list of folded items.
+    fn list(items: Vec<O>) -> O;
+    /// A dict of folded entries.
+    fn dict(entries: IndexMap<String, O>) -> O;
+    /// An envelope around folded content.
+    fn wrap(name: &str, content: O) -> O;
+}
+
+/// A container being folded: what is left and what is done.
+enum Folding<'a, N, O> {
     List {
-        rest: std::slice::Iter<'v, Value>,
-        done: Vec<Dynamic>,
+        rest: std::slice::Iter<'a, N>,
+        done: Vec<O>,
     },
     Dict {
-        rest: indexmap::map::Iter<'v, String, Value>,
-        done: IndexMap<String, Dynamic>,
-        key: &'v str,
+        rest: indexmap::map::Iter<'a, String, N>,
+        done: IndexMap<String, O>,
+        key: &'a str,
     },
-    Typed {
-        name: &'v str,
+    Wrap {
+        name: &'a str,
     },
 }
 
-/// A value read whole, or a container opened at its first item.
-enum Opened<'v, B> {
-    Done(Dynamic),
-    Into(B, &'v Value),
-}
-
-fn open<'v>(value: &'v Value, ctx: &DecodeContext) -> Result<Opened<'v, Reading<'v>>> {
-    let done = match value {
-        Value::Null => Dynamic::Null,
-        Value::Bool(b) => Dynamic::Bool(*b),
-        Value::Int(i) => Dynamic::Int(*i),
-        Value::UInt(u) => Dynamic::UInt(*u),
-        Value::Float(f) => Dynamic::Float(*f),
-        Value::BigInt(d) => Dynamic::BigInt(d.clone()),
-        Value::String(s) => Dynamic::String(s.clone()),
-        Value::Array(items) => {
-            let mut rest = items.iter();
-            match rest.next() {
-                Some(first) => {
-                    let done = Vec::with_capacity(items.len());
-                    return Ok(Opened::Into(Reading::List { rest, done }, first));
-                }
-                None => Dynamic::list(),
-            }
-        }
-        Value::Object(map) => {
-            if let Some((name, inner)) = exact_envelope(map) {
-                if name == RECORD_TYPE && graph::record_content(inner).is_some() {
-                    let record = DynRecord::decode(inner, true, ctx)?;
-                    return Ok(Opened::Done(Dynamic::Record(Box::new(record))));
-                }
-                return Ok(Opened::Into(Reading::Typed { name }, inner));
-            }
-            if graph::record_content(value).is_some() {
-                let record = DynRecord::decode(value, false, ctx)?;
-                return Ok(Opened::Done(Dynamic::Record(Box::new(record))));
-            }
-            let mut rest = map.iter();
-            match rest.next() {
-                Some((key, first)) => {
-                    let done = IndexMap::with_capacity(map.len());
-                    let key = key.as_str();
-                    return Ok(Opened::Into(Reading::Dict { rest, done, key }, first));
-                }
-                None => Dynamic::dict(),
-            }
-        }
-    };
-    Ok(Opened::Done(done))
-}
-
-fn read(root: &Value, ctx: &DecodeContext) -> Result<Dynamic> {
-    let mut open_containers: Vec<Reading<'_>> = Vec::new();
+fn fold<'a, N, O, F: Fold<'a, N, O>>(root: &'a N, f: &mut F) -> Result<O> {
+    let mut open: Vec<Folding<'a, N, O>> = Vec::new();
     let mut next = root;
     loop {
-        let mut done = match open(next, ctx) {
-            Ok(Opened::Done(done)) => done,
-            Ok(Opened::Into(container, first)) => {
-                open_containers.push(container);
-                next = first;
+        // Down: fold `next`, or open a container at its first item.
+        let shape = f.open(next).map_err(|mut err| {
+            for container in open.iter().rev() {
+                err = match container {
+                    Folding::List { done, .. } => err.at_index(done.len()),
+                    Folding::Dict { key, .. } => err.at_key(key),
+                    Folding::Wrap { .. } => err,
+                };
+            }
+            err
+        })?;
+        let mut done = match shape {
+            Shape::Done(done) => done,
+            Shape::List(mut rest) => match rest.next() {
+                Some(first) => {
+                    let done = Vec::with_capacity(rest.len() + 1);
+                    open.push(Folding::List { rest, done });
+                    next = first;
+                    continue;
+                }
+                None => F::list(Vec::new()),
+            },
+            Shape::Dict(mut rest) => match rest.next() {
+                Some((key, first)) => {
+                    let done = IndexMap::with_capacity(rest.len() + 1);
+                    let key = key.as_str();
+                    open.push(Folding::Dict { rest, done, key });
+                    next = first;
+                    continue;
+                }
+                None => F::dict(IndexMap::new()),
+            },
+            Shape::Wrap(name, content) => {
+                open.push(Folding::Wrap { name });
+                next = content;
                 continue;
             }
-            Err(mut err) => {
-                for container in open_containers.iter().rev() {
-                    err = match container {
-                        Reading::List { done, .. } => err.at_index(done.len()),
-                        Reading::Dict { key, .. } => err.at_key(key),
-                        Reading::Typed { .. } => err,
-                    };
-                }
-                return Err(err);
-            }
         };
-        // Up: hand the value to its container, closing those that are
-        // complete, until one has an item left to read.
+        // Up: hand the value to its container, closing those complete,
+        // until one has an item left.
         loop {
-            let Some(container) = open_containers.pop() else {
+            let Some(container) = open.pop() else {
                 return Ok(done);
             };
             match container {
-                Reading::List {
+                Folding::List {
                     mut rest,
                     done: mut items,
                 } => {
                     items.push(done);
                     if let Some(item) = rest.next() {
-                        open_containers.push(Reading::List { rest, done: items });
+                        open.push(Folding::List { rest, done: items });
                         next = item;
                         break;
                     }
-                    done = Dynamic::from(items);
+                    done = F::list(items);
                 }
-                Reading::Dict {
+                Folding::Dict {
                     mut rest,
                     done: mut entries,
                     key,
@@ -920,7 +919,7 @@ fn read(root: &Value, ctx: &DecodeContext) -> Result<Dynamic> {
                     entries.insert(key.to_string(), done);
                     if let Some((key, item)) = rest.next() {
                         let key = key.as_str();
-                        open_containers.push(Reading::Dict {
+                        open.push(Folding::Dict {
                             rest,
                             done: entries,
                             key,
@@ -928,139 +927,98 @@ fn read(root: &Value, ctx: &DecodeContext) -> Result<Dynamic> {
                         next = item;
                         break;
                     }
-                    done = Dynamic::Dict(Dict {
-                        entries,
-                        unused: Unused::default(),
-                    });
+                    done = F::dict(entries);
                 }
-                Reading::Typed { name } => {
-                    done = Dynamic::Typed(Typed {
-                        name: name.to_string(),
-                        content: Box::new(done),
-                    });
-                }
+                Folding::Wrap { name } => done = F::wrap(name, done),
             }
         }
     }
 }
 
-/// A list, dict or envelope being written.
-enum Writing<'d> {
-    List {
-        rest: std::slice::Iter<'d, Dynamic>,
-        done: Vec<Value>,
-    },
-    Dict {
-        rest: indexmap::map::Iter<'d, String, Dynamic>,
-        done: Map,
-        key: &'d str,
-    },
-    Typed {
-        name: &'d str,
-    },
-}
+/// Reading: JSON as written becomes [`Dynamic`].
+struct Reader<'c>(&'c DecodeContext);
 
-fn open_writing<'d>(
-    value: &'d Dynamic,
-    ctx: &mut EncodeContext<'_>,
-) -> Result<std::result::Result<Value, (Writing<'d>, &'d Dynamic)>> {
-    let done = match value {
-        Dynamic::Null => Value::Null,
-        Dynamic::Bool(b) => Value::Bool(*b),
-        Dynamic::Int(i) => Value::Int(*i),
-        Dynamic::UInt(u) => Value::UInt(*u),
-        Dynamic::Float(f) => Value::Float(*f),
-        Dynamic::BigInt(d) => Value::BigInt(d.clone()),
-        Dynamic::String(s) => Value::String(s.clone()),
-        Dynamic::List(l) => {
-            l.unused.schedule(ctx);
-            let mut rest = l.items.iter();
-            match rest.next() {
-                Some(first) => {
-                    let done = Vec::with_capacity(l.items.len());
-                    return Ok(Err((Writing::List { rest, done }, first)));
+impl<'a> Fold<'a, Value, Dynamic> for Reader<'_> {
+    fn open(&mut self, value: &'a Value) -> Result<Shape<'a, Value, Dynamic>> {
+        let done = match value {
+            Value::Null => Dynamic::Null,
+            Value::Bool(b) => Dynamic::Bool(*b),
+            Value::Int(i) => Dynamic::Int(*i),
+            Value::UInt(u) => Dynamic::UInt(*u),
+            Value::Float(f) => Dynamic::Float(*f),
+            Value::BigInt(d) => Dynamic::BigInt(d.clone()),
+            Value::String(s) => Dynamic::String(s.clone()),
+            Value::Array(items) => return Ok(Shape::List(items.iter())),
+            Value::Object(map) => match exact_envelope(map) {
+                Some((RECORD_TYPE, inner)) if graph::record_content(inner).is_some() => {
+                    Dynamic::from(DynRecord::decode(inner, true, self.0)?)
                 }
-                None => Value::Array(Vec::new()),
-            }
-        }
-        Dynamic::Dict(d) => {
-            d.unused.schedule(ctx);
-            let mut rest = d.entries.iter();
-            match rest.next() {
-                Some((key, first)) => {
-                    let done = Map::with_capacity(d.entries.len());
-                    let key = key.as_str();
-                    return Ok(Err((Writing::Dict { rest, done, key }, first)));
+                Some((name, inner)) => return Ok(Shape::Wrap(name, inner)),
+                None if graph::record_content(value).is_some() => {
+                    Dynamic::from(DynRecord::decode(value, false, self.0)?)
                 }
-                None => Value::Object(Map::new()),
-            }
-        }
-        Dynamic::Typed(t) => return Ok(Err((Writing::Typed { name: &t.name }, &t.content))),
-        Dynamic::Record(r) => r.encode(ctx)?,
-    };
-    Ok(Ok(done))
-}
-
-fn write(root: &Dynamic, ctx: &mut EncodeContext<'_>) -> Result<Value> {
-    let mut open_containers: Vec<Writing<'_>> = Vec::new();
-    let mut next = root;
-    loop {
-        let mut done = match open_writing(next, ctx) {
-            Ok(Ok(done)) => done,
-            Ok(Err((container, first))) => {
-                open_containers.push(container);
-                next = first;
-                continue;
-            }
-            Err(mut err) => {
-                for container in open_containers.iter().rev() {
-                    err = match container {
-                        Writing::List { done, .. } => err.at_index(done.len()),
-                        Writing::Dict { key, .. } => err.at_key(key),
-                        Writing::Typed { .. } => err,
-                    };
-                }
-                return Err(err);
-            }
+                None => return Ok(Shape::Dict(map.iter())),
+            },
         };
-        loop {
-            let Some(container) = open_containers.pop() else {
-                return Ok(done);
-            };
-            match container {
-                Writing::List {
-                    mut rest,
-                    done: mut items,
-                } => {
-                    items.push(done);
-                    if let Some(item) = rest.next() {
-                        open_containers.push(Writing::List { rest, done: items });
-                        next = item;
-                        break;
-                    }
-                    done = Value::Array(items);
-                }
-                Writing::Dict {
-                    mut rest,
-                    done: mut map,
-                    key,
-                } => {
-                    map.insert(key.to_string(), done);
-                    if let Some((key, item)) = rest.next() {
-                        let key = key.as_str();
-                        open_containers.push(Writing::Dict {
-                            rest,
-                            done: map,
-                            key,
-                        });
-                        next = item;
-                        break;
-                    }
-                    done = Value::Object(map);
-                }
-                Writing::Typed { name } => done = serial::envelope(name, done),
+        Ok(Shape::Done(done))
+    }
+
+    fn list(items: Vec<Dynamic>) -> Dynamic {
+        Dynamic::from(items)
+    }
+
+    fn dict(entries: IndexMap<String, Dynamic>) -> Dynamic {
+        Dynamic::Dict(Dict {
+            entries,
+            unused: Unused::default(),
+        })
+    }
+
+    fn wrap(name: &str, content: Dynamic) -> Dynamic {
+        Dynamic::Typed(Typed {
+            name: name.to_string(),
+            content: Box::new(content),
+        })
+    }
+}
+
+/// Writing: [`Dynamic`] becomes JSON, its records' files planned.
+struct Writer<'c, 'p>(&'c mut EncodeContext<'p>);
+
+impl<'a> Fold<'a, Dynamic, Value> for Writer<'_, '_> {
+    fn open(&mut self, value: &'a Dynamic) -> Result<Shape<'a, Dynamic, Value>> {
+        let done = match value {
+            Dynamic::Null => Value::Null,
+            Dynamic::Bool(b) => Value::Bool(*b),
+            Dynamic::Int(i) => Value::Int(*i),
+            Dynamic::UInt(u) => Value::UInt(*u),
+            Dynamic::Float(f) => Value::Float(*f),
+            Dynamic::BigInt(d) => Value::BigInt(d.clone()),
+            Dynamic::String(s) => Value::String(s.clone()),
+            Dynamic::List(l) => {
+                l.unused.schedule(self.0);
+                return Ok(Shape::List(l.items.iter()));
             }
-        }
+            Dynamic::Dict(d) => {
+                d.unused.schedule(self.0);
+                return Ok(Shape::Dict(d.entries.iter()));
+            }
+            Dynamic::Typed(t) => return Ok(Shape::Wrap(&t.name, &t.content)),
+            Dynamic::Record(r) => r.encode(self.0)?,
+        };
+        Ok(Shape::Done(done))
+    }
+
+    fn list(items: Vec<Value>) -> Value {
+        Value::Array(items)
+    }
+
+    fn dict(entries: IndexMap<String, Value>) -> Value {
+        Value::Object(entries)
+    }
+
+    fn wrap(name: &str, content: Value) -> Value {
+        serial::envelope(name, content)
     }
 }
 

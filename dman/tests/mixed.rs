@@ -10,43 +10,10 @@ use std::path::Path;
 
 use dman::ndarray::{ArrayD, IxDyn};
 use dman::numeric::{CArray, SArray};
-use dman::{MDict, MList, MRuns, Record, Repo, Serializable, Storable};
+use dman::{MDict, MList, MRuns, Record, Repo, Serializable};
 use dman_test_support::python;
+use dman_test_support::storables::{Note, Person};
 use indexmap::IndexMap;
-
-#[derive(Storable, Debug, Clone, PartialEq)]
-#[dman(name = "note", ext = ".txt")]
-struct Note {
-    text: String,
-}
-
-impl Note {
-    fn to_bytes(&self) -> std::io::Result<Vec<u8>> {
-        Ok(self.text.as_bytes().to_vec())
-    }
-    fn from_bytes(bytes: &[u8]) -> Result<Self, std::str::Utf8Error> {
-        Ok(Note {
-            text: std::str::from_utf8(bytes)?.into(),
-        })
-    }
-}
-
-#[derive(Storable, Debug, Clone, PartialEq)]
-#[dman(name = "person", ext = ".person")]
-struct Person {
-    name: String,
-}
-
-impl Person {
-    fn to_bytes(&self) -> std::io::Result<Vec<u8>> {
-        Ok(self.name.as_bytes().to_vec())
-    }
-    fn from_bytes(bytes: &[u8]) -> Result<Self, std::str::Utf8Error> {
-        Ok(Person {
-            name: std::str::from_utf8(bytes)?.into(),
-        })
-    }
-}
 
 #[derive(Serializable, Debug)]
 enum Entry {

@@ -16,45 +16,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use dman::{Dynamic, MDict, MList, MRuns, MemoryBackend, Record, Repo, Serializable, Storable};
+use dman::{Dynamic, MDict, MList, MRuns, MemoryBackend, Record, Repo, Serializable};
 use dman_test_support::python;
+use dman_test_support::storables::{Note, Person};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
-
-#[derive(Storable, Debug, Clone, PartialEq)]
-#[dman(name = "note", ext = ".txt")]
-struct Note {
-    text: String,
-}
-
-impl Note {
-    fn to_bytes(&self) -> std::io::Result<Vec<u8>> {
-        Ok(self.text.as_bytes().to_vec())
-    }
-    fn from_bytes(bytes: &[u8]) -> Result<Self, std::str::Utf8Error> {
-        Ok(Note {
-            text: std::str::from_utf8(bytes)?.into(),
-        })
-    }
-}
-
-#[derive(Storable, Debug, Clone, PartialEq)]
-#[dman(name = "person", ext = ".person")]
-struct Person {
-    name: String,
-}
-
-impl Person {
-    fn to_bytes(&self) -> std::io::Result<Vec<u8>> {
-        Ok(self.name.as_bytes().to_vec())
-    }
-    fn from_bytes(bytes: &[u8]) -> Result<Self, std::str::Utf8Error> {
-        Ok(Person {
-            name: std::str::from_utf8(bytes)?.into(),
-        })
-    }
-}
 
 /// A plain value inside a nested list. `Int` comes before `Float`
 /// because `f64` accepts integers too; `Null` is only ever `None`, since

@@ -7,6 +7,8 @@
 //!   `tests/fixtures/` and extracted where a test wants them;
 //! - [`seed`]: the seed's getting-started types (`Config`, `Run`), the
 //!   experiment container, deterministic arrays and the example's flow;
+//! - [`storables`]: the text storables `Note` and `Person` of the
+//!   mixed-container tests;
 //! - [`python`]: the project's Python with dman 1.0.1 (`scripts/setup-python.sh`,
 //!   or `DMAN_PYTHON`), and `check_getting_started.py`;
 //! - [`files`]: trees of files, system tools, the example binary;
@@ -29,6 +31,7 @@ pub mod python;
 #[cfg(feature = "moto")]
 pub mod s3;
 pub mod seed;
+pub mod storables;
 
 /// The repository's root folder (the workspace).
 pub fn repo_root() -> PathBuf {
