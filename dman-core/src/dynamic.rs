@@ -288,8 +288,8 @@ impl Dynamic {
     /// order, with its place (`store.alice`, `runs[0]`; an envelope's
     /// content is at the envelope's place). Records are not followed into
     /// their files. An explicit stack, not recursion.
-    pub fn walk(&self, mut see: impl FnMut(&str, &Dynamic)) {
-        let mut pending: Vec<(String, &Dynamic)> = vec![(String::new(), self)];
+    pub fn walk<'a>(&'a self, mut see: impl FnMut(&str, &'a Dynamic)) {
+        let mut pending: Vec<(String, &'a Dynamic)> = vec![(String::new(), self)];
         while let Some((at, value)) = pending.pop() {
             see(&at, value);
             match value {
@@ -318,31 +318,11 @@ impl Dynamic {
     /// (not followed into their files).
     pub fn records(&self) -> Vec<(String, &DynRecord)> {
         let mut out = Vec::new();
-        let mut pending: Vec<(String, &Dynamic)> = vec![(String::new(), self)];
-        // `walk` hands out values for the callback's duration only; records
-        // are wanted beyond it, so this keeps its own stack.
-        while let Some((at, value)) = pending.pop() {
-            match value {
-                Dynamic::Record(r) => out.push((at, &**r)),
-                Dynamic::List(l) => {
-                    for (i, item) in l.items.iter().enumerate().rev() {
-                        pending.push((format!("{at}[{i}]"), item));
-                    }
-                }
-                Dynamic::Dict(d) => {
-                    for (k, item) in d.entries.iter().rev() {
-                        let place = if at.is_empty() {
-                            k.clone()
-                        } else {
-                            format!("{at}.{k}")
-                        };
-                        pending.push((place, item));
-                    }
-                }
-                Dynamic::Typed(t) => pending.push((at, &t.content)),
-                _ => {}
+        self.walk(|at, value| {
+            if let Dynamic::Record(r) = value {
+                out.push((at.to_string(), &**r));
             }
-        }
+        });
         out
     }
 }
