@@ -519,12 +519,28 @@ pub fn modelclass(input: DeriveInput) -> Result<TokenStream> {
         quote!(::core::option::Option::Some(#name)),
         to_content,
         from_content,
-        quote!(),
+        release_fields(cr, &fields),
     );
     if storable {
         out.extend(json_storable(&input, &common, &name));
     }
     Ok(out)
+}
+
+/// `release_files` of a struct: its fields' records leave with it, as
+/// Python's `remove` of a modelclass removes its record fields. (A
+/// container does not place them: their own field options do.)
+fn release_fields(cr: &TokenStream, fields: &[FieldInfo<'_>]) -> TokenStream {
+    let releases = fields.iter().filter(|f| f.mode == Mode::Plain).map(|f| {
+        let member = f.member;
+        quote_spanned!(f.ty.span()=> #cr::Serializable::release_files(&mut self.#member, out);)
+    });
+    quote! {
+        fn release_files(&mut self, out: &mut ::std::vec::Vec<#cr::context::Released>) {
+            let _ = &out;
+            #(#releases)*
+        }
+    }
 }
 
 // ---- #[derive(Serializable)] -----------------------------------------------
@@ -588,7 +604,7 @@ fn dataclass(input: &DeriveInput) -> Result<TokenStream> {
         quote!(::core::option::Option::Some(#name)),
         to_content,
         from_content,
-        quote!(),
+        release_fields(cr, &fields),
     );
     if storable {
         out.extend(json_storable(input, &common, &name));
@@ -627,6 +643,12 @@ fn newtype(input: &DeriveInput, fields: &Fields) -> Result<TokenStream> {
     let ty = &field.ty;
     let inner = quote_spanned!(ty.span()=> <#ty as #cr::Serializable>);
     let extra = quote! {
+        fn adopt_records(&mut self, place: &mut #cr::context::Placement<'_>) {
+            #inner::adopt_records(&mut self.0, place)
+        }
+        fn release_files(&mut self, out: &mut ::std::vec::Vec<#cr::context::Released>) {
+            #inner::release_files(&mut self.0, out)
+        }
         fn is_absent(&self) -> bool {
             #inner::is_absent(&self.0)
         }

@@ -84,6 +84,7 @@ fn python(args: &[&str], dir: &Path) -> String {
 }
 
 fn repo_in(dir: &Path) -> Repo {
+    std::fs::create_dir_all(dir.join(".dman")).expect("mkdir .dman");
     dman::open(&dir.join(".dman").display().to_string())
         .expect("open the folder")
         .with_generator("gen")
@@ -122,6 +123,16 @@ async fn a_python_mixed_dict_loads_and_is_written_back() -> dman::Result<()> {
     );
     let loaded = python(&["check", &dir.display().to_string(), "lab2"], dir);
     assert_eq!(loaded.trim(), r#"{"alice": {"note": "hi"}, "count": 7}"#);
+
+    // No Rust types needed: the same files under another base.
+    let other_repo = repo_in(&dir.join("other"));
+    let any: dman::Dynamic = repo.load("lab").await?; // no Rust types needed
+    other_repo.save("lab", &any).await?; // same files, byte for byte
+    for name in ["lab.json", "alice.txt"] {
+        let original = std::fs::read(dir.join(".dman/gen/lab").join(name)).expect("original");
+        let copy = std::fs::read(dir.join("other/.dman/gen/lab").join(name)).expect("copy");
+        assert_eq!(copy, original, "{name}");
+    }
 
     // Changing a mixed dict: a replaced record's file goes after the save.
     let mut d: MDict<Entry> = repo.load("lab2").await?;
@@ -276,4 +287,51 @@ fn the_mixed_example_runs() {
             "{file}"
         );
     }
+}
+
+/// A modelclass item holding a record.
+#[derive(dman::Modelclass, Debug)]
+#[dman(name = "holder")]
+struct Holder {
+    label: String,
+    note: Record<Note>,
+}
+
+#[derive(Serializable, Debug)]
+enum Held {
+    Holder(Holder),
+    Int(i64),
+}
+
+/// Removing a modelclass item deletes its records' files after the save,
+/// as Python's `remove` of a modelclass does.
+#[tokio::test]
+async fn a_removed_modelclass_item_takes_its_records_along() -> dman::Result<()> {
+    let store: std::sync::Arc<dyn dman::StorageBackend> =
+        std::sync::Arc::new(dman::MemoryBackend::new());
+    let repo = Repo::new(store.clone());
+    let notes = || async {
+        let all = store.list(&dman::StoragePath::root()).await.expect("list");
+        all.iter()
+            .filter(|m| m.path.as_str().ends_with(".txt"))
+            .count()
+    };
+    let mut list = MList::new();
+    list.push(Held::Holder(Holder {
+        label: "a".into(),
+        note: Record::new(Note::new("kept until removed")),
+    }));
+    list.push(Held::Int(1));
+    repo.save("held", &list).await?;
+    assert_eq!(notes().await, 1);
+
+    let mut list: MList<Held> = repo.load("held").await?;
+    match list.get(0) {
+        Some(Held::Holder(h)) => assert_eq!(h.note.get().await?.text, "kept until removed"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(list.remove(0), Some(Held::Holder(_))));
+    repo.save("held", &list).await?;
+    assert_eq!(notes().await, 0, "the removed holder's note is gone");
+    Ok(())
 }
