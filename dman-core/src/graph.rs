@@ -2,7 +2,8 @@
 //! content files, loading it back, and walking any graph without its Rust
 //! types.
 //!
-//! Saving follows the commit protocol of DESIGN.md: content files first
+//! Saving follows the commit protocol (README, "How a save works";
+//! RELIABILITY.md for the tests behind it): content files first
 //! (concurrently, up to a bound), the JSON file last (the commit point),
 //! deletions of removed items only after it.
 

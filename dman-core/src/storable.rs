@@ -26,7 +26,9 @@ impl Stored {
         }
     }
 
-    /// The raw bytes, or an error when the type stores JSON.
+    /// The file's bytes: the raw bytes, or the JSON as Python writes it.
+    /// As [`Stored::into_bytes`]; it returns a `Result` only so that a
+    /// `from_stored` reads `stored.bytes()?` like `stored.json()?`.
     pub fn bytes(self) -> Result<Bytes> {
         match self {
             Stored::Bytes(b) => Ok(b),
