@@ -15,11 +15,26 @@
 //!   any graph without its Rust types.
 //!
 //! ```
-//! use dman_core::json::{self, Value};
-//! let doc = json::from_str(r#"{"_ser__type": "config", "_ser__content": {"seed": 1000}}"#).unwrap();
-//! let (name, content) = dman_core::serial::split_envelope(&doc).unwrap();
-//! assert_eq!(name, "config");
-//! assert_eq!(content.get("seed"), Some(&Value::Int(1000)));
+//! use std::sync::Arc;
+//! use dman_core::{MRuns, Modelclass, Repo};
+//! use dman_memory::MemoryBackend;
+//!
+//! /// Python: `@dman.modelclass(name="run", storable=True)`.
+//! #[derive(Modelclass, Debug, Clone, PartialEq)]
+//! #[dman(name = "run", storable)]
+//! struct Run { seed: u64, loss: f64 }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> dman_core::Result<()> {
+//! let repo = Repo::new(Arc::new(MemoryBackend::new()));
+//! let mut runs = MRuns::new();
+//! runs.push(Run { seed: 1, loss: 0.25 });
+//! repo.save("experiment", &runs).await?; // experiment.json, run-0/run.json
+//!
+//! let runs: MRuns<Run> = repo.load("experiment").await?;
+//! assert_eq!(runs.contents().await?, [&Run { seed: 1, loss: 0.25 }]);
+//! # Ok(())
+//! # }
 //! ```
 
 #![warn(missing_docs)]

@@ -10,21 +10,34 @@
 //! `fn main()` programs.
 //!
 //! ```
-//! use dman::{Modelclass, Repo, MemoryBackend};
+//! use dman::{MRuns, MemoryBackend, Modelclass, Repo};
 //! use std::sync::Arc;
 //!
 //! #[derive(Modelclass, Debug, Clone, PartialEq)]
 //! #[dman(name = "config")]
 //! struct Config { seed: i64, size: i64 }
 //!
-//! # fn main() -> dman::Result<()> {
-//! let repo = dman::blocking::Repo::from(Repo::new(Arc::new(MemoryBackend::new())).with_generator("demo"));
-//! repo.save(dman::Key::new("config").cluster(false), &Config { seed: 1234, size: 20 })?;
-//! let cfg: Config = repo.load(dman::Key::new("config").cluster(false))?;
-//! assert_eq!(cfg.seed, 1234);
+//! #[derive(Modelclass, Debug, Clone, PartialEq)]
+//! #[dman(name = "run", storable)]
+//! struct Run { config: Config, loss: f64 }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> dman::Result<()> {
+//! // `dman::discover()` opens the `.dman` folder above the working
+//! // directory; any backend will do.
+//! let repo = Repo::new(Arc::new(MemoryBackend::new()));
+//! let mut runs = MRuns::new();
+//! runs.push(Run { config: Config { seed: 1234, size: 20 }, loss: 0.5 });
+//! repo.save("experiment", &runs).await?;
+//!
+//! let runs: MRuns<Run> = repo.load("experiment").await?;
+//! assert_eq!(runs.contents().await?[0].config.seed, 1234);
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! The same with [`blocking::Repo`], for a plain `fn main()`:
+//! `repo.save("experiment", &runs)?`.
 
 #![warn(missing_docs)]
 
