@@ -12,7 +12,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -161,35 +161,6 @@ impl Released {
         if ctx.options().auto_clean && same_store(&self.store, ctx.plan().store()) {
             ctx.plan().removals.push(self.op);
         }
-    }
-}
-
-/// Files of removed items, waiting for the next save.
-#[derive(Default)]
-pub(crate) struct Unused(Mutex<Vec<Released>>);
-
-impl Unused {
-    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Released>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub(crate) fn add<S: crate::serial::Serializable>(&self, mut slot: S) -> S {
-        slot.release_files(&mut self.lock());
-        slot
-    }
-
-    pub(crate) fn schedule(&self, ctx: &mut EncodeContext<'_>) {
-        let files = std::mem::take(&mut *self.lock());
-        for file in files {
-            file.schedule(ctx);
-        }
-    }
-}
-
-impl Clone for Unused {
-    fn clone(&self) -> Self {
-        // A clone does not own the files of the original's removed items.
-        Unused::default()
     }
 }
 

@@ -36,11 +36,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 use indexmap::IndexMap;
 
-use crate::context::{DecodeContext, EncodeContext, Placement, Released, Unused};
+use crate::context::{DecodeContext, EncodeContext, Placement, Released};
 use crate::error::Result;
 use crate::graph;
 use crate::json::{self, Map, Value};
-use crate::model::Item;
+use crate::model::{Item, Unused};
 use crate::path::StoragePath;
 use crate::record::{Kind, Record, RECORD_TYPE};
 use crate::serial::{self, Serializable, SER_CONTENT, SER_TYPE};
@@ -289,29 +289,14 @@ impl Dynamic {
     /// content is at the envelope's place). Records are not followed into
     /// their files. An explicit stack, not recursion.
     pub fn walk<'a>(&'a self, mut see: impl FnMut(&str, &'a Dynamic)) {
-        let mut pending: Vec<(String, &'a Dynamic)> = vec![(String::new(), self)];
-        while let Some((at, value)) = pending.pop() {
-            see(&at, value);
+        graph::walk(self, |value: &'a Dynamic, at| {
+            see(at, value);
             match value {
-                Dynamic::List(l) => {
-                    for (i, item) in l.items.iter().enumerate().rev() {
-                        pending.push((format!("{at}[{i}]"), item));
-                    }
-                }
-                Dynamic::Dict(d) => {
-                    for (k, item) in d.entries.iter().rev() {
-                        let place = if at.is_empty() {
-                            k.clone()
-                        } else {
-                            format!("{at}.{k}")
-                        };
-                        pending.push((place, item));
-                    }
-                }
-                Dynamic::Typed(t) => pending.push((at, &t.content)),
-                _ => {}
+                Dynamic::Typed(t) => graph::Visit::Into(&t.content),
+                Dynamic::List(_) | Dynamic::Dict(_) => graph::Visit::Into(value),
+                _ => graph::Visit::Skip,
             }
-        }
+        });
     }
 
     /// Every record this value holds, with its place, in document order
@@ -999,6 +984,21 @@ impl<'a> Fold<'a, Dynamic, Value> for Writer<'_, '_> {
 
     fn wrap(name: &str, content: Value) -> Value {
         serial::envelope(name, content)
+    }
+}
+
+impl graph::Tree for Dynamic {
+    fn entries(&self) -> Option<&IndexMap<String, Self>> {
+        match self {
+            Dynamic::Dict(d) => Some(&d.entries),
+            _ => None,
+        }
+    }
+    fn items(&self) -> Option<&[Self]> {
+        match self {
+            Dynamic::List(l) => Some(&l.items),
+            _ => None,
+        }
     }
 }
 

@@ -12,10 +12,12 @@
 //! them after its commit (auto-clean, see
 //! [`EncodeOptions::auto_clean`](crate::EncodeOptions)).
 
+use std::sync::Mutex;
+
 use futures::future::try_join_all;
 use indexmap::IndexMap;
 
-use crate::context::{DecodeContext, EncodeContext, Placement, Released, Unused};
+use crate::context::{DecodeContext, EncodeContext, Placement, Released};
 use crate::error::{Error, Result};
 use crate::json::{Map, Value};
 use crate::record::Record;
@@ -58,6 +60,35 @@ impl<T: Storable> Item for T {
 
     fn replace(slot: &mut Record<T>, value: T, _: &mut Placement<'_>, _: &mut Vec<Released>) {
         slot.set(value);
+    }
+}
+
+/// Files of removed items, waiting for the next save.
+#[derive(Default)]
+pub(crate) struct Unused(Mutex<Vec<Released>>);
+
+impl Unused {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Released>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn add<S: Serializable>(&self, mut slot: S) -> S {
+        slot.release_files(&mut self.lock());
+        slot
+    }
+
+    pub(crate) fn schedule(&self, ctx: &mut EncodeContext<'_>) {
+        let files = std::mem::take(&mut *self.lock());
+        for file in files {
+            file.schedule(ctx);
+        }
+    }
+}
+
+impl Clone for Unused {
+    fn clone(&self) -> Self {
+        // A clone does not own the files of the original's removed items.
+        Unused::default()
     }
 }
 

@@ -22,8 +22,7 @@ use crate::storable::{Storable, Stored};
 use crate::storage::{same_store, StorageBackend};
 use crate::target::{ItemOptions, Target};
 
-/// Type name of a record's envelope.
-pub const RECORD_TYPE: &str = "_ser__record";
+pub use crate::serial::RECORD_TYPE;
 
 /// Where a record's content was read from or last written to.
 #[derive(Clone)]

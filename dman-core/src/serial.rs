@@ -16,6 +16,8 @@ use crate::json::{Map, Value};
 pub const SER_TYPE: &str = "_ser__type";
 /// Key of the content in an envelope.
 pub const SER_CONTENT: &str = "_ser__content";
+/// Type name of a record's envelope.
+pub const RECORD_TYPE: &str = "_ser__record";
 
 /// The placeholders Python dman 1.0.1 writes where something failed.
 pub const INVALID_MARKERS: &[&str] = &[
