@@ -260,7 +260,7 @@ impl SavePlan {
     /// name Python's `retouch='auto'` would give (`data.npy` → `data1.npy`),
     /// skipping names this save uses, replaces or must avoid.
     pub fn alternate(&mut self, path: &StoragePath) -> Result<StoragePath> {
-        let parent = path.parent().unwrap_or_else(StoragePath::root);
+        let parent = path.dir();
         let t = Target::default().with_name(path.file_name().unwrap_or_default());
         let suffix = t.suffix.unwrap_or_default();
         let mut stem = t.stem.unwrap_or_default();
@@ -311,7 +311,7 @@ impl SavePlan {
                     })
                 }
                 RetouchChoice::Rename(name) => {
-                    let parent = path.parent().unwrap_or_else(StoragePath::root);
+                    let parent = path.dir();
                     let renamed = parent.join(&name)?;
                     if self.touched.insert(renamed.clone()) {
                         return Ok(renamed);
@@ -327,7 +327,7 @@ impl SavePlan {
     }
 
     fn free_name(&self, path: &StoragePath) -> Result<StoragePath> {
-        let parent = path.parent().unwrap_or_else(StoragePath::root);
+        let parent = path.dir();
         let name = path.file_name().unwrap_or_default();
         let t = Target::default().with_name(name);
         let suffix = t.suffix.unwrap_or_default();

@@ -635,7 +635,7 @@ impl Content {
             // it is.
             _ => return Ok(Content::Bytes(bytes)),
         };
-        let dir = path.parent().unwrap_or_else(StoragePath::root);
+        let dir = path.dir();
         let ahead = graph::prefetch(&store, &dir, &doc).await?;
         let ctx = DecodeContext::new(store.clone(), dir).with_prefetched(ahead);
         Content::graph_of(bytes, doc, &ctx, path)
@@ -651,7 +651,7 @@ impl Content {
     ) -> Result<Content> {
         match json.then(|| json::from_slice(&bytes)) {
             Some(Ok(doc)) => {
-                let ctx = parent.child(path.parent().unwrap_or_else(StoragePath::root));
+                let ctx = parent.child(path.dir());
                 Content::graph_of(bytes, doc, &ctx, path)
             }
             _ => Ok(Content::Bytes(bytes)),

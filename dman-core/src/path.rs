@@ -259,6 +259,13 @@ impl StoragePath {
         })
     }
 
+    /// The folder a file at this path is in, relative paths of its
+    /// records resolve against: the parent, or the root for the root (which
+    /// holds no file).
+    pub fn dir(&self) -> StoragePath {
+        self.parent().unwrap_or_else(StoragePath::root)
+    }
+
     /// The last segment, or `None` for the root.
     pub fn file_name(&self) -> Option<&str> {
         if self.is_root() {

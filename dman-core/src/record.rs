@@ -350,7 +350,7 @@ pub(crate) async fn decode_stored<T: Storable>(
     path: &StoragePath,
     prefetched: Option<&DecodeContext>,
 ) -> Result<T> {
-    let dir = path.parent().unwrap_or_else(StoragePath::root);
+    let dir = path.dir();
     let (stored, ctx) = if T::JSON {
         let value = json::from_slice(&bytes).map_err(|source| Error::Json {
             file: format!("{} in {}", path, store.location()),
@@ -492,7 +492,7 @@ impl<T> Record<T> {
             let committed = Some(ctx.plan().commit_flag().clone());
             if let Some(content) = self.content.get() {
                 tracing::debug!(target: "dman::save", file = %dest, sto_type = kind.sto_type, "writing content");
-                let dir = dest.parent().unwrap_or_else(StoragePath::root);
+                let dir = dest.dir();
                 let stored = write(content, &mut ctx.child(dir))?;
                 ctx.plan().writes.push((dest.clone(), stored.into_bytes()));
                 // Fresh content: what Python noted about the old file no
@@ -627,7 +627,7 @@ fn decode_prefetched<T: Storable>(
     path: &StoragePath,
 ) -> Result<T> {
     let file = || format!("{} in {}", path, ctx.store().location());
-    let child = ctx.child(path.parent().unwrap_or_else(StoragePath::root));
+    let child = ctx.child(path.dir());
     let stored = if T::JSON {
         Stored::Json(json::from_slice(&bytes).map_err(|source| Error::Json {
             file: file(),

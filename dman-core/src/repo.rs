@@ -537,7 +537,7 @@ impl Repo {
             Err(Error::Json { .. }) => return Ok(HashSet::new()),
             Err(e) => return Err(e),
         };
-        let dir = loc.file.parent().unwrap_or_else(StoragePath::root);
+        let dir = loc.file.dir();
         Ok(graph::records(&doc)
             .into_iter()
             .filter_map(|r| dir.join(&r.target).ok())
@@ -747,7 +747,7 @@ impl Repo {
         }
         let mut files = graph::owned_files(&self.store, &loc.file).await?;
         files.push(loc.file.clone());
-        let folder = loc.file.parent().unwrap_or_else(StoragePath::root);
+        let folder = loc.file.dir();
         graph::delete_inside(&self.store, &folder, files, &mut report).await;
         tracing::debug!(target: "dman::clean", key = %key.name, deleted = report.deleted.len(), "cleaned");
         if key.gitignore {

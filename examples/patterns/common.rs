@@ -124,10 +124,7 @@ fn main() -> dman::Result<()> {
     println!("{cfg:?}");
 
     let store = repo.inner().backend().clone();
-    let generator_dir = repo
-        .directory("experiment")?
-        .parent()
-        .unwrap_or_else(dman::StoragePath::root);
+    let generator_dir = repo.directory("experiment")?.dir();
     let options = dman::tree::TreeOptions {
         content: true,
         depth: None,

@@ -38,7 +38,7 @@ async fn readable_at_load(store: &Arc<dyn StorageBackend>, sc: &Scenario) -> Has
     let mut allowed = HashSet::from([root.clone()]);
     if sc.file.ends_with(".json") {
         let doc = graph::read_json(store, &root).await.expect("root JSON");
-        let dir = root.parent().unwrap_or_else(StoragePath::root);
+        let dir = root.dir();
         allowed.extend(
             graph::prefetch(store, &dir, &doc)
                 .await

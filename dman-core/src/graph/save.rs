@@ -137,7 +137,7 @@ pub fn encode<T: Serializable>(
     options: EncodeOptions,
 ) -> Result<(Value, SavePlan)> {
     let mut plan = SavePlan::new(store.clone(), options);
-    let dir = path.parent().unwrap_or_else(StoragePath::root);
+    let dir = path.dir();
     plan.claim(path.clone())?;
     let doc = serial::serialize(value, &mut EncodeContext::new(&mut plan, dir))?;
     Ok((doc, plan))
@@ -335,8 +335,8 @@ async fn run_plan(
             if_present: op.if_present,
         });
         if op.nested {
-            let from_dir = op.from.parent().unwrap_or_else(StoragePath::root);
-            let to_dir = op.to.parent().unwrap_or_else(StoragePath::root);
+            let from_dir = op.from.dir();
+            let to_dir = op.to.dir();
             for owned in owned_files(&op.from_store, &op.from).await? {
                 if let Some(rel) = owned.strip_prefix(&from_dir) {
                     let dest = to_dir.join_path(&rel);
@@ -456,8 +456,7 @@ async fn run_plan(
     // Only the folder of the key's file is the key's own.
     let folder = root_path
         .as_ref()
-        .and_then(StoragePath::parent)
-        .unwrap_or_else(StoragePath::root);
+        .map_or_else(StoragePath::root, StoragePath::dir);
     let doomed = doomed.into_iter().filter(|p| !live.contains(p));
     delete_inside(&store, &folder, doomed, &mut report).await;
     store.flush().await?;
@@ -480,7 +479,7 @@ pub async fn decode<T: Serializable>(
     store: &Arc<dyn StorageBackend>,
     path: &StoragePath,
 ) -> Result<T> {
-    let dir = path.parent().unwrap_or_else(StoragePath::root);
+    let dir = path.dir();
     let ahead = prefetch(store, &dir, doc).await?;
     let ctx = DecodeContext::new(store.clone(), dir).with_prefetched(ahead);
     serial::deserialize(doc, &ctx)

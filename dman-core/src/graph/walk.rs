@@ -220,7 +220,7 @@ pub async fn prefetch(
             let Some(bytes) = bytes else { continue };
             if is_json_target(&path) {
                 let doc = parse_json(&bytes, store, &path)?;
-                let sub = path.parent().unwrap_or_else(StoragePath::root);
+                let sub = path.dir();
                 pending.extend(preload_paths(&sub, &doc));
             }
             found.insert(path, bytes);
@@ -256,7 +256,7 @@ pub async fn owned_files(
             Err(e) if e.is_not_found() => continue,
             Err(e) => return Err(e.into()),
         };
-        let dir = file.parent().unwrap_or_else(StoragePath::root);
+        let dir = file.dir();
         for r in records(&doc) {
             let Ok(p) = dir.join(&r.target) else { continue };
             if seen.insert(p.clone()) {
@@ -310,7 +310,7 @@ impl Document {
 
     /// The folder record targets are relative to.
     pub fn dir(&self) -> StoragePath {
-        self.path.parent().unwrap_or_else(StoragePath::root)
+        self.path.dir()
     }
 
     /// Every record in the document.
