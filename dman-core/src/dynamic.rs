@@ -1015,7 +1015,7 @@ impl Item for Dynamic {
         place: &mut Placement<'_>,
         released: &mut Vec<Released>,
     ) {
-        crate::private::replace_item(slot, value, place, released);
+        crate::__private::replace_item(slot, value, place, released);
     }
 }
 

@@ -63,15 +63,11 @@ pub mod target;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+/// What the derives and exported macros expand to (serde's naming). Not a
+/// stable API.
 #[doc(hidden)]
-pub mod private;
-
-/// What the exported macros expand to. Not a stable API.
-#[doc(hidden)]
-pub mod __private {
-    pub use async_trait::async_trait;
-    pub use bytes::Bytes;
-}
+#[path = "private.rs"]
+pub mod __private;
 
 pub use context::{
     DecodeContext, EncodeContext, EncodeOptions, RetouchChoice, RetouchPolicy, SavePlan,

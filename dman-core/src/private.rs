@@ -8,6 +8,8 @@ use crate::target::{join_rel, split_name, Target};
 
 pub use crate::json;
 pub use crate::storable::Stored;
+pub use async_trait::async_trait;
+pub use bytes::Bytes;
 
 /// Record options of a modelclass field, as the derive knows them.
 pub struct FieldSpec {

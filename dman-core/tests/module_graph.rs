@@ -79,6 +79,8 @@ fn paths_after<'t>(text: &'t str, prefix: &'t str) -> impl Iterator<Item = Strin
                         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                         .collect::<String>()
                 })
+                // `__private` is `private.rs` (`#[path]`).
+                .map(|m| m.trim_start_matches("__").to_string())
                 .filter(|m| !m.is_empty())
                 .collect::<Vec<_>>()
         })

@@ -1,7 +1,7 @@
 //! The code the three derives write.
 //!
 //! Expansions stay small: every field is one call of a helper in
-//! `dman_core::private`, which does the work (envelopes, record options,
+//! `dman_core::__private`, which does the work (envelopes, record options,
 //! absent values, error paths) once for all types.
 
 use proc_macro2::{Span, TokenStream};
@@ -428,7 +428,7 @@ fn decode_fields(
         quote!(#member: #value)
     });
     quote! {
-        use #cr::private as __p;
+        use #cr::__private as __p;
         let __o = __p::expect_object(content, #type_name)?;
         let _ = (__o, ctx);
         ::core::result::Result::Ok(Self { #(#inits,)* })
@@ -502,7 +502,7 @@ pub fn modelclass(input: DeriveInput) -> Result<TokenStream> {
         }
     });
     let to_content = quote! {
-        use #cr::private as __p;
+        use #cr::__private as __p;
         const __C: __p::ClassSpec = __p::ClassSpec {
             compact: #compact, store_by_field: #store_by_field, cluster: #cluster, subdir: #subdir,
         };
@@ -589,7 +589,7 @@ fn dataclass(input: &DeriveInput) -> Result<TokenStream> {
     // Record options of an enclosing modelclass field are not for the
     // records inside a dataclass.
     let to_content = quote! {
-        use #cr::private as __p;
+        use #cr::__private as __p;
         ctx.without_defaults(|ctx| -> #cr::Result<#cr::json::Value> {
             #[allow(unused_mut)]
             let mut __m = __p::json::Map::new();
@@ -804,11 +804,11 @@ fn enumeration(input: &DeriveInput, data: &DataEnum) -> Result<TokenStream> {
         .map(|(v, m)| quote!(#m => ::core::result::Result::Ok(Self::#v)));
     let to_content = quote! {
         let _ = ctx;
-        ::core::result::Result::Ok(#cr::private::enum_content(#class, match self { #(#to_arms,)* }))
+        ::core::result::Result::Ok(#cr::__private::enum_content(#class, match self { #(#to_arms,)* }))
     };
     let from_content = quote! {
         let _ = ctx;
-        match #cr::private::enum_member(content)? {
+        match #cr::__private::enum_member(content)? {
             #(#from_arms,)*
             __other => ::core::result::Result::Err(#cr::Error::decode(::std::format!(
                 "`{}` is not a member of `{}`", __other, #class
@@ -867,7 +867,7 @@ fn mixed(input: &DeriveInput, data: &DataEnum, common: &Common) -> Result<TokenS
     };
     let from_content = quote! {
         #(#from_tries)*
-        ::core::result::Result::Err(#cr::private::no_variant(#enum_name, &[#(#names),*], content))
+        ::core::result::Result::Err(#cr::__private::no_variant(#enum_name, &[#(#names),*], content))
     };
     let adopt_arms = variants.iter().map(
         |(v, _)| quote!(Self::#v(__value) => #cr::Serializable::adopt_records(__value, place)),
@@ -912,7 +912,7 @@ fn mixed(input: &DeriveInput, data: &DataEnum, common: &Common) -> Result<TokenS
                 place: &mut #cr::context::Placement<'_>,
                 released: &mut ::std::vec::Vec<#cr::context::Released>,
             ) {
-                #cr::private::replace_item(slot, value, place, released)
+                #cr::__private::replace_item(slot, value, place, released)
             }
         }
     })
@@ -959,11 +959,11 @@ pub fn storable(input: DeriveInput) -> Result<TokenStream> {
             fn to_stored(&self, _: &mut #cr::EncodeContext<'_>) -> #cr::Result<#cr::Stored> {
                 match #write(self) {
                     ::core::result::Result::Ok(b) => ::core::result::Result::Ok(#cr::Stored::Bytes(b.into())),
-                    ::core::result::Result::Err(e) => ::core::result::Result::Err(#cr::private::storable_error(#name, "write", e)),
+                    ::core::result::Result::Err(e) => ::core::result::Result::Err(#cr::__private::storable_error(#name, "write", e)),
                 }
             }
             fn from_stored(stored: #cr::Stored, _: &#cr::DecodeContext) -> #cr::Result<Self> {
-                #read(&stored.bytes()?).map_err(|e| #cr::private::storable_error(#name, "read", e))
+                #read(&stored.bytes()?).map_err(|e| #cr::__private::storable_error(#name, "read", e))
             }
         }
     })

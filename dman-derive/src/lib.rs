@@ -13,7 +13,7 @@
 //!
 //! The derives are re-exported by `dman_core` (feature `derive`, on by
 //! default) and by the `dman` facade; the generated code calls the helpers
-//! in `dman_core::private` and finds the core crate with
+//! in `dman_core::__private` and finds the core crate with
 //! `proc-macro-crate` (`dman-core` as a dependency, else `dman::core`);
 //! `#[dman(crate = "path")]` names it explicitly.
 //!
