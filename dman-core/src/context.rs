@@ -105,30 +105,30 @@ impl Default for EncodeOptions {
 /// A content file to copy from where it was loaded to where it now belongs
 /// (its holder moved).
 #[derive(Debug, Clone)]
-pub struct CopyOp {
+pub(crate) struct CopyOp {
     /// The store the file was loaded from.
-    pub from_store: Arc<dyn StorageBackend>,
+    pub(crate) from_store: Arc<dyn StorageBackend>,
     /// Its path there.
-    pub from: StoragePath,
+    pub(crate) from: StoragePath,
     /// Its new path in the plan's store.
-    pub to: StoragePath,
+    pub(crate) to: StoragePath,
     /// Whether the file is a JSON record graph whose own records must be
     /// copied along (keeping their relative places).
-    pub nested: bool,
+    pub(crate) nested: bool,
     /// Whether a missing source is left out rather than an error: the
     /// record carries Python's note that its file could not be read or
     /// written (`exceptions`), so the copy points nowhere, as the original
     /// does.
-    pub if_present: bool,
+    pub(crate) if_present: bool,
 }
 
 /// A file to delete after the commit, unless the new graph still uses it.
 #[derive(Debug, Clone)]
-pub struct RemoveOp {
+pub(crate) struct RemoveOp {
     /// The file.
-    pub path: StoragePath,
+    pub(crate) path: StoragePath,
     /// Whether it is a JSON record graph whose records are deleted along.
-    pub nested: bool,
+    pub(crate) nested: bool,
 }
 
 /// A stored file that a value gave up when it left its container (Python's
@@ -184,15 +184,15 @@ pub struct Placement<'a> {
 pub struct SavePlan {
     pub(crate) store: Arc<dyn StorageBackend>,
     /// Content files to write, in encoding order.
-    pub writes: Vec<(StoragePath, Bytes)>,
+    pub(crate) writes: Vec<(StoragePath, Bytes)>,
     /// Content files to copy.
-    pub copies: Vec<CopyOp>,
+    pub(crate) copies: Vec<CopyOp>,
     /// Files the new graph points at and that stay as they are.
-    pub kept: Vec<StoragePath>,
+    pub(crate) kept: Vec<StoragePath>,
     /// Files of removed or replaced items.
-    pub removals: Vec<RemoveOp>,
+    pub(crate) removals: Vec<RemoveOp>,
     /// Human-readable notes (retouch warnings) that the caller may log.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     touched: HashSet<StoragePath>,
     options: EncodeOptions,
     pub(crate) committed: Arc<AtomicBool>,
@@ -214,6 +214,17 @@ impl SavePlan {
         }
     }
 
+    /// The content files the plan writes, in encoding order, with their
+    /// bytes.
+    pub fn writes(&self) -> &[(StoragePath, Bytes)] {
+        &self.writes
+    }
+
+    /// Notes for the caller (retouch warnings).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
     /// The store the plan writes to.
     pub fn store(&self) -> &Arc<dyn StorageBackend> {
         &self.store
@@ -226,19 +237,19 @@ impl SavePlan {
 
     /// Sets the files of the version this save replaces, once the plan is
     /// made (see [`EncodeOptions::previous`]).
-    pub fn set_previous(&mut self, previous: Arc<HashSet<StoragePath>>) {
+    pub(crate) fn set_previous(&mut self, previous: Arc<HashSet<StoragePath>>) {
         self.options.previous = previous;
     }
 
     /// The flag that turns true once the root file of this save is written;
     /// records written by the save count as stored only from then on, so a
     /// failed save never leaves them believing their file exists.
-    pub fn commit_flag(&self) -> &Arc<AtomicBool> {
+    pub(crate) fn commit_flag(&self) -> &Arc<AtomicBool> {
         &self.committed
     }
 
     /// Every path the new graph points at: written, copied or kept.
-    pub fn live_paths(&self) -> HashSet<StoragePath> {
+    pub(crate) fn live_paths(&self) -> HashSet<StoragePath> {
         let mut live: HashSet<StoragePath> = self.writes.iter().map(|(p, _)| p.clone()).collect();
         live.extend(self.copies.iter().map(|c| c.to.clone()));
         live.extend(self.kept.iter().cloned());
@@ -249,7 +260,7 @@ impl SavePlan {
     /// committed version points at and that this save replaces (writing
     /// there before the commit would tear that version), or an earlier
     /// attempt found the name taken (see [`SavePlan::alternate`]).
-    pub fn is_occupied(&self, path: &StoragePath) -> bool {
+    pub(crate) fn is_occupied(&self, path: &StoragePath) -> bool {
         self.options.avoid.contains(path)
             || self.options.previous.contains(path)
             || self.removals.iter().any(|r| &r.path == path)
@@ -259,7 +270,7 @@ impl SavePlan {
     /// `path` itself: a fresh uuid for a uuid-named file, else the next
     /// name Python's `retouch='auto'` would give (`data.npy` → `data1.npy`),
     /// skipping names this save uses, replaces or must avoid.
-    pub fn alternate(&mut self, path: &StoragePath) -> Result<StoragePath> {
+    pub(crate) fn alternate(&mut self, path: &StoragePath) -> Result<StoragePath> {
         let parent = path.dir();
         let t = Target::default().with_name(path.file_name().unwrap_or_default());
         let suffix = t.suffix.unwrap_or_default();
@@ -281,7 +292,7 @@ impl SavePlan {
 
     /// Claims `path` for a file of this save, applying the retouch policy
     /// when it was claimed before. Returns the path to use.
-    pub fn claim(&mut self, path: StoragePath) -> Result<StoragePath> {
+    pub(crate) fn claim(&mut self, path: StoragePath) -> Result<StoragePath> {
         if self.touched.insert(path.clone()) {
             return Ok(path);
         }

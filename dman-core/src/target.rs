@@ -107,7 +107,7 @@ impl Target {
 
 /// Joins two relative path strings the way Python's `os.path.join` does
 /// for relative parts: an empty side disappears.
-pub fn join_rel(a: &str, b: &str) -> String {
+pub(crate) fn join_rel(a: &str, b: &str) -> String {
     let a = a.trim_end_matches('/');
     if a.is_empty() {
         b.to_string()

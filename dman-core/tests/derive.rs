@@ -171,7 +171,7 @@ fn is_uuid_name(name: &str, ext: &str) -> bool {
 fn config_encodes_exactly_as_python() {
     let (doc, plan) = encode(&Config::default());
     assert_eq!(doc, config_doc());
-    assert!(plan.writes.is_empty());
+    assert!(plan.writes().is_empty());
     assert_eq!(
         json::to_string_pretty(&doc),
         "{\n    \"_ser__type\": \"config\",\n    \"_ser__content\": {\n        \"seed\": 1234,\n        \"size\": 20,\n        \"nsample\": 1000,\n        \"nrepeats\": 2\n    }\n}"
@@ -243,9 +243,9 @@ fn run_records_get_uuid_targets_and_none_is_left_out() {
     assert_eq!(rec.as_object().unwrap().len(), 2, "{rec}");
     let t = target(&doc, "data");
     assert!(is_uuid_name(&t, ".person"), "{t}");
-    assert_eq!(plan.writes.len(), 1);
-    assert_eq!(plan.writes[0].0.as_str(), t);
-    assert_eq!(&plan.writes[0].1[..], b"data");
+    assert_eq!(plan.writes().len(), 1);
+    assert_eq!(plan.writes()[0].0.as_str(), t);
+    assert_eq!(&plan.writes()[0].1[..], b"data");
 
     assert_eq!(<Run as Storable>::STO_TYPE, "run");
     assert_eq!(<Run as Storable>::EXTENSION, ".json");
@@ -265,11 +265,11 @@ fn storable_modelclass_is_a_json_file_without_envelope() {
     let run_target = target(&doc, "run");
     assert!(is_uuid_name(&run_target, ".json"), "{run_target}");
     // Content files first (the run's records), then the run's own file.
-    let paths: Vec<&str> = plan.writes.iter().map(|(p, _)| p.as_str()).collect();
+    let paths: Vec<&str> = plan.writes().iter().map(|(p, _)| p.as_str()).collect();
     assert_eq!(paths.len(), 3, "{paths:?}");
     assert_eq!(paths[1], "results/out.person");
     assert_eq!(paths[2], run_target);
-    let run_doc = json::from_slice(&plan.writes[2].1).unwrap();
+    let run_doc = json::from_slice(&plan.writes()[2].1).unwrap();
     let obj = run_doc.as_object().unwrap();
     assert!(!obj.contains_key("_ser__type"), "{run_doc}");
     assert_eq!(obj.get("config"), Some(&config_doc()));
@@ -448,7 +448,7 @@ fn compact_writes_fields_without_envelopes() {
                 "n": 3}}"#
         )
     );
-    assert_eq!(plan.writes.len(), 2);
+    assert_eq!(plan.writes().len(), 2);
 
     let back: Compact = decode(&doc).unwrap();
     assert_eq!(back.config, Config::default());
@@ -718,7 +718,7 @@ fn serializable_storable_writes_json_content() {
     });
     assert_eq!(target(&doc, "address"), "home.json");
     assert_eq!(
-        json::from_slice(&plan.writes[0].1).unwrap(),
+        json::from_slice(&plan.writes()[0].1).unwrap(),
         parse(r#"{"street": "Main", "number": 1}"#)
     );
     assert_eq!(<Address as Storable>::STO_TYPE, "address");
