@@ -699,11 +699,11 @@ impl Repo {
         &self,
         key: impl Into<Key>,
         value: &T,
-    ) -> Result<json::Value> {
+    ) -> Result<Record<T>> {
         let key = key.into();
         let loc = self.locate(&key, T::EXTENSION, false)?;
         let record = Record::new(value.clone()).stem(key.name.clone());
-        let (doc, plan) = graph::encode(&record, &self.store, &loc.file, self.encode.clone())?;
+        let (_, plan) = graph::encode(&record, &self.store, &loc.file, self.encode.clone())?;
         let mut report = graph::execute_without_root(plan, self.concurrency).await?;
         if key.gitignore {
             self.update_gitignore(&key, &loc, &mut report).await;
@@ -711,7 +711,7 @@ impl Repo {
         for warning in &report.warnings {
             tracing::warn!(target: "dman::store", key = %key.name, "{warning}");
         }
-        Ok(doc)
+        Ok(record)
     }
 
     /// Reads a storable written by [`Repo::store`].

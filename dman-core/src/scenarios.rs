@@ -257,16 +257,17 @@ pub async fn track_closure_and_guard(store: Arc<dyn StorageBackend>) {
 /// `store` writes `<key><ext>` without a JSON file; `load_stored` reads it.
 pub async fn store_and_load_stored(store: Arc<dyn StorageBackend>) {
     let repo = repo(store.clone());
-    let doc = repo
+    let record = repo
         .store("weights", &Blob(vec![1, 2, 3]))
         .await
         .expect("store");
+    // The record that points at the file, as Python's `store` returns it.
+    assert_eq!(record.target().as_deref(), Some("weights.blob"));
     assert_eq!(
-        doc.get("_ser__content")
-            .and_then(|c| c.get("target"))
-            .and_then(Value::as_str),
-        Some("weights.blob")
+        record.path().map(|p| p.as_str().to_string()).as_deref(),
+        Some("cache/examples:suite/weights.blob")
     );
+    assert_eq!(record.get().await.expect("content"), &Blob(vec![1, 2, 3]));
     let found = files(&store).await;
     assert!(
         found.contains("cache/examples:suite/weights.blob"),

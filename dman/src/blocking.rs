@@ -9,7 +9,6 @@ use std::future::Future;
 use std::sync::OnceLock;
 
 use dman_core::graph::SaveReport;
-use dman_core::json::Value;
 use dman_core::{
     Error, Key, MDict, MList, MRuns, Record, Result, SaveCondition, Serializable, Storable,
     StoragePath, Versioned,
@@ -146,7 +145,7 @@ impl Repo {
     }
 
     /// Stores a storable straight to `<key><ext>`.
-    pub fn store<T: Storable + Clone>(&self, key: impl Into<Key>, value: &T) -> Result<Value> {
+    pub fn store<T: Storable + Clone>(&self, key: impl Into<Key>, value: &T) -> Result<Record<T>> {
         block_on(self.inner.store(key, value))?
     }
 
