@@ -32,11 +32,11 @@ pub mod copy;
 pub mod dynamic;
 pub mod error;
 pub mod graph;
-/// JSON exactly as Python's `json` module reads and writes it: the
-/// `dman-json` crate, re-exported so that its items are
-/// `dman_core::json::Value`, `dman_core::json::from_str` and so on. Its
+/// The `dman-json` crate, re-exported: its items are
+/// `dman_core::json::Value`, `dman_core::json::from_str` and so on, and its
 /// `serde_json::Value` conversions come with dman-core's `serde_json`
 /// feature.
+///
 #[doc(inline)]
 pub use dman_json as json;
 pub mod model;
