@@ -47,7 +47,13 @@ pub mod copy;
 pub mod dynamic;
 pub mod error;
 pub mod graph;
-pub mod json;
+/// The `dman-json` crate, re-exported: its items are
+/// `dman_core::json::Value`, `dman_core::json::from_str` and so on, and its
+/// `serde_json::Value` conversions come with dman-core's `serde_json`
+/// feature.
+///
+#[doc(inline)]
+pub use dman_json as json;
 pub mod model;
 #[cfg(feature = "ndarray")]
 pub mod numeric;

@@ -1029,7 +1029,7 @@ pub async fn hostile_paths(backend: Arc<dyn StorageBackend>) {
             let _ = backend.write(&path, Bytes::from_static(b"hostile")).await;
             accepted.push(format!("parse({input:?}) = {path:?}"));
         }
-        if let Ok(path) = serde_json::from_value::<StoragePath>(serde_json::Value::from(input)) {
+        if let Ok(path) = crate::json::from_value::<StoragePath>(&crate::json::Value::from(input)) {
             accepted.push(format!("deserialize({input:?}) = {path:?}"));
         }
     }

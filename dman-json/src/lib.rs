@@ -1,10 +1,14 @@
-//! JSON exactly as Python's `json` module reads and writes it.
+//! JSON exactly as Python's `json` module reads and writes it, byte for
+//! byte: the file format of dman (Python dman 1.0.1 and dman-rs).
 //!
-//! Written by hand because no JSON library does both halves of what Python
-//! dman needs: reading `NaN`, `Infinity` and `-Infinity` (Python writes them
-//! by default), and writing floats as Python's `repr` does (`1e-05`,
-//! `1e+16`, `100.0`) with non-ASCII text escaped (`ensure_ascii`), so that a
-//! file written here is byte for byte what Python would write.
+//! A file written here is what `json.dumps(v, indent=4)` would write:
+//! four-space indentation, non-ASCII text escaped (`ensure_ascii`), floats
+//! as Python's `repr` writes them (`1e-05`, `1e+16`, `100.0`), and `NaN`,
+//! `Infinity` and `-Infinity` written and read as Python does (by
+//! default). Integers of any size survive: beyond `i64` and `u64` they are
+//! kept as their digits in [`Value::BigInt`] and written back unchanged.
+//! Written by hand because no JSON library does both halves; dman-core
+//! re-exports this crate as `dman_core::json`.
 //!
 //! - Reading: [`from_slice`], [`from_str`] (or `str::parse::<Value>()`).
 //! - Writing: [`to_string_pretty`] (`json.dumps(v, indent=4)`, the format
@@ -13,19 +17,32 @@
 //! - Rust types: [`to_value`] and [`from_value`] go through serde directly,
 //!   so `NaN` and the infinities survive (serde_json would turn them into
 //!   `null`); [`Value`] also implements `Serialize` and `Deserialize`.
-//! - `serde_json::Value` converts both ways (`From`, `TryFrom`).
+//! - With the `serde_json` feature, `serde_json::Value` converts both ways
+//!   (`From`, `TryFrom`).
 //!
 //! ```
-//! use dman_core::json::{self, Value};
+//! use dman_json::{self as json, Value};
 //!
-//! let v = json::from_str(r#"{"loss": NaN, "steps": [1, 2.5e-05]}"#)?;
+//! // Read: NaN and an integer beyond u64 are kept as they are.
+//! let mut v = json::from_str(
+//!     r#"{"loss": NaN, "seed": 123456789012345678901234567890, "steps": [1, 2.5e-05]}"#,
+//! )?;
+//! assert!(v.get("loss").and_then(Value::as_f64).is_some_and(f64::is_nan));
+//! assert_eq!(v.get("seed"), Some(&Value::BigInt("123456789012345678901234567890".into())));
 //! assert_eq!(v.get("steps").and_then(Value::as_array).map(Vec::len), Some(2));
+//!
+//! // Change a value and write the document back as Python would.
+//! if let Some(steps) = v.get_mut("steps").and_then(Value::as_array_mut) {
+//!     steps.push(Value::from("\u{e9}t\u{e9}"));
+//! }
 //! assert_eq!(
 //!     json::to_string_pretty(&v),
-//!     "{\n    \"loss\": NaN,\n    \"steps\": [\n        1,\n        2.5e-05\n    ]\n}"
+//!     "{\n    \"loss\": NaN,\n    \"seed\": 123456789012345678901234567890,\n    \"steps\": [\n        1,\n        2.5e-05,\n        \"\\u00e9t\\u00e9\"\n    ]\n}"
 //! );
 //! # Ok::<(), json::JsonError>(())
 //! ```
+
+#![warn(missing_docs)]
 
 use std::fmt;
 
@@ -398,6 +415,7 @@ impl<T: Into<Value>> FromIterator<T> for Value {
     }
 }
 
+#[cfg(feature = "serde_json")]
 impl From<serde_json::Value> for Value {
     /// Lossless: serde_json's integers and floats map to the variants of
     /// the same range.
@@ -427,6 +445,7 @@ impl From<serde_json::Value> for Value {
     }
 }
 
+#[cfg(feature = "serde_json")]
 impl TryFrom<Value> for serde_json::Value {
     type Error = JsonError;
 
