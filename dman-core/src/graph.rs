@@ -14,7 +14,7 @@ use bytes::Bytes;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::context::{DecodeContext, EncodeContext, EncodeOptions, SavePlan};
-use crate::error::{Error, Result};
+use crate::error::{Error, FileRef, Result};
 use crate::json::{self, Value};
 use crate::path::StoragePath;
 use crate::serial::{self, split_envelope, Serializable};
@@ -175,7 +175,7 @@ pub async fn read_json(store: &Arc<dyn StorageBackend>, path: &StoragePath) -> R
 
 fn parse_json(bytes: &[u8], store: &Arc<dyn StorageBackend>, path: &StoragePath) -> Result<Value> {
     json::from_slice(bytes).map_err(|source| Error::Json {
-        file: format!("{} in {}", path, store.location()),
+        file: FileRef::in_store(store.as_ref(), path),
         source,
     })
 }
@@ -722,8 +722,7 @@ pub async fn decode<T: Serializable>(
     let dir = path.parent().unwrap_or_else(StoragePath::root);
     let ahead = prefetch(store, &dir, doc).await?;
     let ctx = DecodeContext::new(store.clone(), dir).with_prefetched(ahead);
-    serial::deserialize(doc, &ctx)
-        .map_err(|e| e.in_file(&format!("{} in {}", path, store.location())))
+    serial::deserialize(doc, &ctx).map_err(|e| e.in_file(FileRef::in_store(store.as_ref(), path)))
 }
 
 /// A JSON file of a record graph, loaded without its Rust types.

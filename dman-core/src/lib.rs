@@ -59,14 +59,15 @@ pub mod __private {
 }
 
 pub use context::{
-    DecodeContext, EncodeContext, EncodeOptions, RetouchChoice, RetouchPolicy, SavePlan,
+    DecodeContext, EncodeContext, EncodeOptions, RetouchChoice, RetouchPolicy, RetouchPolicyKind,
+    SavePlan,
 };
 /// The derive macros (feature `derive`): `Modelclass`, `Serializable` and
 /// `Storable`; see [`dman_derive`] for their options.
 #[cfg(feature = "derive")]
 pub use dman_derive::{Modelclass, Serializable, Storable};
 pub use dynamic::Dynamic;
-pub use error::{Error, Result};
+pub use error::{Error, FileRef, Result};
 pub use model::{ItemOptions, MDict, MList, MRuns, SMDict, SMList, SMRuns};
 pub use path::{PathError, StoragePath};
 pub use record::Record;

@@ -235,7 +235,7 @@ pub async fn track_closure_and_guard(store: Arc<dyn StorageBackend>) {
             runs,
             async |r: &mut MRuns<Item>| -> crate::Result<()> {
                 r.push(Item::new("never"));
-                Err(Error::Other("the experiment failed".into()))
+                Err(Error::aborted("the experiment failed"))
             },
         )
         .await;
