@@ -75,6 +75,6 @@ pub use repo::{Key, Repo, SaveCondition, Tracked, Transaction, Versioned};
 pub use serial::{Serde, Serializable};
 pub use storable::{Storable, Stored};
 pub use storage::{
-    ByteStream, DiskFull, Leftover, LeftoverKind, ObjectMeta, StorageBackend, StorageError,
-    StorageResult, Upload, Version, WriteCondition,
+    ByteStream, DiskFull, Leftover, LeftoverKind, ObjectMeta, Operation, StorageBackend,
+    StorageError, StorageResult, Upload, Version, WriteCondition,
 };

@@ -796,7 +796,7 @@ impl StopAfter {
         }
     }
 
-    fn change(&self, path: &StoragePath, op: &'static str) -> StorageResult<()> {
+    fn change(&self, path: &StoragePath, op: crate::Operation) -> StorageResult<()> {
         let allowed = self
             .budget
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| b.checked_sub(1))
@@ -824,11 +824,11 @@ impl StorageBackend for StopAfter {
         self.inner.read(path).await
     }
     async fn write(&self, path: &StoragePath, data: Bytes) -> StorageResult<()> {
-        self.change(path, "write")?;
+        self.change(path, crate::Operation::Write)?;
         self.inner.write(path, data).await
     }
     async fn delete(&self, path: &StoragePath) -> StorageResult<()> {
-        self.change(path, "delete")?;
+        self.change(path, crate::Operation::Delete)?;
         self.inner.delete(path).await
     }
     async fn exists(&self, path: &StoragePath) -> StorageResult<bool> {
@@ -838,11 +838,11 @@ impl StorageBackend for StopAfter {
         self.inner.list(prefix).await
     }
     async fn flush(&self) -> StorageResult<()> {
-        self.change(&StoragePath::root(), "flush")?;
+        self.change(&StoragePath::root(), crate::Operation::Flush)?;
         self.inner.flush().await
     }
     async fn copy(&self, from: &StoragePath, to: &StoragePath) -> StorageResult<()> {
-        self.change(to, "copy")?;
+        self.change(to, crate::Operation::Copy)?;
         self.inner.copy(from, to).await
     }
     fn supports_conditional_writes(&self) -> bool {
@@ -857,7 +857,7 @@ impl StorageBackend for StopAfter {
         data: Bytes,
         condition: &crate::WriteCondition,
     ) -> StorageResult<crate::Version> {
-        self.change(path, "write")?;
+        self.change(path, crate::Operation::Write)?;
         self.inner.write_if(path, data, condition).await
     }
 }
