@@ -25,7 +25,8 @@ use bytes::Bytes;
 use crate::json::{Map, Value};
 use crate::{
     DecodeContext, EncodeContext, Error, Key, MRuns, ObjectMeta, Record, Repo, RetouchChoice,
-    RetouchPolicy, Serializable, Storable, StorageBackend, StoragePath, StorageResult, Stored,
+    RetouchPolicy, RetouchPolicyKind, Serializable, Storable, StorageBackend, StoragePath,
+    StorageResult, Stored,
 };
 
 /// Runs every scenario, each on a backend fresh from `make`.
@@ -440,7 +441,17 @@ pub async fn retouch_policies(store: Arc<dyn StorageBackend>) {
     assert_eq!(t[1].target().as_deref(), Some("same0.blob"));
     let quit = base.clone().with_retouch(RetouchPolicy::Quit);
     let err = quit.save("twins", &twins()).await.expect_err("quit");
-    assert!(matches!(err, Error::Retouch { .. }), "{err}");
+    assert!(
+        matches!(
+            &err,
+            Error::Retouch {
+                policy: RetouchPolicyKind::Quit,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("(retouch policy: quit)"), "{err}");
     let still: Vec<Record<Blob>> = base.load("twins").await.expect("previous version loads");
     assert_eq!(still[0].get().await.expect("blob"), &Blob(vec![2]));
     let asked = Arc::new(AtomicUsize::new(0));
