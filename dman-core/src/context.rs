@@ -48,13 +48,50 @@ impl fmt::Debug for RetouchPolicy {
 }
 
 impl RetouchPolicy {
-    fn name(&self) -> &'static str {
+    /// Which policy this is, without its callback.
+    pub fn kind(&self) -> RetouchPolicyKind {
         match self {
-            RetouchPolicy::Ignore => "ignore",
-            RetouchPolicy::Auto => "auto",
-            RetouchPolicy::Quit => "quit",
-            RetouchPolicy::Prompt(_) => "prompt",
+            RetouchPolicy::Ignore => RetouchPolicyKind::Ignore,
+            RetouchPolicy::Auto => RetouchPolicyKind::Auto,
+            RetouchPolicy::Quit => RetouchPolicyKind::Quit,
+            RetouchPolicy::Prompt(_) => RetouchPolicyKind::Prompt,
         }
+    }
+
+    fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+}
+
+/// A [`RetouchPolicy`] without its callback: what an error names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RetouchPolicyKind {
+    /// [`RetouchPolicy::Ignore`].
+    Ignore,
+    /// [`RetouchPolicy::Auto`].
+    Auto,
+    /// [`RetouchPolicy::Quit`].
+    Quit,
+    /// [`RetouchPolicy::Prompt`].
+    Prompt,
+}
+
+impl RetouchPolicyKind {
+    /// Python's name of the policy: `ignore`, `auto`, `quit`, `prompt`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RetouchPolicyKind::Ignore => "ignore",
+            RetouchPolicyKind::Auto => "auto",
+            RetouchPolicyKind::Quit => "quit",
+            RetouchPolicyKind::Prompt => "prompt",
+        }
+    }
+}
+
+impl fmt::Display for RetouchPolicyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -318,7 +355,7 @@ impl SavePlan {
                 RetouchChoice::Quit => {
                     return Err(Error::Retouch {
                         path,
-                        policy: self.options.retouch.name(),
+                        policy: self.options.retouch.kind(),
                     })
                 }
                 RetouchChoice::Rename(name) => {

@@ -37,7 +37,7 @@ use bytes::Bytes;
 use indexmap::IndexMap;
 
 use crate::context::{DecodeContext, EncodeContext, Placement, Released};
-use crate::error::Result;
+use crate::error::{FileRef, Result};
 use crate::graph;
 use crate::json::{self, Map, Value};
 use crate::model::{Item, Unused};
@@ -665,7 +665,7 @@ impl Content {
         path: &StoragePath,
     ) -> Result<Content> {
         let value = Dynamic::from_content(&doc, ctx)
-            .map_err(|e| e.in_file(&format!("{} in {}", path, ctx.store().location())))?;
+            .map_err(|e| e.in_file(FileRef::in_store(ctx.store().as_ref(), path)))?;
         Ok(Content::Graph(Graph {
             value,
             read: Some((bytes, doc)),

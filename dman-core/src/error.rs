@@ -5,17 +5,52 @@
 //! log is enough to find the problem.
 
 use std::fmt;
+use std::path::PathBuf;
 
+use crate::context::RetouchPolicyKind;
 use crate::json::JsonError;
 use crate::path::{PathError, StoragePath};
-use crate::storage::StorageError;
+use crate::storage::{StorageBackend, StorageError};
+
+/// A file in a backend, as errors name it: `path in backend`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FileRef {
+    /// The backend's location ([`StorageBackend::location`]).
+    pub backend: String,
+    /// The file's path inside the backend.
+    pub path: StoragePath,
+}
+
+impl FileRef {
+    /// The file at `path` of the backend at `backend`.
+    pub fn new(backend: impl Into<String>, path: &StoragePath) -> Self {
+        FileRef {
+            backend: backend.into(),
+            path: path.clone(),
+        }
+    }
+
+    /// The file at `path` of `store`.
+    pub fn in_store(store: &dyn StorageBackend, path: &StoragePath) -> Self {
+        FileRef::new(store.location(), path)
+    }
+}
+
+impl fmt::Display for FileRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} in {}", self.path, self.backend)
+    }
+}
 
 /// Result with the crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong while encoding, decoding, saving or loading
 /// a record graph.
+///
+/// New variants may be added: a `match` needs a `_` arm.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A backend operation failed (including a missing file).
     #[error(transparent)]
@@ -27,7 +62,7 @@ pub enum Error {
     #[error("{file}: invalid JSON: {source}")]
     Json {
         /// The file that failed to parse.
-        file: String,
+        file: FileRef,
         /// The parser's error, with line and column.
         #[source]
         source: JsonError,
@@ -37,7 +72,7 @@ pub enum Error {
     #[error("{}", DecodeDisplay(self))]
     Decode {
         /// The file being decoded, once known.
-        file: Option<String>,
+        file: Option<FileRef>,
         /// Where inside the document (`store[1].config`); empty at the top.
         at: String,
         /// What is wrong.
@@ -58,33 +93,99 @@ pub enum Error {
         /// The file written twice.
         path: StoragePath,
         /// The policy that refused it.
-        policy: &'static str,
+        policy: RetouchPolicyKind,
     },
     /// A key that was asked for is not saved.
-    #[error("could not find tracked file `{path}` in {backend}")]
+    #[error("could not find tracked file {file}")]
     KeyNotFound {
-        /// The key's JSON file.
-        path: StoragePath,
-        /// The backend looked in.
-        backend: String,
+        /// The key's JSON file, in the backend looked in.
+        file: FileRef,
     },
     /// A conditional save found the key changed by another writer, or a
     /// transaction ([`Repo::track`](crate::Repo::track)) kept finding it
     /// changed until its attempts ran out.
-    #[error("key `{key}` ({file} in {backend}) was changed by another writer; gave up after {attempts} attempt(s)")]
+    #[error(
+        "key `{key}` ({file}) was changed by another writer; gave up after {attempts} attempt(s)"
+    )]
     Conflict {
         /// The key's name.
         key: String,
         /// The key's JSON file.
-        file: StoragePath,
-        /// The backend's location.
-        backend: String,
+        file: FileRef,
         /// How many times the save was tried.
         attempts: u32,
     },
-    /// Anything else, with a message that says what.
+    /// No `.dman` folder in the folder a search started from nor in any
+    /// folder above it (up to the ceiling folders, see
+    /// `DMAN_CEILING_DIRECTORIES`).
+    #[error("no .dman folder found. Consider running $dman init (searched from {} upward{})", searched_from.display(), fmt_ceilings(ceilings))]
+    NoRoot {
+        /// The folder the search started from.
+        searched_from: PathBuf,
+        /// The folders the search did not go above.
+        ceilings: Vec<PathBuf>,
+    },
+    /// A local file or folder outside any backend (the working directory,
+    /// `.`, or a `.dman` folder being made) could not be read or made.
+    #[error("I/O error at `{}`: {source}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A location (a URL or path given to `dman::open`) names no backend
+    /// that can be opened: an unknown scheme, a backend left out of this
+    /// build, or a URL its backend refuses.
+    #[error("cannot open `{location}`: {reason}")]
+    InvalidLocation {
+        /// The location as given.
+        location: String,
+        /// Why it cannot be opened.
+        reason: String,
+    },
+    /// dman's blocking API was called from inside an async runtime, where
+    /// blocking would stall the runtime.
+    #[error("dman's blocking API was called from inside an async runtime; use the async API (dman::Repo) there")]
+    InsideRuntime,
+    /// The runtime of dman's blocking API could not be started.
+    #[error("cannot start dman's runtime: {0}")]
+    RuntimeStart(#[source] std::io::Error),
+    /// An index past the end of a list.
+    #[error("index {index} out of range for a list of {len}")]
+    IndexOutOfRange {
+        /// The index asked for.
+        index: usize,
+        /// The list's length.
+        len: usize,
+    },
+    /// A key that cannot name a file.
+    #[error("invalid key `{key}`: {reason}")]
+    InvalidKey {
+        /// The key's name.
+        key: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// The caller's own code, run by dman (the closure of
+    /// [`Repo::track`](crate::Repo::track)), gave up with this error;
+    /// nothing was saved.
     #[error("{0}")]
-    Other(String),
+    Aborted(Box<dyn std::error::Error + Send + Sync>),
+}
+
+fn fmt_ceilings(ceilings: &[PathBuf]) -> String {
+    if ceilings.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", stopping below {}",
+            std::env::join_paths(ceilings)
+                .map(|list| list.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        )
+    }
 }
 
 fn fmt_at(at: &str) -> String {
@@ -163,13 +264,20 @@ impl Error {
 
     /// Names the file a decode error happened in, unless one is named already
     /// (the innermost file is the one to look at).
-    pub fn in_file(mut self, name: &dyn fmt::Display) -> Self {
+    pub fn in_file(mut self, name: FileRef) -> Self {
         if let Error::Decode { file, .. } = &mut self {
             if file.is_none() {
-                *file = Some(name.to_string());
+                *file = Some(name);
             }
         }
         self
+    }
+
+    /// The error of a closure given to dman (e.g. of
+    /// [`Repo::track`](crate::Repo::track)) that gives up: its own error,
+    /// or a message.
+    pub fn aborted(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Error::Aborted(source.into())
     }
 
     /// Whether the error means "no such file" (a missing key or record).

@@ -76,14 +76,15 @@ pub mod testing;
 pub mod __private;
 
 pub use context::{
-    DecodeContext, EncodeContext, EncodeOptions, RetouchChoice, RetouchPolicy, SavePlan,
+    DecodeContext, EncodeContext, EncodeOptions, RetouchChoice, RetouchPolicy, RetouchPolicyKind,
+    SavePlan,
 };
 /// The derive macros (feature `derive`): `Modelclass`, `Serializable` and
 /// `Storable`; see [`dman_derive`] for their options.
 #[cfg(feature = "derive")]
 pub use dman_derive::{Modelclass, Serializable, Storable};
 pub use dynamic::Dynamic;
-pub use error::{Error, Result};
+pub use error::{Error, FileRef, Result};
 pub use model::{ItemOptions, MDict, MList, MRuns, SMDict, SMList, SMRuns};
 pub use path::{PathError, StoragePath};
 pub use record::Record;
@@ -91,6 +92,6 @@ pub use repo::{Key, Repo, SaveCondition, Tracked, Transaction, Versioned};
 pub use serial::{Serde, Serializable};
 pub use storable::{Storable, Stored};
 pub use storage::{
-    ByteStream, DiskFull, Leftover, LeftoverKind, ObjectMeta, StorageBackend, StorageError,
-    StorageResult, Upload, Version, WriteCondition,
+    ByteStream, DiskFull, Leftover, LeftoverKind, ObjectMeta, Operation, StorageBackend,
+    StorageError, StorageResult, Upload, Version, WriteCondition,
 };

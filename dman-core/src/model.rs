@@ -266,9 +266,10 @@ impl<T: Item> MList<T> {
     /// value's files are deleted after the next save.
     pub fn set(&mut self, index: usize, value: T) -> Result<()> {
         let len = self.items.len();
-        let slot = self.items.get_mut(index).ok_or_else(|| {
-            Error::Other(format!("index {index} out of range for a list of {len}"))
-        })?;
+        let slot = self
+            .items
+            .get_mut(index)
+            .ok_or(Error::IndexOutOfRange { index, len })?;
         let subdir = &self.subdir;
         replace(
             slot,
@@ -753,9 +754,11 @@ impl<T: Item> MRuns<T> {
         let len = self.list.items.len();
         let (stem, subdir, store_subdir) = (&self.stem, &self.list.subdir, self.store_subdir);
         let count = &mut self.run_count;
-        let slot = self.list.items.get_mut(index).ok_or_else(|| {
-            Error::Other(format!("index {index} out of range for a list of {len}"))
-        })?;
+        let slot = self
+            .list
+            .items
+            .get_mut(index)
+            .ok_or(Error::IndexOutOfRange { index, len })?;
         let mut next = || run_target(stem.as_deref(), subdir, store_subdir, count);
         replace(slot, value, &mut next, self.list.preload, &self.list.unused);
         Ok(())

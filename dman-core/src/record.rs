@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::OnceCell;
 
 use crate::context::{CopyOp, DecodeContext, EncodeContext, Placement, Released};
-use crate::error::{Error, Result};
+use crate::error::{Error, FileRef, Result};
 use crate::graph;
 use crate::json::{self, Map, Value};
 use crate::path::StoragePath;
@@ -320,17 +320,17 @@ impl<T: Storable> Record<T> {
         // still points at this one), and this file is deleted after the
         // save; a JSON storable's own records with it.
         self.meta_mut().content_changed();
-        self.content
-            .get_mut()
-            .ok_or_else(|| Error::Other("record content vanished while loading".into()))
+        Ok(self.content.get_mut().expect(
+            "`get` returned Ok, so the cell holds the content, and `&mut self` keeps it there",
+        ))
     }
 
     /// The content, consuming the record.
     pub async fn into_inner(self) -> Result<T> {
         self.get().await?;
-        self.content
-            .into_inner()
-            .ok_or_else(|| Error::Other("record content vanished while loading".into()))
+        Ok(self.content.into_inner().expect(
+            "`get` returned Ok, so the cell holds the content, and owning `self` keeps it there",
+        ))
     }
 
     async fn load(&self) -> Result<T> {
@@ -353,7 +353,7 @@ pub(crate) async fn decode_stored<T: Storable>(
     let dir = path.dir();
     let (stored, ctx) = if T::JSON {
         let value = json::from_slice(&bytes).map_err(|source| Error::Json {
-            file: format!("{} in {}", path, store.location()),
+            file: FileRef::in_store(store.as_ref(), path),
             source,
         })?;
         let ctx = match prefetched {
@@ -367,8 +367,7 @@ pub(crate) async fn decode_stored<T: Storable>(
     } else {
         (Stored::Bytes(bytes), DecodeContext::new(store.clone(), dir))
     };
-    T::from_stored(stored, &ctx)
-        .map_err(|e| e.in_file(&format!("{} in {}", path, store.location())))
+    T::from_stored(stored, &ctx).map_err(|e| e.in_file(FileRef::in_store(store.as_ref(), path)))
 }
 
 impl<T> From<T> for Record<T> {
@@ -601,7 +600,10 @@ impl<T> Record<T> {
         match &self.meta().origin {
             Origin::Stored { store, path, .. } => Ok((store.clone(), path.clone())),
             Origin::Refused(msg) => Err(Error::decode(msg.clone())),
-            Origin::New => Err(Error::Other("record has neither content nor file".into())),
+            // Only a record made with content (`Record::new`) or given
+            // content (`set`, `get_mut`) has no file, and its content is
+            // never unloaded; a decoded record is `Stored` or `Refused`.
+            Origin::New => unreachable!("a record without a file always holds its content"),
         }
     }
 
@@ -626,7 +628,7 @@ fn decode_prefetched<T: Storable>(
     ctx: &DecodeContext,
     path: &StoragePath,
 ) -> Result<T> {
-    let file = || format!("{} in {}", path, ctx.store().location());
+    let file = || FileRef::in_store(ctx.store().as_ref(), path);
     let child = ctx.child(path.dir());
     let stored = if T::JSON {
         Stored::Json(json::from_slice(&bytes).map_err(|source| Error::Json {
@@ -636,7 +638,7 @@ fn decode_prefetched<T: Storable>(
     } else {
         Stored::Bytes(bytes)
     };
-    T::from_stored(stored, &child).map_err(|e| e.in_file(&file()))
+    T::from_stored(stored, &child).map_err(|e| e.in_file(file()))
 }
 
 impl<T: Clone> Clone for Record<T> {

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use tracing::Instrument;
 
 use crate::context::{EncodeOptions, RetouchPolicy};
-use crate::error::{Error, Result};
+use crate::error::{Error, FileRef, Result};
 use crate::graph::{self, SaveReport, DEFAULT_CONCURRENCY};
 use crate::json;
 use crate::path::StoragePath;
@@ -405,10 +405,10 @@ impl Repo {
         }
         let file = dir.join(&format!("{}{ext}", key.name))?;
         if file.parent().as_ref() != Some(&dir) {
-            return Err(Error::Other(format!(
-                "key `{}` must be a plain file name",
-                key.name
-            )));
+            return Err(Error::InvalidKey {
+                key: key.name.clone(),
+                reason: "a key must be a plain file name".into(),
+            });
         }
         Ok(KeyLocation { dir, file, cluster })
     }
@@ -547,8 +547,7 @@ impl Repo {
     fn conflict(&self, key: &Key, loc: &KeyLocation, attempts: u32) -> Error {
         Error::Conflict {
             key: key.name.clone(),
-            file: loc.file.clone(),
-            backend: self.store.location(),
+            file: FileRef::in_store(self.store.as_ref(), &loc.file),
             attempts,
         }
     }
@@ -574,14 +573,13 @@ impl Repo {
             Ok(read) => read,
             Err(e) if e.is_not_found() => {
                 return Err(Error::KeyNotFound {
-                    path: loc.file,
-                    backend: self.store.location(),
+                    file: FileRef::in_store(self.store.as_ref(), &loc.file),
                 })
             }
             Err(e) => return Err(e.into()),
         };
         let doc = json::from_slice(&bytes).map_err(|source| Error::Json {
-            file: format!("{} in {}", loc.file, self.store.location()),
+            file: FileRef::in_store(self.store.as_ref(), &loc.file),
             source,
         })?;
         let value = graph::decode(&doc, &self.store, &loc.file).await?;
@@ -597,8 +595,7 @@ impl Repo {
         match graph::load(&self.store, &loc.file).await {
             Err(Error::Storage(e)) if e.is_not_found() && e.path() == &loc.file => {
                 Err(Error::KeyNotFound {
-                    path: loc.file,
-                    backend: self.store.location(),
+                    file: FileRef::in_store(self.store.as_ref(), &loc.file),
                 })
             }
             other => other,
@@ -613,8 +610,8 @@ impl Repo {
         default: impl FnOnce() -> T,
     ) -> Result<T> {
         match self.load(key).await {
-            Err(Error::KeyNotFound { path, .. }) => {
-                tracing::debug!(target: "dman::load", file = %path, "file not available, using default");
+            Err(Error::KeyNotFound { file }) => {
+                tracing::debug!(target: "dman::load", file = %file.path, "file not available, using default");
                 Ok(default())
             }
             other => other,
@@ -883,16 +880,17 @@ impl<T: Serializable> Tracked<'_, T> {
         let value = self
             .value
             .take()
-            .ok_or_else(|| Error::Other("tracked value already committed".into()))?;
+            .expect("`value` is only taken by `commit` and `discard`, which consume the guard");
         self.repo.save(&self.key, &value).await
     }
 
     /// Saves the value and keeps tracking it.
     pub async fn save(&self) -> Result<SaveReport> {
-        match &self.value {
-            Some(v) => self.repo.save(&self.key, v).await,
-            None => Err(Error::Other("tracked value already committed".into())),
-        }
+        let value = self
+            .value
+            .as_ref()
+            .expect("`value` is only taken by `commit` and `discard`, which consume the guard");
+        self.repo.save(&self.key, value).await
     }
 
     /// Ends the guard without saving.

@@ -25,7 +25,8 @@ use bytes::Bytes;
 use crate::json::{Map, Value};
 use crate::{
     DecodeContext, EncodeContext, Error, Key, MRuns, ObjectMeta, Record, Repo, RetouchChoice,
-    RetouchPolicy, Serializable, Storable, StorageBackend, StoragePath, StorageResult, Stored,
+    RetouchPolicy, RetouchPolicyKind, Serializable, Storable, StorageBackend, StoragePath,
+    StorageResult, Stored,
 };
 
 /// Runs every scenario, each on a backend fresh from `make`.
@@ -235,7 +236,7 @@ pub async fn track_closure_and_guard(store: Arc<dyn StorageBackend>) {
             runs,
             async |r: &mut MRuns<Item>| -> crate::Result<()> {
                 r.push(Item::new("never"));
-                Err(Error::Other("the experiment failed".into()))
+                Err(Error::aborted("the experiment failed"))
             },
         )
         .await;
@@ -441,7 +442,17 @@ pub async fn retouch_policies(store: Arc<dyn StorageBackend>) {
     assert_eq!(t[1].target().as_deref(), Some("same0.blob"));
     let quit = base.clone().with_retouch(RetouchPolicy::Quit);
     let err = quit.save("twins", &twins()).await.expect_err("quit");
-    assert!(matches!(err, Error::Retouch { .. }), "{err}");
+    assert!(
+        matches!(
+            &err,
+            Error::Retouch {
+                policy: RetouchPolicyKind::Quit,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("(retouch policy: quit)"), "{err}");
     let still: Vec<Record<Blob>> = base.load("twins").await.expect("previous version loads");
     assert_eq!(still[0].get().await.expect("blob"), &Blob(vec![2]));
     let asked = Arc::new(AtomicUsize::new(0));
@@ -797,7 +808,7 @@ impl StopAfter {
         }
     }
 
-    fn change(&self, path: &StoragePath, op: &'static str) -> StorageResult<()> {
+    fn change(&self, path: &StoragePath, op: crate::Operation) -> StorageResult<()> {
         let allowed = self
             .budget
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| b.checked_sub(1))
@@ -825,11 +836,11 @@ impl StorageBackend for StopAfter {
         self.inner.read(path).await
     }
     async fn write(&self, path: &StoragePath, data: Bytes) -> StorageResult<()> {
-        self.change(path, "write")?;
+        self.change(path, crate::Operation::Write)?;
         self.inner.write(path, data).await
     }
     async fn delete(&self, path: &StoragePath) -> StorageResult<()> {
-        self.change(path, "delete")?;
+        self.change(path, crate::Operation::Delete)?;
         self.inner.delete(path).await
     }
     async fn exists(&self, path: &StoragePath) -> StorageResult<bool> {
@@ -839,11 +850,11 @@ impl StorageBackend for StopAfter {
         self.inner.list(prefix).await
     }
     async fn flush(&self) -> StorageResult<()> {
-        self.change(&StoragePath::root(), "flush")?;
+        self.change(&StoragePath::root(), crate::Operation::Flush)?;
         self.inner.flush().await
     }
     async fn copy(&self, from: &StoragePath, to: &StoragePath) -> StorageResult<()> {
-        self.change(to, "copy")?;
+        self.change(to, crate::Operation::Copy)?;
         self.inner.copy(from, to).await
     }
     fn supports_conditional_writes(&self) -> bool {
@@ -858,7 +869,7 @@ impl StorageBackend for StopAfter {
         data: Bytes,
         condition: &crate::WriteCondition,
     ) -> StorageResult<crate::Version> {
-        self.change(path, "write")?;
+        self.change(path, crate::Operation::Write)?;
         self.inner.write_if(path, data, condition).await
     }
 }

@@ -40,10 +40,10 @@ impl Stored {
     pub fn json(self) -> Result<Value> {
         match self {
             Stored::Json(v) => Ok(v),
-            Stored::Bytes(b) => json::from_slice(&b).map_err(|source| Error::Json {
-                file: String::from("<content>"),
-                source,
-            }),
+            Stored::Bytes(b) => json::from_slice(&b)
+                // The file is not known here; the caller names it
+                // (`Error::in_file`).
+                .map_err(|source| Error::decode(format!("invalid JSON: {source}"))),
         }
     }
 }

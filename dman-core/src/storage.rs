@@ -163,11 +163,80 @@ impl fmt::Display for WriteCondition {
     }
 }
 
+/// A storage operation, as errors name it. Its `Display` is a verb phrase
+/// that follows "cannot": `read`, `write`, `list leftovers`, ...
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Operation {
+    /// Opening the backend (a folder, an archive).
+    Open,
+    /// [`StorageBackend::read`] and the streamed and versioned reads' I/O.
+    Read,
+    /// [`StorageBackend::write`], a streamed write.
+    Write,
+    /// [`StorageBackend::delete`].
+    Delete,
+    /// [`StorageBackend::list`].
+    List,
+    /// [`StorageBackend::copy`].
+    Copy,
+    /// [`StorageBackend::head`].
+    Head,
+    /// [`StorageBackend::exists`].
+    Exists,
+    /// [`StorageBackend::flush`].
+    Flush,
+    /// Checking every file of an archive (`dman_zip::ZipBackend::verify`).
+    Verify,
+    /// [`StorageBackend::leftovers`].
+    ListLeftovers,
+    /// [`StorageBackend::remove_leftover`].
+    RemoveLeftover,
+    /// [`StorageBackend::read_versioned`].
+    ReadVersioned,
+    /// [`StorageBackend::write_if`].
+    WriteIf,
+}
+
+impl Operation {
+    /// The words for the operation, as in "cannot read": `read`, `write`,
+    /// `delete`, `list`, `copy`, `head`, `check for`, `flush`, `verify`,
+    /// `list leftovers`, `remove a leftover`, `read with a version`,
+    /// `write conditionally`, `open`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Open => "open",
+            Operation::Read => "read",
+            Operation::Write => "write",
+            Operation::Delete => "delete",
+            Operation::List => "list",
+            Operation::Copy => "copy",
+            Operation::Head => "head",
+            Operation::Exists => "check for",
+            Operation::Flush => "flush",
+            Operation::Verify => "verify",
+            Operation::ListLeftovers => "list leftovers",
+            Operation::RemoveLeftover => "remove a leftover",
+            Operation::ReadVersioned => "read with a version",
+            Operation::WriteIf => "write conditionally",
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The error type of every storage operation.
 ///
 /// Each variant names the backend (its [`StorageBackend::location`]) and the
 /// path involved, so that a message read in a log says where to look.
+///
+/// New variants may be added: a `match` needs a `_` arm.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StorageError {
     /// The file does not exist. Kept apart from other failures because a
     /// missing file is often expected (a key that was never saved).
@@ -192,12 +261,12 @@ pub enum StorageError {
     },
     /// The backend cannot do this operation (conditional writes on a zip
     /// archive, or on an S3-compatible server that ignores the headers).
-    #[error("{backend}: {op} is not supported here: {reason}")]
+    #[error("{backend}: cannot {op} here: {reason}")]
     Unsupported {
         /// The backend's location.
         backend: String,
         /// The operation asked for.
-        op: &'static str,
+        op: Operation,
         /// Why, and what to do instead.
         reason: String,
     },
@@ -209,8 +278,8 @@ pub enum StorageError {
         backend: String,
         /// The path involved (the root when no single path is).
         path: StoragePath,
-        /// The operation: `read`, `write`, `delete`, `list`, `flush`, ...
-        op: &'static str,
+        /// The operation.
+        op: Operation,
         /// What went wrong.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
@@ -255,7 +324,7 @@ impl StorageError {
     /// Builds a [`StorageError::Unsupported`].
     pub fn unsupported(
         backend: impl Into<String>,
-        op: &'static str,
+        op: Operation,
         reason: impl Into<String>,
     ) -> Self {
         StorageError::Unsupported {
@@ -269,7 +338,7 @@ impl StorageError {
     pub fn failed(
         backend: impl Into<String>,
         path: &StoragePath,
-        op: &'static str,
+        op: Operation,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> Self {
         StorageError::Failed {
@@ -293,7 +362,7 @@ impl StorageError {
     pub fn io(
         backend: impl Into<String>,
         path: &StoragePath,
-        op: &'static str,
+        op: Operation,
         err: std::io::Error,
     ) -> Self {
         StorageError::failed(backend, path, op, disk_full_or(err))
@@ -436,7 +505,7 @@ pub trait StorageBackend: Send + Sync + fmt::Debug {
     async fn remove_leftover(&self, leftover: &Leftover) -> StorageResult<()> {
         Err(StorageError::unsupported(
             self.location(),
-            "removing a leftover",
+            Operation::RemoveLeftover,
             format!(
                 "this backend has no leftovers, so `{}` is not one of its",
                 leftover.name
@@ -471,7 +540,7 @@ pub trait StorageBackend: Send + Sync + fmt::Debug {
         let _ = path;
         Err(StorageError::unsupported(
             self.location(),
-            "a versioned read",
+            Operation::ReadVersioned,
             "this backend has no file versions",
         ))
     }
@@ -490,7 +559,7 @@ pub trait StorageBackend: Send + Sync + fmt::Debug {
         let _ = (path, data, condition);
         Err(StorageError::unsupported(
             self.location(),
-            "a conditional write",
+            Operation::WriteIf,
             "this backend cannot compare and write atomically",
         ))
     }

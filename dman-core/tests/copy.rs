@@ -27,7 +27,7 @@ impl Hook for Log {
                 return Err(StorageError::failed(
                     inner.location(),
                     path,
-                    "read",
+                    dman_core::Operation::Read,
                     "injected failure",
                 ));
             }

@@ -8,8 +8,8 @@ use bytes::Bytes;
 use dman_core::graph::{self, DEFAULT_CONCURRENCY};
 use dman_core::json::{self, Map, Value};
 use dman_core::{
-    DecodeContext, EncodeContext, EncodeOptions, Error, MRuns, Record, RetouchPolicy, Serializable,
-    Storable, StorageBackend, StoragePath, Stored,
+    DecodeContext, EncodeContext, EncodeOptions, Error, MRuns, Record, RetouchPolicy,
+    RetouchPolicyKind, Serializable, Storable, StorageBackend, StoragePath, Stored,
 };
 use dman_memory::MemoryBackend;
 use dman_test_support::backend::Recorder;
@@ -392,7 +392,17 @@ async fn retouch_policies() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(err, Error::Retouch { .. }), "{err}");
+    assert!(
+        matches!(
+            &err,
+            Error::Retouch {
+                policy: RetouchPolicyKind::Quit,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("(retouch policy: quit)"), "{err}");
 
     let twins = vec![
         Record::new(Blob(vec![1])).name("same.npy"),

@@ -74,6 +74,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use dman_core::storage::{ByteStream, Leftover, Upload};
+use dman_core::Operation;
 use dman_core::{
     ObjectMeta, StorageBackend, StorageError, StoragePath, StorageResult, Version, WriteCondition,
 };
@@ -127,7 +128,7 @@ impl FsBackend {
             StorageError::failed(
                 format!("file://{}", given.display()),
                 &StoragePath::root(),
-                "open",
+                Operation::Open,
                 source,
             )
         };
@@ -175,7 +176,7 @@ impl FsBackend {
     fn failed(
         &self,
         path: &StoragePath,
-        op: &'static str,
+        op: Operation,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> StorageError {
         // A full disk is said in words, with the I/O error kept as the
@@ -193,7 +194,7 @@ impl FsBackend {
 
     /// Runs blocking file-system work on Tokio's blocking pool, or on this
     /// thread outside a Tokio runtime.
-    async fn run<T, F>(&self, path: &StoragePath, op: &'static str, work: F) -> StorageResult<T>
+    async fn run<T, F>(&self, path: &StoragePath, op: Operation, work: F) -> StorageResult<T>
     where
         T: Send + 'static,
         F: FnOnce(FsBackend) -> StorageResult<T> + Send + 'static,
@@ -210,7 +211,7 @@ impl FsBackend {
 
     /// Finds `path` on the disk, checking every existing component: a
     /// symbolic link that leads outside the root (or nowhere) is an error.
-    fn resolve(&self, path: &StoragePath, op: &'static str) -> StorageResult<Resolved> {
+    fn resolve(&self, path: &StoragePath, op: Operation) -> StorageResult<Resolved> {
         let segments: Vec<&str> = path.segments().collect();
         let mut local = self.root.to_path_buf();
         let mut state = State::Folder;
@@ -258,7 +259,7 @@ impl FsBackend {
         local: &Path,
         link: &[&str],
         path: &StoragePath,
-        op: &'static str,
+        op: Operation,
     ) -> StorageResult<Metadata> {
         let link = link.join("/");
         match fs::canonicalize(local) {
@@ -289,7 +290,7 @@ impl FsBackend {
 
     /// Checks that `path` can be written: not the root, not a reserved name,
     /// not a folder, not below a file. Gives where it lives on the disk.
-    fn writable(&self, path: &StoragePath, op: &'static str) -> StorageResult<PathBuf> {
+    fn writable(&self, path: &StoragePath, op: Operation) -> StorageResult<PathBuf> {
         let name = match path.file_name() {
             Some(name) => name,
             None => return Err(self.failed(path, op, "the root is a folder, not a file")),
@@ -406,25 +407,25 @@ impl FsBackend {
     }
 
     fn read_blocking(&self, path: &StoragePath) -> StorageResult<Bytes> {
-        let resolved = self.resolve(path, "read")?;
+        let resolved = self.resolve(path, Operation::Read)?;
         if resolved.state != State::File {
             return Err(self.not_found(path));
         }
         match fs::read(&resolved.local) {
             Ok(data) => Ok(Bytes::from(data)),
             Err(err) if err.kind() == io::ErrorKind::NotFound => Err(self.not_found(path)),
-            Err(err) => Err(self.failed(path, "read", err)),
+            Err(err) => Err(self.failed(path, Operation::Read, err)),
         }
     }
 
     fn write_blocking(&self, path: &StoragePath, data: &[u8]) -> StorageResult<()> {
-        let target = self.writable(path, "write")?;
+        let target = self.writable(path, Operation::Write)?;
         self.replace_atomically(&target, |file| file.write_all(data))
-            .map_err(|err| self.failed(path, "write", err))
+            .map_err(|err| self.failed(path, Operation::Write, err))
     }
 
     fn delete_blocking(&self, path: &StoragePath) -> StorageResult<()> {
-        let resolved = self.resolve(path, "delete")?;
+        let resolved = self.resolve(path, Operation::Delete)?;
         if resolved.state != State::File {
             // Nothing to delete: missing, a folder (folders have no
             // existence of their own), or not a regular file.
@@ -433,18 +434,18 @@ impl FsBackend {
         match fs::remove_file(&resolved.local) {
             Ok(()) => {}
             Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-            Err(err) => return Err(self.failed(path, "delete", err)),
+            Err(err) => return Err(self.failed(path, Operation::Delete, err)),
         }
         self.prune(&resolved.local);
         if self.durable {
             self.sync_lowest_folder(&resolved.local)
-                .map_err(|err| self.failed(path, "delete", err))?;
+                .map_err(|err| self.failed(path, Operation::Delete, err))?;
         }
         Ok(())
     }
 
     fn list_blocking(&self, prefix: &StoragePath) -> StorageResult<Vec<ObjectMeta>> {
-        let resolved = self.resolve(prefix, "list")?;
+        let resolved = self.resolve(prefix, Operation::List)?;
         if resolved.state != State::Folder {
             return Ok(Vec::new());
         }
@@ -455,10 +456,10 @@ impl FsBackend {
                 Ok(entries) => entries,
                 // Pruned by a concurrent delete.
                 Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
-                Err(err) => return Err(self.failed(&folder_path, "list", err)),
+                Err(err) => return Err(self.failed(&folder_path, Operation::List, err)),
             };
             for entry in entries {
-                let entry = entry.map_err(|err| self.failed(&folder_path, "list", err))?;
+                let entry = entry.map_err(|err| self.failed(&folder_path, Operation::List, err))?;
                 let name = entry.file_name();
                 let Some(name) = name.to_str() else {
                     // `dman check` and `dman copy` report these.
@@ -487,7 +488,7 @@ impl FsBackend {
                 };
                 let file_type = entry
                     .file_type()
-                    .map_err(|err| self.failed(&path, "list", err))?;
+                    .map_err(|err| self.failed(&path, Operation::List, err))?;
                 let meta = if file_type.is_symlink() {
                     match fs::canonicalize(entry.path()) {
                         Ok(target) if target.starts_with(&self.root) => {
@@ -524,7 +525,7 @@ impl FsBackend {
                         Ok(meta) => meta,
                         // Deleted while listing.
                         Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
-                        Err(err) => return Err(self.failed(&path, "list", err)),
+                        Err(err) => return Err(self.failed(&path, Operation::List, err)),
                     }
                 } else {
                     tracing::warn!(
@@ -547,23 +548,23 @@ impl FsBackend {
     }
 
     fn read_versioned_blocking(&self, path: &StoragePath) -> StorageResult<(Bytes, Version)> {
-        let resolved = self.resolve(path, "read")?;
+        let resolved = self.resolve(path, Operation::Read)?;
         if resolved.state != State::File {
             return Err(self.not_found(path));
         }
         let mut file = match File::open(&resolved.local) {
             Ok(file) => file,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Err(self.not_found(path)),
-            Err(err) => return Err(self.failed(path, "read", err)),
+            Err(err) => return Err(self.failed(path, Operation::Read, err)),
         };
         // The version and the bytes come from one open file: a replacement
         // meanwhile is a new inode, which neither sees.
         let meta = file
             .metadata()
-            .map_err(|err| self.failed(path, "read", err))?;
+            .map_err(|err| self.failed(path, Operation::Read, err))?;
         let mut data = Vec::with_capacity(meta.len() as usize);
         io::Read::read_to_end(&mut file, &mut data)
-            .map_err(|err| self.failed(path, "read", err))?;
+            .map_err(|err| self.failed(path, Operation::Read, err))?;
         Ok((Bytes::from(data), file_version(&meta)))
     }
 
@@ -573,12 +574,12 @@ impl FsBackend {
         data: &[u8],
         condition: &WriteCondition,
     ) -> StorageResult<Version> {
-        let target = self.writable(path, "write")?;
+        let target = self.writable(path, Operation::Write)?;
         let conflict = || StorageError::conflict(self.location.as_ref(), path, condition);
-        let failed = |err: io::Error| self.failed(path, "write", err);
-        let folder = target
-            .parent()
-            .ok_or_else(|| self.failed(path, "write", "the root is a folder, not a file"))?;
+        let failed = |err: io::Error| self.failed(path, Operation::Write, err);
+        let folder = target.parent().ok_or_else(|| {
+            self.failed(path, Operation::Write, "the root is a folder, not a file")
+        })?;
         let (mut file, temp) = create_temp(folder).map_err(failed)?;
         let temp = TempGuard {
             path: temp,
@@ -625,18 +626,18 @@ impl FsBackend {
     }
 
     fn copy_blocking(&self, from: &StoragePath, to: &StoragePath) -> StorageResult<()> {
-        let source = self.resolve(from, "copy")?;
+        let source = self.resolve(from, Operation::Copy)?;
         if source.state != State::File {
             return Err(self.not_found(from));
         }
         let mut source = match File::open(&source.local) {
             Ok(file) => file,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Err(self.not_found(from)),
-            Err(err) => return Err(self.failed(from, "copy", err)),
+            Err(err) => return Err(self.failed(from, Operation::Copy, err)),
         };
-        let target = self.writable(to, "copy")?;
+        let target = self.writable(to, Operation::Copy)?;
         self.replace_atomically(&target, |file| io::copy(&mut source, file).map(drop))
-            .map_err(|err| self.failed(to, "copy", err))
+            .map_err(|err| self.failed(to, Operation::Copy, err))
     }
 }
 
@@ -798,13 +799,15 @@ impl StorageBackend for FsBackend {
 
     async fn read(&self, path: &StoragePath) -> StorageResult<Bytes> {
         let owned = path.clone();
-        self.run(path, "read", move |this| this.read_blocking(&owned))
-            .await
+        self.run(path, Operation::Read, move |this| {
+            this.read_blocking(&owned)
+        })
+        .await
     }
 
     async fn write(&self, path: &StoragePath, data: Bytes) -> StorageResult<()> {
         let owned = path.clone();
-        self.run(path, "write", move |this| {
+        self.run(path, Operation::Write, move |this| {
             this.write_blocking(&owned, &data)
         })
         .await
@@ -812,28 +815,34 @@ impl StorageBackend for FsBackend {
 
     async fn delete(&self, path: &StoragePath) -> StorageResult<()> {
         let owned = path.clone();
-        self.run(path, "delete", move |this| this.delete_blocking(&owned))
-            .await
+        self.run(path, Operation::Delete, move |this| {
+            this.delete_blocking(&owned)
+        })
+        .await
     }
 
     async fn exists(&self, path: &StoragePath) -> StorageResult<bool> {
         let owned = path.clone();
-        self.run(path, "exists", move |this| {
-            Ok(this.resolve(&owned, "exists")?.state == State::File)
+        self.run(path, Operation::Exists, move |this| {
+            Ok(this.resolve(&owned, Operation::Exists)?.state == State::File)
         })
         .await
     }
 
     async fn list(&self, prefix: &StoragePath) -> StorageResult<Vec<ObjectMeta>> {
         let owned = prefix.clone();
-        self.run(prefix, "list", move |this| this.list_blocking(&owned))
-            .await
+        self.run(prefix, Operation::List, move |this| {
+            this.list_blocking(&owned)
+        })
+        .await
     }
 
     async fn head(&self, path: &StoragePath) -> StorageResult<ObjectMeta> {
         let owned = path.clone();
-        self.run(path, "head", move |this| this.head_blocking(&owned))
-            .await
+        self.run(path, Operation::Head, move |this| {
+            this.head_blocking(&owned)
+        })
+        .await
     }
 
     /// Chunks of 1 MiB ([`STREAM_CHUNK`](dman_core::storage::STREAM_CHUNK)),
@@ -842,7 +851,9 @@ impl StorageBackend for FsBackend {
     async fn read_stream(&self, path: &StoragePath) -> StorageResult<ByteStream> {
         let owned = path.clone();
         let file = self
-            .run(path, "read", move |this| this.open_blocking(&owned))
+            .run(path, Operation::Read, move |this| {
+                this.open_blocking(&owned)
+            })
             .await?;
         Ok(self.chunks(path, file))
     }
@@ -853,7 +864,9 @@ impl StorageBackend for FsBackend {
     async fn write_stream<'a>(&'a self, path: &StoragePath) -> StorageResult<Box<dyn Upload + 'a>> {
         let owned = path.clone();
         let upload = self
-            .run(path, "write", move |this| this.start_upload(&owned))
+            .run(path, Operation::Write, move |this| {
+                this.start_upload(&owned)
+            })
             .await?;
         Ok(Box::new(upload))
     }
@@ -862,7 +875,7 @@ impl StorageBackend for FsBackend {
     /// of killed writes, and those of writes running now (their
     /// modification time is recent; `gc` leaves those alone).
     async fn leftovers(&self) -> StorageResult<Vec<Leftover>> {
-        self.run(&StoragePath::root(), "list leftovers", |this| {
+        self.run(&StoragePath::root(), Operation::ListLeftovers, |this| {
             this.leftovers_blocking()
         })
         .await
@@ -870,15 +883,17 @@ impl StorageBackend for FsBackend {
 
     async fn remove_leftover(&self, leftover: &Leftover) -> StorageResult<()> {
         let owned = leftover.clone();
-        self.run(&StoragePath::root(), "remove a leftover", move |this| {
-            this.remove_leftover_blocking(&owned)
-        })
+        self.run(
+            &StoragePath::root(),
+            Operation::RemoveLeftover,
+            move |this| this.remove_leftover_blocking(&owned),
+        )
         .await
     }
 
     async fn copy(&self, from: &StoragePath, to: &StoragePath) -> StorageResult<()> {
         let (from_owned, to_owned) = (from.clone(), to.clone());
-        self.run(to, "copy", move |this| {
+        self.run(to, Operation::Copy, move |this| {
             this.copy_blocking(&from_owned, &to_owned)
         })
         .await
@@ -890,7 +905,7 @@ impl StorageBackend for FsBackend {
 
     async fn read_versioned(&self, path: &StoragePath) -> StorageResult<(Bytes, Version)> {
         let owned = path.clone();
-        self.run(path, "read", move |this| {
+        self.run(path, Operation::Read, move |this| {
             this.read_versioned_blocking(&owned)
         })
         .await
@@ -903,7 +918,7 @@ impl StorageBackend for FsBackend {
         condition: &WriteCondition,
     ) -> StorageResult<Version> {
         let (owned, condition) = (path.clone(), condition.clone());
-        self.run(path, "write", move |this| {
+        self.run(path, Operation::Write, move |this| {
             this.write_if_blocking(&owned, &data, &condition)
         })
         .await

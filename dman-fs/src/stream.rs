@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use bytes::Bytes;
 use dman_core::storage::{ByteStream, Leftover, LeftoverKind, Upload, STREAM_CHUNK};
+use dman_core::Operation;
 use dman_core::{ObjectMeta, StorageError, StoragePath, StorageResult};
 
 use crate::{create_temp, sync_folder_if_present, FsBackend, State, TempGuard, TEMP_PREFIX};
@@ -30,7 +31,7 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
 
 impl FsBackend {
     pub(crate) fn head_blocking(&self, path: &StoragePath) -> StorageResult<ObjectMeta> {
-        let resolved = self.resolve(path, "head")?;
+        let resolved = self.resolve(path, Operation::Head)?;
         if resolved.state != State::File {
             return Err(self.not_found(path));
         }
@@ -43,19 +44,19 @@ impl FsBackend {
                 last_modified: meta.modified().ok(),
             }),
             Err(err) if err.kind() == io::ErrorKind::NotFound => Err(self.not_found(path)),
-            Err(err) => Err(self.failed(path, "head", err)),
+            Err(err) => Err(self.failed(path, Operation::Head, err)),
         }
     }
 
     pub(crate) fn open_blocking(&self, path: &StoragePath) -> StorageResult<File> {
-        let resolved = self.resolve(path, "read")?;
+        let resolved = self.resolve(path, Operation::Read)?;
         if resolved.state != State::File {
             return Err(self.not_found(path));
         }
         match File::open(&resolved.local) {
             Ok(file) => Ok(file),
             Err(err) if err.kind() == io::ErrorKind::NotFound => Err(self.not_found(path)),
-            Err(err) => Err(self.failed(path, "read", err)),
+            Err(err) => Err(self.failed(path, Operation::Read, err)),
         }
     }
 
@@ -89,7 +90,7 @@ impl FsBackend {
                 match read {
                     Ok((buffer, _)) if buffer.is_empty() => None,
                     Ok((buffer, file)) => Some((Ok(Bytes::from(buffer)), Some(file))),
-                    Err(err) => Some((Err(this.failed(&path, "read", err)), None)),
+                    Err(err) => Some((Err(this.failed(&path, Operation::Read, err)), None)),
                 }
             }
         }))
@@ -98,17 +99,18 @@ impl FsBackend {
     /// Starts a streamed write: checks the path as `write` does and creates
     /// the temporary file beside the target.
     pub(crate) fn start_upload(&self, path: &StoragePath) -> StorageResult<FsUpload> {
-        let target = self.writable(path, "write")?;
+        let target = self.writable(path, Operation::Write)?;
         let folder = target
             .parent()
-            .ok_or_else(|| self.failed(path, "write", "the root is a folder, not a file"))?
+            .ok_or_else(|| self.failed(path, Operation::Write, "the root is a folder, not a file"))?
             .to_path_buf();
         let new_folders = if self.durable {
             self.missing_folders(&folder)
         } else {
             Vec::new()
         };
-        let (file, temp) = create_temp(&folder).map_err(|err| self.failed(path, "write", err))?;
+        let (file, temp) =
+            create_temp(&folder).map_err(|err| self.failed(path, Operation::Write, err))?;
         Ok(FsUpload {
             backend: self.clone(),
             path: path.clone(),
@@ -131,10 +133,11 @@ impl FsBackend {
             let entries = match fs::read_dir(&folder) {
                 Ok(entries) => entries,
                 Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
-                Err(err) => return Err(self.failed(&root, "list leftovers", err)),
+                Err(err) => return Err(self.failed(&root, Operation::ListLeftovers, err)),
             };
             for entry in entries {
-                let entry = entry.map_err(|err| self.failed(&root, "list leftovers", err))?;
+                let entry =
+                    entry.map_err(|err| self.failed(&root, Operation::ListLeftovers, err))?;
                 // Links are never followed: what they lead to is not ours.
                 let Ok(file_type) = entry.file_type() else {
                     continue;
@@ -176,7 +179,7 @@ impl FsBackend {
         let refuse = |why: &str| {
             self.failed(
                 &root,
-                "remove a leftover",
+                Operation::RemoveLeftover,
                 format!(
                     "`{}` is not a leftover of this backend: {why}",
                     leftover.name
@@ -212,19 +215,19 @@ impl FsBackend {
                 Ok(meta) if meta.is_dir() => {}
                 Ok(_) => return Err(refuse("a folder on its way is not a folder")),
                 Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
-                Err(err) => return Err(self.failed(&root, "remove a leftover", err)),
+                Err(err) => return Err(self.failed(&root, Operation::RemoveLeftover, err)),
             }
         }
         match fs::symlink_metadata(&local) {
             Ok(meta) if meta.is_file() => {}
             Ok(_) => return Err(refuse("not a regular file")),
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(err) => return Err(self.failed(&root, "remove a leftover", err)),
+            Err(err) => return Err(self.failed(&root, Operation::RemoveLeftover, err)),
         }
         match fs::remove_file(&local) {
             Ok(()) => {}
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(err) => return Err(self.failed(&root, "remove a leftover", err)),
+            Err(err) => return Err(self.failed(&root, Operation::RemoveLeftover, err)),
         }
         self.prune(&local);
         Ok(())
@@ -263,14 +266,14 @@ pub(crate) struct FsUpload {
 
 impl FsUpload {
     fn failed(&self, err: io::Error) -> StorageError {
-        self.backend.failed(&self.path, "write", err)
+        self.backend.failed(&self.path, Operation::Write, err)
     }
 
     fn file(&mut self) -> StorageResult<File> {
         self.file.take().ok_or_else(|| {
             self.backend.failed(
                 &self.path,
-                "write",
+                Operation::Write,
                 "an earlier chunk failed half-way; the upload cannot go on",
             )
         })

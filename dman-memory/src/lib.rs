@@ -31,6 +31,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use bytes::Bytes;
 use dman_core::storage::{ByteStream, STREAM_CHUNK};
+use dman_core::Operation;
 use dman_core::{
     ObjectMeta, StorageBackend, StorageError, StoragePath, StorageResult, Version, WriteCondition,
 };
@@ -130,7 +131,7 @@ impl MemoryBackend {
             return Err(StorageError::failed(
                 self.location(),
                 path,
-                "write",
+                Operation::Write,
                 "the root is a folder, not a file",
             ));
         }

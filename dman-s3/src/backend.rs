@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use dman_core::storage::{ByteStream, Leftover, LeftoverKind, Upload};
+use dman_core::Operation;
 use dman_core::{
     ObjectMeta, StorageBackend, StorageError, StoragePath, StorageResult, Version, WriteCondition,
 };
@@ -211,7 +212,7 @@ impl ObjectStoreBackend {
 
     /// The `object_store` path of `path`, refused when the key is not one
     /// an object store accepts (a control character).
-    fn key(&self, path: &StoragePath, op: &'static str) -> StorageResult<Path> {
+    fn key(&self, path: &StoragePath, op: Operation) -> StorageResult<Path> {
         let key = self.object_key(path);
         Path::parse(&key).map_err(|err| {
             self.failure(
@@ -225,7 +226,7 @@ impl ObjectStoreBackend {
 
     /// The prefix as an `object_store` path, `None` at the root of the
     /// store.
-    fn prefix_key(&self, prefix: &StoragePath, op: &'static str) -> StorageResult<Option<Path>> {
+    fn prefix_key(&self, prefix: &StoragePath, op: Operation) -> StorageResult<Option<Path>> {
         let full = self.prefix.join_path(prefix);
         if full.is_root() {
             return Ok(None);
@@ -236,7 +237,7 @@ impl ObjectStoreBackend {
     fn failure(
         &self,
         path: &StoragePath,
-        op: &'static str,
+        op: Operation,
         kind: FailureKind,
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     ) -> StorageError {
@@ -250,12 +251,7 @@ impl ObjectStoreBackend {
 
     /// Turns an error of `object_store` that is not "not found" into a
     /// [`StorageError::Failed`].
-    fn failed(
-        &self,
-        path: &StoragePath,
-        op: &'static str,
-        err: object_store::Error,
-    ) -> StorageError {
+    fn failed(&self, path: &StoragePath, op: Operation, err: object_store::Error) -> StorageError {
         let kind = classify(&err);
         self.failure(path, op, kind, Some(Box::new(err)))
     }
@@ -264,7 +260,7 @@ impl ObjectStoreBackend {
     pub(crate) fn failed_pub(
         &self,
         path: &StoragePath,
-        op: &'static str,
+        op: Operation,
         err: object_store::Error,
     ) -> StorageError {
         self.failed(path, op, err)
@@ -276,7 +272,7 @@ impl ObjectStoreBackend {
     async fn not_found(
         &self,
         path: &StoragePath,
-        op: &'static str,
+        op: Operation,
         err: object_store::Error,
     ) -> StorageResult<object_store::Error> {
         if classify(&err) == FailureKind::MissingContainer {
@@ -311,14 +307,14 @@ impl ObjectStoreBackend {
         if path.is_root() {
             return Err(StorageError::not_found(self.location.clone(), path));
         }
-        let key = self.key(path, "read")?;
+        let key = self.key(path, Operation::Read)?;
         match self.store.get(&key).await {
             Ok(result) => Ok(result),
             Err(err @ object_store::Error::NotFound { .. }) => {
-                self.not_found(path, "read", err).await?;
+                self.not_found(path, Operation::Read, err).await?;
                 Err(StorageError::not_found(self.location.clone(), path))
             }
-            Err(err) => Err(self.failed(path, "read", err)),
+            Err(err) => Err(self.failed(path, Operation::Read, err)),
         }
     }
 
@@ -336,10 +332,10 @@ impl ObjectStoreBackend {
             }
             object_store::Error::NotImplemented { operation, .. } => StorageError::unsupported(
                 self.location.clone(),
-                "a conditional write",
+                Operation::WriteIf,
                 format!("the store does not implement {operation}"),
             ),
-            err => self.failed(path, "write", err),
+            err => self.failed(path, Operation::Write, err),
         }
     }
 
@@ -353,7 +349,7 @@ impl ObjectStoreBackend {
             .store
             .put_multipart(key)
             .await
-            .map_err(|err| self.failed(path, "write", err))?;
+            .map_err(|err| self.failed(path, Operation::Write, err))?;
         let mut parts = Vec::with_capacity(data.len().div_ceil(self.part_size));
         let mut start = 0;
         while start < data.len() {
@@ -380,7 +376,7 @@ impl ObjectStoreBackend {
                     "could not abort a failed multipart upload: {abort}"
                 );
             }
-            return Err(self.failed(path, "write", err));
+            return Err(self.failed(path, Operation::Write, err));
         }
         Ok(())
     }
@@ -410,14 +406,14 @@ impl StorageBackend for ObjectStoreBackend {
         result
             .bytes()
             .await
-            .map_err(|err| self.failed(path, "read", err))
+            .map_err(|err| self.failed(path, Operation::Read, err))
     }
 
     async fn write(&self, path: &StoragePath, data: Bytes) -> StorageResult<()> {
         if path.is_root() {
-            return Err(self.failure(path, "write", FailureKind::NotAFile, None));
+            return Err(self.failure(path, Operation::Write, FailureKind::NotAFile, None));
         }
-        let key = self.key(path, "write")?;
+        let key = self.key(path, Operation::Write)?;
         if data.len() > self.multipart_threshold {
             return self.write_multipart(path, &key, data).await;
         }
@@ -425,10 +421,10 @@ impl StorageBackend for ObjectStoreBackend {
             Ok(_) => Ok(()),
             Err(err @ object_store::Error::NotFound { .. }) => {
                 // A PUT finds nothing only when the bucket is missing.
-                let err = self.not_found(path, "write", err).await?;
-                Err(self.failed(path, "write", err))
+                let err = self.not_found(path, Operation::Write, err).await?;
+                Err(self.failed(path, Operation::Write, err))
             }
-            Err(err) => Err(self.failed(path, "write", err)),
+            Err(err) => Err(self.failed(path, Operation::Write, err)),
         }
     }
 
@@ -436,7 +432,7 @@ impl StorageBackend for ObjectStoreBackend {
         if path.is_root() {
             return Err(StorageError::not_found(self.location.clone(), path));
         }
-        let key = self.key(path, "head")?;
+        let key = self.key(path, Operation::Head)?;
         match self.store.head(&key).await {
             Ok(meta) => Ok(ObjectMeta {
                 path: path.clone(),
@@ -444,10 +440,10 @@ impl StorageBackend for ObjectStoreBackend {
                 last_modified: Some(meta.last_modified.into()),
             }),
             Err(err @ object_store::Error::NotFound { .. }) => {
-                self.not_found(path, "head", err).await?;
+                self.not_found(path, Operation::Head, err).await?;
                 Err(StorageError::not_found(self.location.clone(), path))
             }
-            Err(err) => Err(self.failed(path, "head", err)),
+            Err(err) => Err(self.failed(path, Operation::Head, err)),
         }
     }
 
@@ -457,7 +453,7 @@ impl StorageBackend for ObjectStoreBackend {
         let this = self.clone();
         let shown = path.clone();
         Ok(Box::pin(result.into_stream().map(move |chunk| {
-            chunk.map_err(|err| this.failed(&shown, "read", err))
+            chunk.map_err(|err| this.failed(&shown, Operation::Read, err))
         })))
     }
 
@@ -466,9 +462,9 @@ impl StorageBackend for ObjectStoreBackend {
     /// it holds.
     async fn write_stream<'a>(&'a self, path: &StoragePath) -> StorageResult<Box<dyn Upload + 'a>> {
         if path.is_root() {
-            return Err(self.failure(path, "write", FailureKind::NotAFile, None));
+            return Err(self.failure(path, Operation::Write, FailureKind::NotAFile, None));
         }
-        let key = self.key(path, "write")?;
+        let key = self.key(path, Operation::Write)?;
         Ok(Box::new(crate::stream::StoreUpload {
             backend: self.clone(),
             path: path.clone(),
@@ -495,12 +491,17 @@ impl StorageBackend for ObjectStoreBackend {
             Err(err) if err.is::<crate::uploads::NotImplemented>() => {
                 return Err(StorageError::unsupported(
                     self.location.clone(),
-                    "listing incomplete multipart uploads",
+                    Operation::ListLeftovers,
                     err.to_string(),
                 ))
             }
             Err(err) => {
-                return Err(self.failure(&root, "list leftovers", FailureKind::Other, Some(err)))
+                return Err(self.failure(
+                    &root,
+                    Operation::ListLeftovers,
+                    FailureKind::Other,
+                    Some(err),
+                ))
             }
         };
         found.retain(|leftover| leftover.name.starts_with(&start));
@@ -517,7 +518,7 @@ impl StorageBackend for ObjectStoreBackend {
         let Some(uploads) = self.uploads.as_ref().filter(|_| ours) else {
             return Err(StorageError::unsupported(
                 self.location.clone(),
-                "removing a leftover",
+                Operation::RemoveLeftover,
                 format!(
                     "`{}` is not an upload under this backend's prefix",
                     leftover.name
@@ -527,7 +528,7 @@ impl StorageBackend for ObjectStoreBackend {
         uploads
             .abort(&leftover.name, &leftover.id)
             .await
-            .map_err(|err| self.failed(&root, "remove a leftover", err))
+            .map_err(|err| self.failed(&root, Operation::RemoveLeftover, err))
     }
 
     fn supports_conditional_writes(&self) -> bool {
@@ -539,7 +540,7 @@ impl StorageBackend for ObjectStoreBackend {
         let e_tag = result.meta.e_tag.clone().ok_or_else(|| {
             self.failure(
                 path,
-                "read",
+                Operation::Read,
                 FailureKind::Other,
                 Some("the store returned no ETag, so the object has no version".into()),
             )
@@ -547,7 +548,7 @@ impl StorageBackend for ObjectStoreBackend {
         let bytes = result
             .bytes()
             .await
-            .map_err(|err| self.failed(path, "read", err))?;
+            .map_err(|err| self.failed(path, Operation::Read, err))?;
         Ok((bytes, Version::new(e_tag)))
     }
 
@@ -560,24 +561,24 @@ impl StorageBackend for ObjectStoreBackend {
         if !self.conditional_writes {
             return Err(StorageError::unsupported(
                 self.location.clone(),
-                "a conditional write",
+                Operation::WriteIf,
                 "conditional writes are turned off for this store",
             ));
         }
         if path.is_root() {
-            return Err(self.failure(path, "write", FailureKind::NotAFile, None));
+            return Err(self.failure(path, Operation::Write, FailureKind::NotAFile, None));
         }
         if data.len() > MAX_SINGLE_PUT {
             return Err(StorageError::unsupported(
                 self.location.clone(),
-                "a conditional write",
+                Operation::WriteIf,
                 format!(
                     "{} bytes is more than one PUT can carry (5 GiB)",
                     data.len()
                 ),
             ));
         }
-        let key = self.key(path, "write")?;
+        let key = self.key(path, Operation::Write)?;
         let mode = match condition {
             WriteCondition::Create => PutMode::Create,
             WriteCondition::Match(version) => PutMode::Update(UpdateVersion {
@@ -597,14 +598,14 @@ impl StorageBackend for ObjectStoreBackend {
             Ok(put) => put.e_tag.map(Version::new).ok_or_else(|| {
                 self.failure(
                     path,
-                    "write",
+                    Operation::Write,
                     FailureKind::Other,
                     Some("the store returned no ETag for the new object".into()),
                 )
             }),
             Err(err @ object_store::Error::NotFound { .. }) => {
-                let err = self.not_found(path, "write", err).await?;
-                Err(self.failed(path, "write", err))
+                let err = self.not_found(path, Operation::Write, err).await?;
+                Err(self.failed(path, Operation::Write, err))
             }
             Err(err) => Err(self.conditional_failure(path, condition, err)),
         }
@@ -614,14 +615,14 @@ impl StorageBackend for ObjectStoreBackend {
         if path.is_root() {
             return Ok(());
         }
-        let key = self.key(path, "delete")?;
+        let key = self.key(path, Operation::Delete)?;
         match self.store.delete(&key).await {
             Ok(()) => Ok(()),
             Err(err @ object_store::Error::NotFound { .. }) => {
-                self.not_found(path, "delete", err).await?;
+                self.not_found(path, Operation::Delete, err).await?;
                 Ok(())
             }
-            Err(err) => Err(self.failed(path, "delete", err)),
+            Err(err) => Err(self.failed(path, Operation::Delete, err)),
         }
     }
 
@@ -629,27 +630,27 @@ impl StorageBackend for ObjectStoreBackend {
         if path.is_root() {
             return Ok(false);
         }
-        let key = self.key(path, "exists")?;
+        let key = self.key(path, Operation::Exists)?;
         match self.store.head(&key).await {
             Ok(_) => Ok(true),
             Err(err @ object_store::Error::NotFound { .. }) => {
-                self.not_found(path, "exists", err).await?;
+                self.not_found(path, Operation::Exists, err).await?;
                 Ok(false)
             }
-            Err(err) => Err(self.failed(path, "exists", err)),
+            Err(err) => Err(self.failed(path, Operation::Exists, err)),
         }
     }
 
     async fn list(&self, prefix: &StoragePath) -> StorageResult<Vec<ObjectMeta>> {
-        let key = self.prefix_key(prefix, "list")?;
+        let key = self.prefix_key(prefix, Operation::List)?;
         let listed: Vec<object_store::ObjectMeta> =
             match self.store.list(key.as_ref()).try_collect().await {
                 Ok(listed) => listed,
                 Err(err @ object_store::Error::NotFound { .. }) => {
-                    self.not_found(prefix, "list", err).await?;
+                    self.not_found(prefix, Operation::List, err).await?;
                     Vec::new()
                 }
-                Err(err) => return Err(self.failed(prefix, "list", err)),
+                Err(err) => return Err(self.failed(prefix, Operation::List, err)),
             };
         let mut files = Vec::with_capacity(listed.len());
         for meta in listed {
@@ -692,17 +693,17 @@ impl StorageBackend for ObjectStoreBackend {
             return Err(StorageError::not_found(self.location.clone(), from));
         }
         if to.is_root() {
-            return Err(self.failure(to, "copy", FailureKind::NotAFile, None));
+            return Err(self.failure(to, Operation::Copy, FailureKind::NotAFile, None));
         }
-        let from_key = self.key(from, "copy")?;
-        let to_key = self.key(to, "copy")?;
+        let from_key = self.key(from, Operation::Copy)?;
+        let to_key = self.key(to, Operation::Copy)?;
         match self.store.copy(&from_key, &to_key).await {
             Ok(()) => Ok(()),
             Err(err @ object_store::Error::NotFound { .. }) => {
-                self.not_found(from, "copy", err).await?;
+                self.not_found(from, Operation::Copy, err).await?;
                 Err(StorageError::not_found(self.location.clone(), from))
             }
-            Err(err) => Err(self.failed(from, "copy", err)),
+            Err(err) => Err(self.failed(from, Operation::Copy, err)),
         }
     }
 }

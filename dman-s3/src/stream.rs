@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use dman_core::storage::Upload;
+use dman_core::Operation;
 use dman_core::{StorageBackend, StoragePath, StorageResult};
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, WriteMultipart};
@@ -42,14 +43,14 @@ impl StoreUpload {
                 );
             }
         }
-        self.backend.failed_pub(&self.path, "write", err)
+        self.backend.failed_pub(&self.path, Operation::Write, err)
     }
 
     fn check(&self) -> StorageResult<()> {
         if self.broken {
             return Err(self.backend.failed_pub(
                 &self.path,
-                "write",
+                Operation::Write,
                 object_store::Error::Generic {
                     store: "dman",
                     source: "an earlier chunk failed; the upload cannot go on".into(),
@@ -108,7 +109,7 @@ impl Upload for StoreUpload {
                 Ok(_) => Ok(()),
                 Err(err) => {
                     self.broken = true;
-                    Err(self.backend.failed_pub(&self.path, "write", err))
+                    Err(self.backend.failed_pub(&self.path, Operation::Write, err))
                 }
             };
         }
@@ -131,7 +132,7 @@ impl Upload for StoreUpload {
             Some(multipart) => multipart
                 .abort()
                 .await
-                .map_err(|err| self.backend.failed_pub(&self.path, "write", err)),
+                .map_err(|err| self.backend.failed_pub(&self.path, Operation::Write, err)),
             None => Ok(()),
         }
     }

@@ -98,6 +98,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use bytes::Bytes;
 use dman_core::storage::{ByteStream, Leftover, LeftoverKind, Upload};
+use dman_core::Operation;
 use dman_core::{ObjectMeta, PathError, StorageBackend, StorageError, StoragePath, StorageResult};
 use zip::write::SimpleFileOptions;
 use zip::{ZipArchive, ZipWriter};
@@ -252,7 +253,7 @@ impl ZipBuilder {
         let path = absolute(&self.path);
         let bare = format!("zip://{}", path.display());
         let fail = |source: Box<dyn std::error::Error + Send + Sync>| {
-            StorageError::failed(bare.clone(), &StoragePath::root(), "open", source)
+            StorageError::failed(bare.clone(), &StoragePath::root(), Operation::Open, source)
         };
         // A method or level this build cannot write is reported now, not at
         // the first write.
@@ -540,11 +541,13 @@ impl ZipBackend {
         };
         let limit = self.inner.max_entry_size;
         let location = self.inner.location.clone();
-        self.run(&StoragePath::root(), "verify", move || {
+        self.run(&StoragePath::root(), Operation::Verify, move || {
             let mut archive = base.archive.clone();
             for (path, entry) in &base.index.files {
                 entry::read_entry(&mut archive, entry.index, &entry.name, entry.size, limit)
-                    .map_err(|err| StorageError::failed(location.clone(), path, "verify", err))?;
+                    .map_err(|err| {
+                        StorageError::failed(location.clone(), path, Operation::Verify, err)
+                    })?;
             }
             Ok(base.index.files.len())
         })
@@ -600,7 +603,7 @@ impl ZipBackend {
     fn failed(
         &self,
         path: &StoragePath,
-        op: &'static str,
+        op: Operation,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> StorageError {
         StorageError::failed(self.inner.location.as_str(), path, op, source)
@@ -628,7 +631,7 @@ impl ZipBackend {
 
     /// Runs blocking work on Tokio's blocking pool, or on this thread
     /// outside a Tokio runtime.
-    async fn run<T, F>(&self, path: &StoragePath, op: &'static str, work: F) -> StorageResult<T>
+    async fn run<T, F>(&self, path: &StoragePath, op: Operation, work: F) -> StorageResult<T>
     where
         T: Send + 'static,
         F: FnOnce() -> StorageResult<T> + Send + 'static,
@@ -669,7 +672,7 @@ impl ZipBackend {
         }
     }
 
-    fn refuse_if_read_only(&self, path: &StoragePath, op: &'static str) -> StorageResult<()> {
+    fn refuse_if_read_only(&self, path: &StoragePath, op: Operation) -> StorageResult<()> {
         if self.inner.read_only {
             return Err(self.failed(path, op, ArchiveError::ReadOnly));
         }
@@ -718,7 +721,7 @@ impl StorageBackend for ZipBackend {
         let limit = self.inner.max_entry_size;
         let location = self.inner.location.clone();
         let shown = path.clone();
-        self.run(path, "read", move || {
+        self.run(path, Operation::Read, move || {
             let data = match source {
                 Source::Staged(file) => file.read(full.as_str(), limit),
                 Source::Base(base, entry) => {
@@ -727,7 +730,7 @@ impl StorageBackend for ZipBackend {
                 }
             };
             data.map(Bytes::from)
-                .map_err(|err| StorageError::failed(location, &shown, "read", err))
+                .map_err(|err| StorageError::failed(location, &shown, Operation::Read, err))
         })
         .await
     }
@@ -736,16 +739,16 @@ impl StorageBackend for ZipBackend {
         if path.is_root() {
             return Err(self.failed(
                 path,
-                "write",
+                Operation::Write,
                 "the root of the archive is a folder, not a file",
             ));
         }
-        self.refuse_if_read_only(path, "write")?;
+        self.refuse_if_read_only(path, Operation::Write)?;
         let limit = self.inner.max_entry_size;
         if data.len() as u64 > limit {
             return Err(self.failed(
                 path,
-                "write",
+                Operation::Write,
                 ArchiveError::DeclaredTooLarge {
                     name: path.to_string(),
                     declared: data.len() as u64,
@@ -757,9 +760,9 @@ impl StorageBackend for ZipBackend {
         let location = self.inner.location.clone();
         let shown = path.clone();
         let file = self
-            .run(path, "write", move || {
+            .run(path, Operation::Write, move || {
                 StagedFile::compress(&data, compression)
-                    .map_err(|err| StorageError::failed(location, &shown, "write", err))
+                    .map_err(|err| StorageError::failed(location, &shown, Operation::Write, err))
             })
             .await?;
         self.stage(path, file);
@@ -810,11 +813,11 @@ impl StorageBackend for ZipBackend {
         if path.is_root() {
             return Err(self.failed(
                 path,
-                "write",
+                Operation::Write,
                 "the root of the archive is a folder, not a file",
             ));
         }
-        self.refuse_if_read_only(path, "write")?;
+        self.refuse_if_read_only(path, Operation::Write)?;
         Ok(Box::new(stream::ZipUpload {
             backend: self.clone(),
             path: path.clone(),
@@ -835,7 +838,7 @@ impl StorageBackend for ZipBackend {
             return Ok(Vec::new());
         };
         let location = self.inner.location.clone();
-        self.run(&StoragePath::root(), "list leftovers", move || {
+        self.run(&StoragePath::root(), Operation::ListLeftovers, move || {
             let entries = match fs::read_dir(&folder) {
                 Ok(entries) => entries,
                 Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -843,7 +846,7 @@ impl StorageBackend for ZipBackend {
                     return Err(StorageError::io(
                         location,
                         &StoragePath::root(),
-                        "list leftovers",
+                        Operation::ListLeftovers,
                         err,
                     ))
                 }
@@ -886,7 +889,7 @@ impl StorageBackend for ZipBackend {
         if !ours {
             return Err(self.failed(
                 &root,
-                "remove a leftover",
+                Operation::RemoveLeftover,
                 format!(
                     "`{}` is not a temporary archive of `{}`",
                     leftover.name,
@@ -896,14 +899,14 @@ impl StorageBackend for ZipBackend {
         }
         let file = PathBuf::from(&leftover.id);
         let location = self.inner.location.clone();
-        self.run(&root, "remove a leftover", move || {
+        self.run(&root, Operation::RemoveLeftover, move || {
             match fs::symlink_metadata(&file) {
                 Ok(meta) if meta.is_file() => {}
                 Ok(_) => {
                     return Err(StorageError::failed(
                         location,
                         &StoragePath::root(),
-                        "remove a leftover",
+                        Operation::RemoveLeftover,
                         format!("`{}` is not a regular file", file.display()),
                     ))
                 }
@@ -912,7 +915,7 @@ impl StorageBackend for ZipBackend {
                     return Err(StorageError::io(
                         location,
                         &StoragePath::root(),
-                        "remove a leftover",
+                        Operation::RemoveLeftover,
                         err,
                     ))
                 }
@@ -923,7 +926,7 @@ impl StorageBackend for ZipBackend {
                 Err(err) => Err(StorageError::io(
                     location,
                     &StoragePath::root(),
-                    "remove a leftover",
+                    Operation::RemoveLeftover,
                     err,
                 )),
             }
@@ -946,7 +949,7 @@ impl StorageBackend for ZipBackend {
                 .is_some_and(|base| base.index.files.contains_key(&full)),
         };
         if present {
-            self.refuse_if_read_only(path, "delete")?;
+            self.refuse_if_read_only(path, Operation::Delete)?;
             // A tombstone even for a file that is only staged: a flush running
             // now may be writing it into the archive.
             state.generation += 1;
@@ -1010,14 +1013,14 @@ impl StorageBackend for ZipBackend {
             unstage(&mut self.state_write(), &snapshot);
             return Ok(());
         }
-        self.refuse_if_read_only(&root, "flush")?;
+        self.refuse_if_read_only(&root, Operation::Flush)?;
         let path = self.inner.path.clone();
         let limit = self.inner.max_entry_size;
         let location = self.inner.location.clone();
         let written = snapshot.clone();
         let path_shown = path.clone();
         let new_base = self
-            .run(&root, "flush", move || {
+            .run(&root, Operation::Flush, move || {
                 write_archive(&path, base.as_deref(), &written, limit, seen.as_deref()).map_err(
                     |err| {
                         if err.is::<ReplacedMeanwhile>() {
@@ -1032,7 +1035,7 @@ impl StorageBackend for ZipBackend {
                             StorageError::failed(
                                 location,
                                 &StoragePath::root(),
-                                "flush",
+                                Operation::Flush,
                                 write_failure(&path_shown, err),
                             )
                         }

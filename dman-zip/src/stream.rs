@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use bytes::Bytes;
 use dman_core::storage::{ByteStream, Upload, STREAM_CHUNK};
+use dman_core::Operation;
 use dman_core::{StorageError, StoragePath, StorageResult};
 use zip::write::SimpleFileOptions;
 use zip::{ZipArchive, ZipWriter};
@@ -45,7 +46,12 @@ pub(crate) fn entry_stream<R: Read + Seek + Send + 'static>(
             sender.blocking_send(Ok(chunk)).is_ok()
         });
         if let Err(err) = sent {
-            let _ = sender.blocking_send(Err(StorageError::failed(location, &path, "read", err)));
+            let _ = sender.blocking_send(Err(StorageError::failed(
+                location,
+                &path,
+                Operation::Read,
+                err,
+            )));
         }
     };
     match tokio::runtime::Handle::try_current() {
@@ -136,7 +142,7 @@ pub(crate) fn staged_stream(
         StorageError::failed(
             location.clone(),
             &path,
-            "read",
+            Operation::Read,
             ArchiveError::Entry {
                 name: name.to_string(),
                 source,
@@ -170,7 +176,12 @@ pub(crate) struct ZipUpload {
 
 impl ZipUpload {
     fn failed(&self, err: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> StorageError {
-        StorageError::failed(self.backend.location_str(), &self.path, "write", err)
+        StorageError::failed(
+            self.backend.location_str(),
+            &self.path,
+            Operation::Write,
+            err,
+        )
     }
 
     fn compress_error(&self, source: zip::result::ZipError) -> StorageError {

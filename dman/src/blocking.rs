@@ -15,8 +15,7 @@ use dman_core::{
 };
 
 fn runtime() -> Result<&'static tokio::runtime::Runtime> {
-    static RUNTIME: OnceLock<std::result::Result<tokio::runtime::Runtime, String>> =
-        OnceLock::new();
+    static RUNTIME: OnceLock<std::io::Result<tokio::runtime::Runtime>> = OnceLock::new();
     RUNTIME
         .get_or_init(|| {
             tokio::runtime::Builder::new_multi_thread()
@@ -24,18 +23,17 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime> {
                 .thread_name("dman-blocking")
                 .enable_all()
                 .build()
-                .map_err(|e| e.to_string())
         })
         .as_ref()
-        .map_err(|e| Error::Other(format!("cannot start dman's runtime: {e}")))
+        // An `io::Error` is not `Clone`: each caller gets one of the same
+        // kind and message.
+        .map_err(|e| Error::RuntimeStart(std::io::Error::new(e.kind(), e.to_string())))
 }
 
 /// Runs a future to completion on dman's runtime.
 pub fn block_on<F: Future>(future: F) -> Result<F::Output> {
     if tokio::runtime::Handle::try_current().is_ok() {
-        return Err(Error::Other(
-            "dman's blocking API was called from inside an async runtime; use the async API (dman::Repo) there".into(),
-        ));
+        return Err(Error::InsideRuntime);
     }
     Ok(runtime()?.block_on(future))
 }

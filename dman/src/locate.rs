@@ -39,35 +39,29 @@ pub fn find_root(start: &std::path::Path) -> Result<std::path::PathBuf> {
             return Ok(candidate);
         }
     }
-    let ceiling = if ceilings.is_empty() {
-        String::new()
-    } else {
-        format!(
-            ", stopping below {}",
-            std::env::join_paths(&ceilings)
-                .map(|list| list.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        )
-    };
-    Err(Error::Other(format!(
-        "no .dman folder found. Consider running $dman init (searched from {} upward{ceiling})",
-        start.display()
-    )))
+    Err(Error::NoRoot {
+        searched_from: start.to_path_buf(),
+        ceilings,
+    })
 }
 
 /// Makes a `.dman` folder in `dir` (no error if it exists) and returns it.
 #[cfg(feature = "fs")]
 pub fn init(dir: &std::path::Path) -> Result<std::path::PathBuf> {
     let root = dir.join(ROOT_FOLDER);
-    std::fs::create_dir_all(&root)
-        .map_err(|e| Error::Other(format!("cannot create {}: {e}", root.display())))?;
+    std::fs::create_dir_all(&root).map_err(|source| Error::Io {
+        path: root.clone(),
+        source,
+    })?;
     Ok(root)
 }
 
 #[cfg(feature = "fs")]
 fn cwd() -> Result<std::path::PathBuf> {
-    std::env::current_dir()
-        .map_err(|e| Error::Other(format!("cannot read the working directory: {e}")))
+    std::env::current_dir().map_err(|source| Error::Io {
+        path: ".".into(),
+        source,
+    })
 }
 
 #[cfg(feature = "fs")]
@@ -145,9 +139,10 @@ pub fn open_backend(location: &str) -> Result<Arc<dyn StorageBackend>> {
         .map(|(s, _)| s)
         .filter(|s| *s != "file")
     {
-        return Err(Error::Other(format!(
-            "unsupported location `{location}`: the `{scheme}` backend is not part of this build"
-        )));
+        return Err(Error::InvalidLocation {
+            location: location.to_string(),
+            reason: format!("the `{scheme}` backend is not part of this build"),
+        });
     }
     local(location.strip_prefix("file://").unwrap_or(location))
 }
@@ -170,10 +165,8 @@ fn zip(location: &str) -> Result<Arc<dyn StorageBackend>> {
 }
 
 #[cfg(not(feature = "zip"))]
-fn zip(_: &str) -> Result<Arc<dyn StorageBackend>> {
-    Err(Error::Other(
-        "the zip backend is not part of this build (feature `zip`)".into(),
-    ))
+fn zip(location: &str) -> Result<Arc<dyn StorageBackend>> {
+    Err(not_built(location, "the zip backend", "zip"))
 }
 
 #[cfg(feature = "memory")]
@@ -192,9 +185,11 @@ fn memory(name: &str) -> Result<Arc<dyn StorageBackend>> {
 }
 
 #[cfg(not(feature = "memory"))]
-fn memory(_: &str) -> Result<Arc<dyn StorageBackend>> {
-    Err(Error::Other(
-        "the memory backend is not part of this build (feature `memory`)".into(),
+fn memory(name: &str) -> Result<Arc<dyn StorageBackend>> {
+    Err(not_built(
+        &format!("memory://{name}"),
+        "the memory backend",
+        "memory",
     ))
 }
 
@@ -204,22 +199,29 @@ fn local(path: &str) -> Result<Arc<dyn StorageBackend>> {
 }
 
 #[cfg(not(feature = "fs"))]
-fn local(_: &str) -> Result<Arc<dyn StorageBackend>> {
-    Err(Error::Other(
-        "the local-folder backend is not part of this build (feature `fs`)".into(),
-    ))
+fn local(path: &str) -> Result<Arc<dyn StorageBackend>> {
+    Err(not_built(path, "the local-folder backend", "fs"))
 }
 
 #[cfg(feature = "s3")]
 fn s3(location: &str) -> Result<Arc<dyn StorageBackend>> {
-    let backend = dman_s3::S3Backend::from_url(location)
-        .map_err(|e| Error::Other(format!("cannot open `{location}`: {e}")))?;
+    let backend = dman_s3::S3Backend::from_url(location).map_err(|e| Error::InvalidLocation {
+        location: location.to_string(),
+        reason: e.to_string(),
+    })?;
     Ok(Arc::new(backend))
 }
 
 #[cfg(not(feature = "s3"))]
-fn s3(_: &str) -> Result<Arc<dyn StorageBackend>> {
-    Err(Error::Other(
-        "the S3 backend is not part of this build (feature `s3`)".into(),
-    ))
+fn s3(location: &str) -> Result<Arc<dyn StorageBackend>> {
+    Err(not_built(location, "the S3 backend", "s3"))
+}
+
+/// The error for a location whose backend this build left out.
+#[cfg(not(all(feature = "zip", feature = "memory", feature = "fs", feature = "s3")))]
+fn not_built(location: &str, backend: &str, feature: &str) -> Error {
+    Error::InvalidLocation {
+        location: location.to_string(),
+        reason: format!("{backend} is not part of this build (feature `{feature}`)"),
+    }
 }

@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use dman::{MRuns, MemoryBackend, Modelclass, Repo, StorageBackend, StorageError, Warning};
+use dman::{
+    MRuns, MemoryBackend, Modelclass, Operation, Repo, StorageBackend, StorageError, Warning,
+};
 use dman_test_support::backend::{Hook, Op, Wrapped};
 
 #[derive(Modelclass, Debug, Clone, PartialEq)]
@@ -27,9 +29,9 @@ impl Hook for FullDiskAfterCommit {
         };
         if failing {
             let (path, name) = match op {
-                Op::Write(p) => (p.clone(), "write"),
-                Op::Delete(p) => (p.clone(), "delete"),
-                _ => (dman::StoragePath::root(), "change"),
+                Op::Write(p) => (p.clone(), Operation::Write),
+                Op::Delete(p) => (p.clone(), Operation::Delete),
+                _ => unreachable!("only writes and deletes fail"),
             };
             return Err(StorageError::Failed {
                 backend: inner.location(),

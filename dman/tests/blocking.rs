@@ -30,6 +30,7 @@ async fn blocking_calls_inside_a_runtime_are_refused_clearly() {
     let err = repo
         .save("config", &Config { seed: 1 })
         .expect_err("refused");
+    assert!(matches!(err, dman::Error::InsideRuntime), "{err:?}");
     assert!(err.to_string().contains("inside an async runtime"), "{err}");
     // The async API is the one to use there.
     repo.inner()
@@ -41,5 +42,13 @@ async fn blocking_calls_inside_a_runtime_are_refused_clearly() {
 #[test]
 fn unknown_locations_are_errors() {
     let err = blocking::Repo::open("ftp://host/x").expect_err("unsupported");
-    assert!(err.to_string().contains("unsupported location"), "{err}");
+    assert!(
+        matches!(&err, dman::Error::InvalidLocation { location, .. } if location == "ftp://host/x"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("cannot open `ftp://host/x`: the `ftp` backend is not part of this build"),
+        "{err}"
+    );
 }

@@ -21,7 +21,7 @@ impl Hook for FailFirstCommit {
                 return Err(StorageError::Failed {
                     backend: inner.location(),
                     path: path.clone(),
-                    op: "write",
+                    op: dman::Operation::Write,
                     source: Box::new(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
                 });
             }

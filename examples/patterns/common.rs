@@ -80,7 +80,10 @@ fn main() -> dman::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
 
-    let cwd = std::env::current_dir().map_err(|e| dman::Error::Other(e.to_string()))?;
+    let cwd = std::env::current_dir().map_err(|source| dman::Error::Io {
+        path: ".".into(),
+        source,
+    })?;
     if dman::find_root(&cwd).is_err() {
         let root = dman::init(&cwd)?;
         println!("created {}", root.display());

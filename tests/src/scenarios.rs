@@ -948,12 +948,34 @@ pub async fn write(repo: &Repo, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// A scenario of [`WRITTEN`] that could not be written.
+#[derive(Debug)]
+pub struct WriteError {
+    /// The scenario's name.
+    pub scenario: &'static str,
+    /// What went wrong.
+    pub source: dman::Error,
+}
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "writing scenario `{}`: {}", self.scenario, self.source)
+    }
+}
+
+impl std::error::Error for WriteError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
 /// Writes every scenario of [`WRITTEN`].
-pub async fn write_all(repo: &Repo) -> Result<()> {
+pub async fn write_all(repo: &Repo) -> std::result::Result<(), WriteError> {
     for name in WRITTEN {
-        write(repo, name)
-            .await
-            .map_err(|e| dman::Error::Other(format!("writing scenario `{name}`: {e}")))?;
+        write(repo, name).await.map_err(|source| WriteError {
+            scenario: name,
+            source,
+        })?;
     }
     Ok(())
 }

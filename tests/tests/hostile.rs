@@ -51,7 +51,7 @@ fn assert_decode_at(e: &Error, at: &str, words: &[&str]) {
             at: got,
             ..
         } => {
-            assert!(f.contains(KEY_FILE), "{e}");
+            assert!(f.to_string().contains(KEY_FILE), "{e}");
             assert_eq!(got, at, "{e}");
         }
         other => panic!("expected a decode error at `{at}`, got {other:?}"),

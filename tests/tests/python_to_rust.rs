@@ -277,7 +277,10 @@ fn assert_decode_error(e: &Error, file: &str, at: &str, words: &[&str]) {
             at: got,
             ..
         } => {
-            assert!(f.contains(file), "the error names {f}, not {file}: {text}");
+            assert!(
+                f.to_string().contains(file),
+                "the error names {f}, not {file}: {text}"
+            );
             assert_eq!(got, at, "the error is at `{got}`, not `{at}`: {text}");
         }
         other => panic!("expected a decode error naming {file}, got {other:?}"),

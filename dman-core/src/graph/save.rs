@@ -13,7 +13,7 @@ use bytes::Bytes;
 use futures::stream::{self, StreamExt};
 
 use crate::context::{DecodeContext, EncodeContext, EncodeOptions, SavePlan};
-use crate::error::{Error, Result};
+use crate::error::{Error, FileRef, Result};
 use crate::json::{self, Value};
 
 use super::walk::{is_json_target, owned_files, prefetch, read_json};
@@ -482,6 +482,5 @@ pub async fn decode<T: Serializable>(
     let dir = path.dir();
     let ahead = prefetch(store, &dir, doc).await?;
     let ctx = DecodeContext::new(store.clone(), dir).with_prefetched(ahead);
-    serial::deserialize(doc, &ctx)
-        .map_err(|e| e.in_file(&format!("{} in {}", path, store.location())))
+    serial::deserialize(doc, &ctx).map_err(|e| e.in_file(FileRef::in_store(store.as_ref(), path)))
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, FileRef, Result};
 use crate::json::{self, Value};
 use crate::path::StoragePath;
 use crate::serial::{self, split_envelope, RECORD_TYPE};
@@ -185,7 +185,7 @@ pub async fn read_json(store: &Arc<dyn StorageBackend>, path: &StoragePath) -> R
 
 fn parse_json(bytes: &[u8], store: &Arc<dyn StorageBackend>, path: &StoragePath) -> Result<Value> {
     json::from_slice(bytes).map_err(|source| Error::Json {
-        file: format!("{} in {}", path, store.location()),
+        file: FileRef::in_store(store.as_ref(), path),
         source,
     })
 }
