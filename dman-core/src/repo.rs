@@ -384,8 +384,9 @@ impl Repo {
         &self.store
     }
 
-    /// The base folder (Python's `get_root_path`, within the backend).
-    pub fn root(&self) -> &StoragePath {
+    /// The base folder keys are under (Python's `get_root_path`, within
+    /// the backend; see [`Repo::with_base`]).
+    pub fn base(&self) -> &StoragePath {
         &self.base
     }
 

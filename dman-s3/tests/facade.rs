@@ -2,7 +2,7 @@
 //! from the `AWS_*` environment variables, used from plain blocking code.
 //! (Alone in its test binary: it sets the process's environment.)
 
-use dman::blocking::{self, ContentsExt, RecordExt};
+use dman::blocking::{self, prelude::*};
 use dman::{Key, StorageBackend};
 use dman_test_support::s3::{S3sServer, ACCESS_KEY, SECRET_KEY};
 use dman_test_support::seed;
@@ -44,13 +44,13 @@ fn open_builds_an_s3_backend_from_the_environment() {
         .expect("save");
 
     let runs: dman::MRuns<seed::Run> = repo.load("experiment").expect("load");
-    let runs = runs.contents_blocking().expect("runs");
+    let runs = runs.blocking_contents().expect("runs");
     assert_eq!(runs.len(), 1);
     let data = runs[0]
         .data
         .as_ref()
         .expect("data")
-        .get_blocking()
+        .blocking_get()
         .expect("data array");
     assert_eq!(data, &seed::arrays(&seed::Config::default()).0);
 

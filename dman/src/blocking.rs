@@ -30,12 +30,13 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime> {
         .map_err(|e| Error::RuntimeStart(std::io::Error::new(e.kind(), e.to_string())))
 }
 
-/// Runs a future to completion on dman's runtime.
-pub fn block_on<F: Future>(future: F) -> Result<F::Output> {
+/// Runs one of dman's futures to completion on dman's runtime: its result,
+/// or [`Error::InsideRuntime`] when called from inside an async runtime.
+pub fn block_on<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
     if tokio::runtime::Handle::try_current().is_ok() {
         return Err(Error::InsideRuntime);
     }
-    Ok(runtime()?.block_on(future))
+    runtime()?.block_on(future)
 }
 
 /// A repository with blocking operations. See [`dman::Repo`](crate::Repo)
@@ -75,9 +76,9 @@ impl Repo {
         &self.inner
     }
 
-    /// The base folder within the backend.
-    pub fn root(&self) -> &StoragePath {
-        self.inner.root()
+    /// The base folder keys are under (see [`crate::Repo::base`]).
+    pub fn base(&self) -> &StoragePath {
+        self.inner.base()
     }
 
     /// The folder of a key's files (Python's `get_directory`).
@@ -87,12 +88,12 @@ impl Repo {
 
     /// Saves a serializable value under `key`.
     pub fn save<T: Serializable>(&self, key: impl Into<Key>, value: &T) -> Result<SaveReport> {
-        block_on(self.inner.save(key, value))?
+        block_on(self.inner.save(key, value))
     }
 
     /// Loads the value saved under `key`.
     pub fn load<T: Serializable>(&self, key: impl Into<Key>) -> Result<T> {
-        block_on(self.inner.load(key))?
+        block_on(self.inner.load(key))
     }
 
     /// Loads the value saved under `key`, or `default()` when there is none.
@@ -101,7 +102,7 @@ impl Repo {
         key: impl Into<Key>,
         default: impl FnOnce() -> T,
     ) -> Result<T> {
-        block_on(self.inner.load_or(key, default))?
+        block_on(self.inner.load_or(key, default))
     }
 
     /// Loads `key` (or `default()`), lets `f` change it, and saves it, as
@@ -117,9 +118,9 @@ impl Repo {
     ) -> Result<R> {
         let mut tx = self.inner.transaction(key)?;
         loop {
-            let mut value = block_on(tx.load(&self.inner, &mut default))??;
+            let mut value = block_on(tx.load(&self.inner, &mut default))?;
             let out = f(&mut value)?;
-            if block_on(tx.commit(&self.inner, &value))?? {
+            if block_on(tx.commit(&self.inner, &value))? {
                 return Ok(out);
             }
         }
@@ -133,82 +134,88 @@ impl Repo {
         value: &T,
         condition: SaveCondition,
     ) -> Result<SaveReport> {
-        block_on(self.inner.save_if(key, value, condition))?
+        block_on(self.inner.save_if(key, value, condition))
     }
 
     /// Loads the value saved under `key` with its file's version (see
     /// [`crate::Repo::load_versioned`]).
     pub fn load_versioned<T: Serializable>(&self, key: impl Into<Key>) -> Result<Versioned<T>> {
-        block_on(self.inner.load_versioned(key))?
+        block_on(self.inner.load_versioned(key))
     }
 
     /// Stores a storable straight to `<key><ext>`.
     pub fn store<T: Storable + Clone>(&self, key: impl Into<Key>, value: &T) -> Result<Record<T>> {
-        block_on(self.inner.store(key, value))?
+        block_on(self.inner.store(key, value))
     }
 
     /// Reads a storable written by [`Repo::store`].
     pub fn load_stored<T: Storable>(&self, key: impl Into<Key>) -> Result<T> {
-        block_on(self.inner.load_stored(key))?
+        block_on(self.inner.load_stored(key))
     }
 
     /// Whether `key` is saved.
     pub fn exists(&self, key: impl Into<Key>) -> Result<bool> {
-        block_on(self.inner.exists(key))?
+        block_on(self.inner.exists(key))
     }
 
     /// Removes a key and every file its graph owns inside its folder; see
     /// [`dman_core::Repo::clean`].
     pub fn clean(&self, key: impl Into<Key>) -> Result<SaveReport> {
-        block_on(self.inner.clean(key))?
+        block_on(self.inner.clean(key))
     }
+}
+
+/// The blocking accessors, with tokio's spelling (`blocking_get`):
+/// `use dman::blocking::prelude::*;`.
+pub mod prelude {
+    pub use super::{BlockingContents, BlockingRecord};
 }
 
 /// Blocking access to a record's content.
-pub trait RecordExt<T> {
+pub trait BlockingRecord<T> {
     /// The content, read from its file on first access.
-    fn get_blocking(&self) -> Result<&T>;
+    fn blocking_get(&self) -> Result<&T>;
     /// The content for changing it.
-    fn get_mut_blocking(&mut self) -> Result<&mut T>;
+    fn blocking_get_mut(&mut self) -> Result<&mut T>;
 }
 
-impl<T: Storable> RecordExt<T> for Record<T> {
-    fn get_blocking(&self) -> Result<&T> {
-        block_on(self.get())?
+impl<T: Storable> BlockingRecord<T> for Record<T> {
+    fn blocking_get(&self) -> Result<&T> {
+        block_on(self.get())
     }
-    fn get_mut_blocking(&mut self) -> Result<&mut T> {
-        block_on(self.get_mut())?
-    }
-}
-
-/// Blocking access to the contents of a model container.
-pub trait ContentsExt {
-    /// What the container holds.
-    type Item;
-    /// Every item's content, loading those not yet loaded.
-    fn contents_blocking(&self) -> Result<Vec<&Self::Item>>;
-}
-
-impl<T: Storable> ContentsExt for MList<T> {
-    type Item = T;
-    fn contents_blocking(&self) -> Result<Vec<&T>> {
-        block_on(self.contents())?
+    fn blocking_get_mut(&mut self) -> Result<&mut T> {
+        block_on(self.get_mut())
     }
 }
 
-impl<T: Storable> ContentsExt for MRuns<T> {
-    type Item = T;
-    fn contents_blocking(&self) -> Result<Vec<&T>> {
-        block_on(self.contents())?
+/// Blocking access to the contents of a model container of storables.
+pub trait BlockingContents {
+    /// What `blocking_contents` gives: the items (`&T`) of a list, the
+    /// entries (`(&str, &T)`) of a dict.
+    type Content<'a>
+    where
+        Self: 'a;
+    /// Every item's content, loading those not yet loaded concurrently.
+    fn blocking_contents(&self) -> Result<Vec<Self::Content<'_>>>;
+}
+
+impl<T: Storable> BlockingContents for MList<T> {
+    type Content<'a> = &'a T;
+    fn blocking_contents(&self) -> Result<Vec<&T>> {
+        block_on(self.contents())
     }
 }
 
-impl<T: Storable> ContentsExt for MDict<T> {
-    type Item = T;
-    fn contents_blocking(&self) -> Result<Vec<&T>> {
-        Ok(block_on(self.contents())??
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect())
+impl<T: Storable> BlockingContents for MRuns<T> {
+    type Content<'a> = &'a T;
+    fn blocking_contents(&self) -> Result<Vec<&T>> {
+        block_on(self.contents())
+    }
+}
+
+impl<T: Storable> BlockingContents for MDict<T> {
+    type Content<'a> = (&'a str, &'a T);
+    fn blocking_contents(&self) -> Result<Vec<(&str, &T)>> {
+        block_on(self.contents())
     }
 }

@@ -18,7 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dman::blocking::{self, ContentsExt, RecordExt};
+use dman::blocking::{self, prelude::*};
 use dman::{FsBackend, MRuns};
 use dman_test_support::backend::Recorder;
 use dman_test_support::crash::{data, experiment, Run};
@@ -115,7 +115,7 @@ fn killed_appends_keep_every_acknowledged_save() {
         let runs: MRuns<Run> = repo
             .load_or("experiment", experiment)
             .expect("the experiment always loads");
-        let contents = runs.contents_blocking().expect("every run record reads");
+        let contents = runs.blocking_contents().expect("every run record reads");
         assert!(
             contents.len() == acknowledged || contents.len() == acknowledged + 1,
             "round {round}: {} runs after {acknowledged} acknowledged saves",
@@ -126,7 +126,7 @@ fn killed_appends_keep_every_acknowledged_save() {
                 run.config.seed, i as u64,
                 "round {round}: runs in order, none lost"
             );
-            let array = run.data.get_blocking().expect("every array reads");
+            let array = run.data.blocking_get().expect("every array reads");
             assert_eq!(
                 array,
                 &data(i as u64),

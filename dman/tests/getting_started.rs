@@ -106,6 +106,7 @@ fn the_example_writes_the_python_tree_and_python_loads_it() {
             let read = seed::loaded_arrays(run).await;
             assert_eq!(read, (&data, &output), "seed {seed_value}");
         }
+        Ok(())
     })
     .expect("outside a runtime");
     let verdict = python::check_getting_started(work.path(), &expected);

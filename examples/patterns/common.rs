@@ -6,7 +6,7 @@
 //! Python dman gives the script `examples/patterns/common.py`, and in
 //! `.dman/demo`. Show what it does with `RUST_LOG=dman=debug`.
 
-use dman::blocking::{self, ContentsExt};
+use dman::blocking::{self, prelude::*};
 use dman::ndarray::Array2;
 use dman::{Key, MRuns, Modelclass, Record};
 use rand::{Rng, SeedableRng};
@@ -51,7 +51,7 @@ fn experiment() -> MRuns<Run> {
 fn execute(repo: &blocking::Repo, cfg: Config) -> dman::Result<()> {
     repo.track("experiment", experiment, |runs| {
         if runs
-            .contents_blocking()?
+            .blocking_contents()?
             .iter()
             .any(|run| run.config == cfg)
         {
@@ -135,9 +135,9 @@ fn main() -> dman::Result<()> {
     let label = format!(".dman/{generator_dir}");
     print!(
         "{}",
-        blocking::block_on(dman::tree::render(&store, &generator_dir, &label, &options))??
+        blocking::block_on(dman::tree::render(&store, &generator_dir, &label, &options))?
     );
-    let root = repo.root().clone();
+    let root = repo.base().clone();
     print!(
         "{}",
         blocking::block_on(dman::tree::render(
@@ -145,7 +145,7 @@ fn main() -> dman::Result<()> {
             &root,
             ".dman",
             &Default::default()
-        ))??
+        ))?
     );
     Ok(())
 }
