@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+pub use crate::error::RetouchPolicyKind;
 use crate::error::{Error, Result};
 use crate::path::StoragePath;
 use crate::storage::{same_store, StorageBackend};
@@ -60,38 +61,6 @@ impl RetouchPolicy {
 
     fn name(&self) -> &'static str {
         self.kind().name()
-    }
-}
-
-/// A [`RetouchPolicy`] without its callback: what an error names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum RetouchPolicyKind {
-    /// [`RetouchPolicy::Ignore`].
-    Ignore,
-    /// [`RetouchPolicy::Auto`].
-    Auto,
-    /// [`RetouchPolicy::Quit`].
-    Quit,
-    /// [`RetouchPolicy::Prompt`].
-    Prompt,
-}
-
-impl RetouchPolicyKind {
-    /// Python's name of the policy: `ignore`, `auto`, `quit`, `prompt`.
-    pub fn name(self) -> &'static str {
-        match self {
-            RetouchPolicyKind::Ignore => "ignore",
-            RetouchPolicyKind::Auto => "auto",
-            RetouchPolicyKind::Quit => "quit",
-            RetouchPolicyKind::Prompt => "prompt",
-        }
-    }
-}
-
-impl fmt::Display for RetouchPolicyKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 

@@ -7,7 +7,6 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::context::RetouchPolicyKind;
 use crate::json::JsonError;
 use crate::path::{PathError, StoragePath};
 use crate::storage::{StorageBackend, StorageError};
@@ -287,5 +286,38 @@ impl Error {
             Error::KeyNotFound { .. } => true,
             _ => false,
         }
+    }
+}
+
+/// A [`RetouchPolicy`](crate::context::RetouchPolicy) without its
+/// callback: what an error names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RetouchPolicyKind {
+    /// [`RetouchPolicy::Ignore`](crate::context::RetouchPolicy::Ignore).
+    Ignore,
+    /// [`RetouchPolicy::Auto`](crate::context::RetouchPolicy::Auto).
+    Auto,
+    /// [`RetouchPolicy::Quit`](crate::context::RetouchPolicy::Quit).
+    Quit,
+    /// [`RetouchPolicy::Prompt`](crate::context::RetouchPolicy::Prompt).
+    Prompt,
+}
+
+impl RetouchPolicyKind {
+    /// Python's name of the policy: `ignore`, `auto`, `quit`, `prompt`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RetouchPolicyKind::Ignore => "ignore",
+            RetouchPolicyKind::Auto => "auto",
+            RetouchPolicyKind::Quit => "quit",
+            RetouchPolicyKind::Prompt => "prompt",
+        }
+    }
+}
+
+impl fmt::Display for RetouchPolicyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
