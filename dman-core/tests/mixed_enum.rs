@@ -7,45 +7,13 @@
 use std::sync::Arc;
 
 use dman_core::json::{self, Value};
-use dman_core::{graph, EncodeOptions, Modelclass, Record, Serializable, Storable};
+use dman_core::{graph, EncodeOptions, Modelclass, Record, Serializable};
 use dman_core::{StorageBackend, StoragePath};
 use dman_memory::MemoryBackend;
 use dman_test_support::seed::Config;
 use indexmap::IndexMap;
 
-#[derive(Storable, Debug, Clone, PartialEq)]
-#[dman(name = "note", ext = ".txt")]
-struct Note {
-    text: String,
-}
-
-impl Note {
-    fn to_bytes(&self) -> std::io::Result<Vec<u8>> {
-        Ok(self.text.as_bytes().to_vec())
-    }
-    fn from_bytes(bytes: &[u8]) -> std::io::Result<Self> {
-        Ok(Note {
-            text: String::from_utf8_lossy(bytes).into_owned(),
-        })
-    }
-}
-
-#[derive(Storable, Debug, Clone, PartialEq)]
-#[dman(name = "person", ext = ".person")]
-struct Person {
-    name: String,
-}
-
-impl Person {
-    fn to_bytes(&self) -> std::io::Result<Vec<u8>> {
-        Ok(self.name.as_bytes().to_vec())
-    }
-    fn from_bytes(bytes: &[u8]) -> std::io::Result<Self> {
-        Ok(Person {
-            name: String::from_utf8_lossy(bytes).into_owned(),
-        })
-    }
-}
+use dman_test_support::storables::{Note, Person};
 
 /// Every kind of variant, in an order where shape decides.
 #[derive(Serializable, Debug)]
