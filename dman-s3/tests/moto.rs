@@ -1,5 +1,5 @@
 //! dman-s3 against a second, independent S3 server: moto's
-//! (`python -m moto.server`, from the project's Python venv), started on a
+//! (`tests/python/moto_server.py`, from the project's Python venv), started on a
 //! port of 127.0.0.1 by each test and killed when the test ends. The
 //! whole conformance and repository scenario suites, a missing bucket, the
 //! getting-started flow (`.npy` GETs counted by a wrapper and in moto's

@@ -1,7 +1,7 @@
 //! The S3 servers of the tests and benches, both on 127.0.0.1 with the
 //! credentials below, and what goes with them:
 //!
-//! - [`MotoServer`] (feature `moto`): moto's server, `python -m moto.server`,
+//! - [`MotoServer`] (feature `moto`): moto's server, `tests/python/moto_server.py`,
 //!   a child process killed when dropped;
 //! - [`S3sServer`] (feature `s3`): s3s-fs in the test's process, its
 //!   objects in files of a folder;

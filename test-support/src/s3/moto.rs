@@ -9,8 +9,14 @@ use std::time::Duration;
 /// How long moto may take to start listening before the test fails.
 const START_LIMIT: Duration = Duration::from_secs(60);
 
-/// moto's S3 server (`python -m moto.server`), a child process listening on
-/// a port of 127.0.0.1 it binds itself (`-p 0`), killed when dropped.
+/// The script that serves moto one request at a time (see its docstring:
+/// moto's conditional writes are atomic only that way).
+const SERVER_SCRIPT: &str = include_str!("../../../tests/python/moto_server.py");
+
+/// moto's S3 server (`tests/python/moto_server.py`, moto's own app behind a
+/// lock that makes each conditional write atomic, as on S3), a child
+/// process listening on a port of 127.0.0.1 it binds itself, killed when
+/// dropped.
 pub struct MotoServer {
     child: Child,
     endpoint: String,
@@ -19,14 +25,14 @@ pub struct MotoServer {
 
 impl MotoServer {
     /// Starts moto with the project's Python and waits until it listens:
-    /// moto binds port 0 and prints the port it got (werkzeug's
+    /// the script binds port 0 and prints the port it got (werkzeug's
     /// ` * Running on http://127.0.0.1:PORT`, once the socket listens).
     /// Panics, with what moto printed, when it exits first or does not
     /// start within a minute.
     pub fn start() -> Self {
         let python = crate::python::python();
         let mut child = Command::new(python)
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", "0"])
+            .args(["-c", SERVER_SCRIPT])
             .env("PYTHONUNBUFFERED", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
