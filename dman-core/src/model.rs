@@ -1060,7 +1060,7 @@ mod tests {
             Ok(Stored::Bytes(self.0.clone().into_bytes().into()))
         }
         fn from_stored(stored: Stored, _: &DecodeContext) -> Result<Self> {
-            let bytes = stored.bytes()?;
+            let bytes = stored.into_bytes();
             Ok(Note(String::from_utf8_lossy(&bytes).into_owned()))
         }
     }

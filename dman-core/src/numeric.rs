@@ -882,7 +882,7 @@ impl<A: Element, D: Dimension + 'static> Storable for Array<A, D> {
     }
 
     fn from_stored(stored: Stored, _: &DecodeContext) -> Result<Self> {
-        let bytes = stored.bytes()?;
+        let bytes = stored.into_bytes();
         let array = decode_npy(&bytes);
         release(bytes);
         array

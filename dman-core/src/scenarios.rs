@@ -61,7 +61,7 @@ impl Storable for Blob {
         Ok(Stored::Bytes(Bytes::from(self.0.clone())))
     }
     fn from_stored(stored: Stored, _: &DecodeContext) -> crate::Result<Self> {
-        Ok(Blob(stored.bytes()?.to_vec()))
+        Ok(Blob(stored.into_bytes().to_vec()))
     }
 }
 
@@ -245,12 +245,13 @@ pub async fn track_closure_and_guard(store: Arc<dyn StorageBackend>) {
     assert_eq!(names(&loaded).await, ["a", "b"]);
     assert_eq!(loaded.run_count(), 2);
 
-    let mut guard = repo.tracked("experiment", runs).await.expect("guard");
-    guard.push(Item::new("c"));
-    guard.commit().await.expect("commit");
-    let mut guard = repo.tracked("experiment", runs).await.expect("guard");
-    guard.push(Item::new("dropped"));
-    drop(guard);
+    // Without `track`: load, change and save, the last writer winning.
+    let mut plain = repo.load_or("experiment", runs).await.expect("load");
+    plain.push(Item::new("c"));
+    repo.save("experiment", &plain).await.expect("save");
+    let mut unsaved = repo.load_or("experiment", runs).await.expect("load");
+    unsaved.push(Item::new("dropped"));
+    drop(unsaved);
     let loaded: MRuns<Item> = repo.load("experiment").await.expect("load");
     assert_eq!(names(&loaded).await, ["a", "b", "c"]);
 }

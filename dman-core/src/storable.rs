@@ -18,21 +18,12 @@ pub enum Stored {
 }
 
 impl Stored {
-    /// The bytes of the file.
+    /// The bytes of the file: the raw bytes, or the JSON as Python writes
+    /// it (indented by four spaces).
     pub fn into_bytes(self) -> Bytes {
         match self {
             Stored::Bytes(b) => b,
             Stored::Json(v) => Bytes::from(json::to_string_pretty(&v).into_bytes()),
-        }
-    }
-
-    /// The file's bytes: the raw bytes, or the JSON as Python writes it.
-    /// As [`Stored::into_bytes`]; it returns a `Result` only so that a
-    /// `from_stored` reads `stored.bytes()?` like `stored.json()?`.
-    pub fn bytes(self) -> Result<Bytes> {
-        match self {
-            Stored::Bytes(b) => Ok(b),
-            Stored::Json(v) => Ok(Bytes::from(json::to_string_pretty(&v).into_bytes())),
         }
     }
 

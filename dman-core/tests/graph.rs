@@ -24,7 +24,7 @@ impl Storable for Blob {
         Ok(Stored::Bytes(Bytes::from(self.0.clone())))
     }
     fn from_stored(stored: Stored, _: &DecodeContext) -> dman_core::Result<Self> {
-        Ok(Blob(stored.bytes()?.to_vec()))
+        Ok(Blob(stored.into_bytes().to_vec()))
     }
 }
 

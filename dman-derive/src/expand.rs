@@ -963,7 +963,7 @@ pub fn storable(input: DeriveInput) -> Result<TokenStream> {
                 }
             }
             fn from_stored(stored: #cr::Stored, _: &#cr::DecodeContext) -> #cr::Result<Self> {
-                #read(&stored.bytes()?).map_err(|e| #cr::__private::storable_error(#name, "read", e))
+                #read(&stored.into_bytes()).map_err(|e| #cr::__private::storable_error(#name, "read", e))
             }
         }
     })

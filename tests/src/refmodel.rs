@@ -756,7 +756,7 @@ impl Storable for AnyArray {
     }
 
     fn from_stored(stored: Stored, _: &DecodeContext) -> Result<Self> {
-        let bytes = stored.bytes()?;
+        let bytes = stored.into_bytes();
         let header = NpyHeader::parse(&bytes)?;
         let name = header.dtype_name().unwrap_or_default();
         Ok(match name.trim_end_matches(", big-endian") {
