@@ -19,10 +19,10 @@
 //! subdir `results`, under the key `experiment`. One cycle, on a fresh
 //! backend, times these rows in order:
 //!
-//! - `save`: one tracked load of the (absent) key, N pushes of runs prepared
-//!   beforehand, one save (`Repo::tracked`, the guard form of `track`, so
-//!   that the N runs are dropped after the clock stops, as Python keeps
-//!   its runs alive);
+//! - `save`: one load of the (absent) key, N pushes of runs prepared
+//!   beforehand, one save (`Repo::load_or` + `Repo::save`, the steps of
+//!   `track` without its closure, so that the N runs are dropped after the
+//!   clock stops, as Python keeps its runs alive);
 //! - `resume`: load the experiment and compare every run's config with one
 //!   that is absent (reads every run file, no array);
 //! - `load`: load the experiment and every array of every run (concurrently,
@@ -507,16 +507,16 @@ async fn cycle(
     let extra = run(n as u64, data, output);
     let absent = config(u64::MAX);
 
-    // save: one tracked load, N pushes, one save.
+    // save: one load, N pushes, one save.
     sync();
     let start = Instant::now();
-    let mut tracked = repo.tracked(KEY, experiment).await.expect("load");
+    let mut runs = repo.load_or(KEY, experiment).await.expect("load");
     for r in prepared {
-        tracked.push(r);
+        runs.push(r);
     }
-    tracked.save().await.expect("save");
+    repo.save(KEY, &runs).await.expect("save");
     times.dman.insert("save", start.elapsed());
-    drop(tracked.discard());
+    drop(runs);
 
     // The files the save wrote, for the raw limit.
     let listed = store.list(&StoragePath::root()).await.expect("list");

@@ -181,7 +181,7 @@ pub fn open(location: Option<&str>) -> Result<(Arc<dyn StorageBackend>, String),
                 )));
             }
             Ok((
-                dman::open_backend(loc)?,
+                dman::open(loc)?.backend().clone(),
                 loc.trim_end_matches('/').to_string(),
             ))
         }
@@ -192,7 +192,10 @@ pub fn open(location: Option<&str>) -> Result<(Arc<dyn StorageBackend>, String),
                 .strip_prefix(&cwd)
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|_| root.display().to_string());
-            Ok((dman::open_backend(&root.to_string_lossy())?, label))
+            Ok((
+                dman::open(&root.to_string_lossy())?.backend().clone(),
+                label,
+            ))
         }
     }
 }
@@ -280,7 +283,7 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
         }
         Command::Copy { src, dst, force } => {
             let (from, _) = open(Some(&src))?;
-            let to = dman::open_backend(&dst)?;
+            let to = dman::open(&dst)?.backend().clone();
             let existing = to.list(&StoragePath::root()).await?;
             if !existing.is_empty() && !force {
                 return Err(Failure(format!(

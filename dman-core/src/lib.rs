@@ -13,6 +13,8 @@
 //!   back unchanged.
 //! - [`graph`]: saving and loading a graph against a backend, and walking
 //!   any graph without its Rust types.
+//! - [`tree`]: the files of a folder as a tree, as Python's
+//!   `tui.walk_directory` prints them ([`Repo::tree`]).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -68,6 +70,7 @@ pub mod storage;
 pub mod target;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tree;
 
 /// What the derives and exported macros expand to (serde's naming). Not a
 /// stable API.
@@ -88,7 +91,7 @@ pub use error::{Error, FileRef, Result};
 pub use model::{ItemOptions, MDict, MList, MRuns, SMDict, SMList, SMRuns};
 pub use path::{PathError, StoragePath};
 pub use record::Record;
-pub use repo::{Key, Repo, SaveCondition, Tracked, Transaction, Versioned};
+pub use repo::{Key, Repo, SaveCondition, Transaction, Versioned};
 pub use serial::{Serde, Serializable};
 pub use storable::{Storable, Stored};
 pub use storage::{

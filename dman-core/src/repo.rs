@@ -23,6 +23,7 @@ use crate::record::Record;
 use crate::serial::Serializable;
 use crate::storable::Storable;
 use crate::storage::{StorageBackend, StorageError, Version, WriteCondition};
+use crate::tree::TreeOptions;
 
 /// Where a key lives: its name and Python's location options.
 ///
@@ -414,6 +415,41 @@ impl Repo {
         Ok(KeyLocation { dir, file, cluster })
     }
 
+    /// The tree of a key's folder ([`Repo::directory`]), as Python's
+    /// `tui.walk_directory(dman.get_directory(key))` prints it: every file
+    /// with its size and, with [`TreeOptions::content`], each JSON or text
+    /// file's content in a box.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use dman_core::{Repo, tree::TreeOptions};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> dman_core::Result<()> {
+    /// let repo = Repo::new(Arc::new(dman_memory::MemoryBackend::new())).with_generator("demo");
+    /// repo.save("numbers", &vec![1i64, 2, 3]).await?;
+    /// let tree = repo.tree("numbers", &TreeOptions::default()).await?;
+    /// assert_eq!(tree, "📂 .dman/demo/numbers\n┗━━ 📄 numbers.json (23 bytes)\n");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn tree(&self, key: impl Into<Key>, options: &TreeOptions) -> Result<String> {
+        let folder = self.directory(key)?;
+        self.tree_at(&folder, options).await
+    }
+
+    /// The tree of any folder of the backend (its root is
+    /// `StoragePath::root()`, the repository's base is [`Repo::base`]),
+    /// titled as Python titles it with `normalize=True`: the folder's path
+    /// below `.dman`, the backend's root.
+    pub async fn tree_at(&self, folder: &StoragePath, options: &TreeOptions) -> Result<String> {
+        let title = if folder.is_root() {
+            ".dman".to_string()
+        } else {
+            format!(".dman/{folder}")
+        };
+        crate::tree::render(&self.store, folder, &title, options).await
+    }
+
     /// The folder of a key's files (Python's `get_directory`), clustered
     /// unless the key says otherwise.
     pub fn directory(&self, key: impl Into<Key>) -> Result<StoragePath> {
@@ -672,24 +708,6 @@ impl Repo {
         })
     }
 
-    /// Loads `key` (or `default()`) into a guard; changes are saved by
-    /// [`Tracked::commit`]. A guard dropped without a commit saves nothing
-    /// and logs a warning. The commit is a plain [`Repo::save`] (the last
-    /// writer wins): for many writers on one key use [`Repo::track`].
-    pub async fn tracked<T: Serializable>(
-        &self,
-        key: impl Into<Key>,
-        default: impl FnOnce() -> T,
-    ) -> Result<Tracked<'_, T>> {
-        let key = key.into();
-        let value = self.load_or(&key, default).await?;
-        Ok(Tracked {
-            repo: self,
-            key,
-            value: Some(value),
-        })
-    }
-
     /// Stores a storable straight to `<key><ext>` (not clustered by
     /// default), without a JSON file of its own. Returns the record that
     /// points at it, as Python's `store` does.
@@ -865,64 +883,6 @@ impl Repo {
             return Ok(true);
         }
         Ok(!self.store.list(&path).await?.is_empty())
-    }
-}
-
-/// A value loaded by [`Repo::tracked`], saved by [`Tracked::commit`].
-pub struct Tracked<'r, T: Serializable> {
-    repo: &'r Repo,
-    key: Key,
-    value: Option<T>,
-}
-
-impl<T: Serializable> Tracked<'_, T> {
-    /// Saves the value and ends the guard.
-    pub async fn commit(mut self) -> Result<SaveReport> {
-        let value = self
-            .value
-            .take()
-            .expect("`value` is only taken by `commit` and `discard`, which consume the guard");
-        self.repo.save(&self.key, &value).await
-    }
-
-    /// Saves the value and keeps tracking it.
-    pub async fn save(&self) -> Result<SaveReport> {
-        let value = self
-            .value
-            .as_ref()
-            .expect("`value` is only taken by `commit` and `discard`, which consume the guard");
-        self.repo.save(&self.key, value).await
-    }
-
-    /// Ends the guard without saving.
-    pub fn discard(mut self) -> Option<T> {
-        self.value.take()
-    }
-}
-
-impl<T: Serializable> std::ops::Deref for Tracked<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        // `value` is only taken by `commit` and `discard`, which consume the guard.
-        self.value
-            .as_ref()
-            .unwrap_or_else(|| unreachable!("tracked value taken"))
-    }
-}
-
-impl<T: Serializable> std::ops::DerefMut for Tracked<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        self.value
-            .as_mut()
-            .unwrap_or_else(|| unreachable!("tracked value taken"))
-    }
-}
-
-impl<T: Serializable> Drop for Tracked<'_, T> {
-    fn drop(&mut self) {
-        if self.value.is_some() {
-            tracing::warn!(target: "dman::track", key = %self.key.name, "tracked value dropped without commit: changes not saved");
-        }
     }
 }
 

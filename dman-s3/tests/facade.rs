@@ -27,7 +27,10 @@ fn open_builds_an_s3_backend_from_the_environment() {
     }
     std::env::remove_var("AWS_SESSION_TOKEN");
 
-    let backend = dman::open_backend("s3://from-env/team/results").expect("open_backend");
+    let backend = dman::open("s3://from-env/team/results")
+        .expect("open")
+        .backend()
+        .clone();
     assert_eq!(backend.location(), "s3://from-env/team/results");
 
     let repo = blocking::Repo::from(

@@ -4,14 +4,40 @@
 //!
 //! Calling it from inside an async runtime is refused with a clear error
 //! (blocking there would stall the runtime): use the async API there.
+//!
+//! The openers are the async ones, blocking: [`repo!`] (the `.dman`
+//! folder above the working directory, the generator of the calling source
+//! file), [`discover`] (the same folder, generator `cache/<program
+//! name>`), [`open`] (a URL) and [`Repo::new`] (a backend of your own).
+//!
+//! ```no_run
+//! use dman::blocking::{self, prelude::*};
+//! use dman::{MRuns, Modelclass};
+//!
+//! #[derive(Modelclass, Debug)]
+//! #[dman(name = "run", storable)]
+//! struct Run { seed: u64, loss: f64 }
+//!
+//! fn main() -> dman::Result<()> {
+//!     let repo = blocking::repo!()?;
+//!     repo.track("experiment", MRuns::<Run>::new, |runs| {
+//!         runs.push(Run { seed: 1, loss: 0.5 });
+//!         Ok(())
+//!     })?;
+//!     let runs: MRuns<Run> = repo.load("experiment")?;
+//!     println!("{:?}", runs.blocking_contents()?);
+//!     Ok(())
+//! }
+//! ```
 
 use std::future::Future;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use dman_core::graph::SaveReport;
+use dman_core::tree::TreeOptions;
 use dman_core::{
     Error, Key, MDict, MList, MRuns, Record, Result, SaveCondition, Serializable, Storable,
-    StoragePath, Versioned,
+    StorageBackend, StoragePath, Versioned,
 };
 
 fn runtime() -> Result<&'static tokio::runtime::Runtime> {
@@ -52,23 +78,43 @@ impl From<crate::Repo> for Repo {
     }
 }
 
+/// The repository of the `.dman` folder above the working directory, with
+/// the generator of the calling source file: the blocking
+/// [`dman::repo!`](crate::repo). `let repo = dman::blocking::repo!()?;`
+#[cfg(feature = "fs")]
+#[doc(inline)]
+pub use crate::__blocking_repo as repo;
+
+/// What [`repo!`] is, under a name of the crate's root (where
+/// `#[macro_export]` puts every macro).
+#[cfg(feature = "fs")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __blocking_repo {
+    () => {
+        $crate::__private::discover_for_source(::core::file!()).map($crate::blocking::Repo::from)
+    };
+}
+
+/// The repository of the `.dman` folder above the working directory, with
+/// the generator `cache/<program name>`: the blocking [`crate::discover`].
+#[cfg(feature = "fs")]
+pub fn discover() -> Result<Repo> {
+    crate::discover().map(Repo::from)
+}
+
+/// The repository at a location (a folder, `memory://NAME`, a zip archive,
+/// `s3://bucket/prefix`): the blocking [`crate::open`].
+pub fn open(location: &str) -> Result<Repo> {
+    crate::open(location).map(Repo::from)
+}
+
 impl Repo {
-    /// The `.dman` folder above the working directory (see [`crate::discover`]).
-    #[cfg(feature = "fs")]
-    pub fn discover() -> Result<Self> {
-        crate::discover().map(Repo::from)
-    }
-
-    /// The same, with the generator of a source file (see
-    /// [`crate::discover_for_source`] and [`repo!`](crate::repo)).
-    #[cfg(feature = "fs")]
-    pub fn discover_for_source(source: &str) -> Result<Self> {
-        crate::discover_for_source(source).map(Repo::from)
-    }
-
-    /// Opens a location (see [`crate::open`]).
-    pub fn open(location: &str) -> Result<Self> {
-        crate::open(location).map(Repo::from)
+    /// A repository on a backend of your own, whose base is the backend's
+    /// root (see [`dman::Repo::new`](crate::Repo::new)); configure the
+    /// async one and convert it (`blocking::Repo::from(repo)`) for more.
+    pub fn new(store: Arc<dyn StorageBackend>) -> Self {
+        Repo::from(crate::Repo::new(store))
     }
 
     /// The async repository underneath.
@@ -162,6 +208,17 @@ impl Repo {
     /// [`dman_core::Repo::clean`].
     pub fn clean(&self, key: impl Into<Key>) -> Result<SaveReport> {
         block_on(self.inner.clean(key))
+    }
+
+    /// The tree of a key's folder (see [`crate::Repo::tree`]).
+    pub fn tree(&self, key: impl Into<Key>, options: &TreeOptions) -> Result<String> {
+        block_on(self.inner.tree(key, options))
+    }
+
+    /// The tree of any folder of the backend (see
+    /// [`crate::Repo::tree_at`]).
+    pub fn tree_at(&self, folder: &StoragePath, options: &TreeOptions) -> Result<String> {
+        block_on(self.inner.tree_at(folder, options))
     }
 }
 

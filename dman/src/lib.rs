@@ -43,7 +43,7 @@
 
 pub mod blocking;
 mod locate;
-pub mod tree;
+pub use dman_core::tree;
 
 pub use dman_core as core;
 pub use dman_core::dynamic::{Content, DynRecord, Dynamic};
@@ -54,7 +54,7 @@ pub use dman_core::{
     DecodeContext, EncodeContext, EncodeOptions, Error, FileRef, ItemOptions, Key, MDict, MList,
     MRuns, Modelclass, Operation, Record, Repo, Result, RetouchChoice, RetouchPolicy,
     RetouchPolicyKind, SMDict, SMList, SMRuns, SaveCondition, Serde, Serializable, Storable,
-    StorageBackend, StorageError, StoragePath, Stored, Tracked, Transaction, Version, Versioned,
+    StorageBackend, StorageError, StoragePath, Stored, Transaction, Version, Versioned,
     WriteCondition,
 };
 
@@ -73,21 +73,28 @@ pub use dman_memory::MemoryBackend;
 #[cfg(feature = "zip")]
 pub use dman_zip::ZipBackend;
 
+pub use locate::open;
 #[cfg(feature = "fs")]
-pub use locate::{
-    discover, discover_for_source, find_root, init, CEILING_DIRECTORIES, ROOT_FOLDER,
-};
-pub use locate::{open, open_backend};
+pub use locate::{discover, find_root, init, CEILING_DIRECTORIES, ROOT_FOLDER};
+
+/// What the exported macros expand to. Not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    #[cfg(feature = "fs")]
+    pub use crate::locate::discover_for_source;
+}
 
 /// The repository of the `.dman` folder above the working directory, with
 /// the generator Python would give the calling source file
-/// (`cache/examples:patterns:common` for `examples/patterns/common.rs`).
+/// (`cache/examples:patterns:common` for `examples/patterns/common.rs`):
+/// `let repo = dman::repo!()?;`. [`blocking::repo!`] gives the blocking
+/// repository the same way.
 ///
-/// Without the macro, [`discover`] uses `cache/<program name>`.
+/// [`discover`] finds the same folder and uses `cache/<program name>`.
 #[cfg(feature = "fs")]
 #[macro_export]
 macro_rules! repo {
     () => {
-        $crate::discover_for_source(::core::file!())
+        $crate::__private::discover_for_source(::core::file!())
     };
 }

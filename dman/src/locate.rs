@@ -84,7 +84,8 @@ pub fn discover() -> Result<Repo> {
 /// the generator of `source` (a path relative to the folder holding
 /// `.dman`, as `file!()` gives for a program in a workspace whose root holds
 /// `.dman`). When `source` is not found there, the generator is
-/// `cache/<file stem>`, Python's fallback for scripts elsewhere.
+/// `cache/<file stem>`, Python's fallback for scripts elsewhere. What
+/// [`repo!`](crate::repo) expands to.
 #[cfg(feature = "fs")]
 pub fn discover_for_source(source: &str) -> Result<Repo> {
     let root = find_root(&cwd()?)?;
@@ -113,18 +114,32 @@ pub fn discover_for_source(source: &str) -> Result<Repo> {
 /// is `.dman` when the archive has that folder at its top, else the top;
 /// `?root=FOLDER` names it (`?root=` for the top): see
 /// `dman_zip::ZipBackend::open_location`.
-pub fn open(location: &str) -> Result<Repo> {
-    Ok(Repo::new(open_backend(location)?))
-}
-
-/// The backend a location names (see [`open`]).
 ///
 /// With the feature `s3`, `s3://bucket/prefix` names a bucket and key
 /// prefix on Amazon S3 or an S3-compatible server, configured from the
 /// `AWS_*` environment variables (`AWS_ACCESS_KEY_ID`,
 /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`,
 /// `AWS_ENDPOINT_URL`): see `dman_s3::S3Builder::from_env`.
-pub fn open_backend(location: &str) -> Result<Arc<dyn StorageBackend>> {
+///
+/// The backend alone is [`Repo::backend`]: `dman::open(url)?.backend()`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> dman::Result<()> {
+/// let repo = dman::open("memory://results")?;
+/// repo.save("answer", &42i64).await?;
+/// // Every `open` of `memory://results` in this process sees the same files.
+/// let again = dman::open("memory://results")?;
+/// assert_eq!(again.load::<i64>("answer").await?, 42);
+/// # Ok(())
+/// # }
+/// ```
+pub fn open(location: &str) -> Result<Repo> {
+    Ok(Repo::new(backend(location)?))
+}
+
+/// The backend a location names (see [`open`]).
+fn backend(location: &str) -> Result<Arc<dyn StorageBackend>> {
     if location.starts_with("s3://") {
         return s3(location);
     }

@@ -12,13 +12,13 @@ struct Config {
 
 #[test]
 fn blocking_calls_work_from_a_plain_thread() {
-    let repo = blocking::Repo::open("memory://blocking-plain").expect("open");
+    let repo = blocking::open("memory://blocking-plain").expect("open");
     repo.save(Key::new("config").cluster(false), &Config { seed: 3 })
         .expect("save");
     let back: Config = repo.load(Key::new("config").cluster(false)).expect("load");
     assert_eq!(back, Config { seed: 3 });
     // A second open of the same name sees the same files.
-    let again = blocking::Repo::open("memory://blocking-plain").expect("open");
+    let again = blocking::open("memory://blocking-plain").expect("open");
     assert!(again
         .exists(Key::new("config").cluster(false))
         .expect("exists"));
@@ -26,7 +26,7 @@ fn blocking_calls_work_from_a_plain_thread() {
 
 #[tokio::test]
 async fn blocking_calls_inside_a_runtime_are_refused_clearly() {
-    let repo = blocking::Repo::open("memory://").expect("open");
+    let repo = blocking::open("memory://").expect("open");
     let err = repo
         .save("config", &Config { seed: 1 })
         .expect_err("refused");
@@ -41,7 +41,7 @@ async fn blocking_calls_inside_a_runtime_are_refused_clearly() {
 
 #[test]
 fn unknown_locations_are_errors() {
-    let err = blocking::Repo::open("ftp://host/x").expect_err("unsupported");
+    let err = blocking::open("ftp://host/x").expect_err("unsupported");
     assert!(
         matches!(&err, dman::Error::InvalidLocation { location, .. } if location == "ftp://host/x"),
         "{err:?}"

@@ -76,7 +76,7 @@ async fn an_s3_url_without_a_bucket_is_an_invalid_location() {
 
 #[tokio::test]
 async fn blocking_inside_a_runtime_is_inside_runtime() {
-    let err = dman::blocking::Repo::open("memory://")
+    let err = dman::blocking::open("memory://")
         .expect("open")
         .exists("config")
         .expect_err("refused inside a runtime");

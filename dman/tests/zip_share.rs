@@ -63,7 +63,10 @@ async fn the_example_tree_shared_as_a_zip_archive() {
     let runs: dman::MRuns<seed::Run> = repo.load("experiment").await.expect("load the archive");
     assert_eq!(runs.len(), seed::SEEDS.len());
     let expected = seed::example_expectation();
-    let by_url = dman::open_backend(&format!("zip://{}", archive.display())).expect("open URL");
+    let by_url = dman::open(&format!("zip://{}", archive.display()))
+        .expect("open URL")
+        .backend()
+        .clone();
     assert!(by_url.location().ends_with("results.zip?root=.dman"));
     assert_eq!(
         by_url.list(&StoragePath::root()).await.expect("list").len(),
@@ -83,8 +86,10 @@ async fn the_example_tree_shared_as_a_zip_archive() {
 
     // And back: the archive copied into a folder is the same tree.
     let back = work.path().join("back/.dman");
-    let zip: Arc<dyn StorageBackend> =
-        dman::open_backend(&archive.display().to_string()).expect("open");
+    let zip: Arc<dyn StorageBackend> = dman::open(&archive.display().to_string())
+        .expect("open")
+        .backend()
+        .clone();
     let folder = FsBackend::new(&back).expect("folder");
     copy_tree(
         zip.as_ref(),
@@ -109,7 +114,7 @@ async fn locations_that_name_archives() {
         format!("file://{}", archive.display()),
         format!("{}?root=", archive.display()),
     ] {
-        let backend = dman::open_backend(&location).expect("open");
+        let backend = dman::open(&location).expect("open").backend().clone();
         assert!(
             backend.location().starts_with("zip://"),
             "{location}: {}",
@@ -119,7 +124,10 @@ async fn locations_that_name_archives() {
     // A folder whose name ends in `.zip` is a folder.
     let folder = dir.path().join("folder.zip");
     std::fs::create_dir(&folder).expect("mkdir");
-    let backend = dman::open_backend(&folder.display().to_string()).expect("open");
+    let backend = dman::open(&folder.display().to_string())
+        .expect("open")
+        .backend()
+        .clone();
     assert!(
         backend.location().starts_with("file://"),
         "{}",

@@ -8,6 +8,7 @@
 
 use dman::blocking::{self, prelude::*};
 use dman::ndarray::Array2;
+use dman::tree::TreeOptions;
 use dman::{Key, MRuns, Modelclass, Record};
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
@@ -84,11 +85,15 @@ fn main() -> dman::Result<()> {
         path: ".".into(),
         source,
     })?;
-    if dman::find_root(&cwd).is_err() {
-        let root = dman::init(&cwd)?;
-        println!("created {}", root.display());
+    match dman::find_root(&cwd) {
+        Ok(_) => {}
+        Err(dman::Error::NoRoot { .. }) => {
+            let root = dman::init(&cwd)?;
+            println!("created {}", root.display());
+        }
+        Err(other) => return Err(other),
     }
-    let repo = blocking::Repo::discover_for_source(file!())?;
+    let repo = blocking::repo!()?;
 
     // Start from an empty experiment: the files of the old runs are deleted
     // once the cleared list is saved.
@@ -126,26 +131,14 @@ fn main() -> dman::Result<()> {
     let cfg: Config = repo.load(Key::new("config").cluster(false))?;
     println!("{cfg:?}");
 
-    let store = repo.inner().backend().clone();
-    let generator_dir = repo.directory("experiment")?.dir();
-    let options = dman::tree::TreeOptions {
+    // The experiment's generator folder with each file's content, then the
+    // whole `.dman` folder (Python's two `tui.walk_directory` calls).
+    let with_content = TreeOptions {
         content: true,
-        depth: None,
+        ..TreeOptions::default()
     };
-    let label = format!(".dman/{generator_dir}");
-    print!(
-        "{}",
-        blocking::block_on(dman::tree::render(&store, &generator_dir, &label, &options))?
-    );
-    let root = repo.base().clone();
-    print!(
-        "{}",
-        blocking::block_on(dman::tree::render(
-            &store,
-            &root,
-            ".dman",
-            &Default::default()
-        ))?
-    );
+    let generator_dir = repo.directory("experiment")?.dir();
+    print!("{}", repo.tree_at(&generator_dir, &with_content)?);
+    print!("{}", repo.tree_at(repo.base(), &TreeOptions::default())?);
     Ok(())
 }

@@ -50,7 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let dir = args.next().ok_or("usage: crash_appender DIR [DIE_AT]")?;
     let die_at: Option<usize> = args.next().map(|n| n.parse()).transpose()?;
-    let mut store: Arc<dyn StorageBackend> = dman::open_backend(&dir)?;
+    let mut store: Arc<dyn StorageBackend> = dman::open(&dir)?.backend().clone();
     if let Some(at) = die_at {
         store = Wrapped::with_hook(
             store,
