@@ -20,6 +20,21 @@
 //!
 //! Everything here fails loudly: a missing fixture, Python or tool is a
 //! panic that says how to get it, never a skipped test.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use dman_test_support::{backend::Recorder, seed};
+//!
+//! // The getting-started flow on a memory backend that records every call.
+//! let store = Recorder::new(Arc::new(dman::MemoryBackend::new()));
+//! let repo = dman::Repo::new(store.clone()).with_generator(seed::GENERATOR);
+//! let ran = dman::blocking::block_on(seed::execute(&repo, seed::config(1000)))?;
+//! assert!(ran);
+//! // The run's two arrays, each in a `.npy` file of its own.
+//! let npy = store.writes().into_iter().filter(|p| p.as_str().ends_with(".npy"));
+//! assert_eq!(npy.count(), 2);
+//! # Ok::<(), dman::Error>(())
+//! ```
 
 use std::path::{Path, PathBuf};
 

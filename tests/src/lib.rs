@@ -15,6 +15,20 @@
 //! What the other crates' tests need too (the getting-started fixture and
 //! types, the project's Python, the recording backend wrapper) is in
 //! `dman-test-support`.
+//!
+//! ```
+//! use dman_tests::{fixture, norm};
+//!
+//! // The trees Python dman 1.0.1 wrote, and what each one holds.
+//! let manifest = fixture::manifest();
+//! let scenario = &manifest.scenarios[0];
+//! assert!(!scenario.key.is_empty());
+//!
+//! // Values compare with the rules of `refmodel.compare`: a float and the
+//! // same float are equal, a float and another are a difference.
+//! assert!(norm::compare(&norm::float(0.5), &norm::float(0.5)).is_clean());
+//! assert!(!norm::compare(&norm::float(0.5), &norm::float(0.25)).is_clean());
+//! ```
 
 pub mod fixture;
 pub mod norm;
