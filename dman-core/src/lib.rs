@@ -93,7 +93,7 @@ pub use path::{PathError, StoragePath};
 pub use record::Record;
 pub use repo::{Key, Repo, SaveCondition, Transaction, Versioned};
 pub use serial::{Serde, Serializable};
-pub use storable::{Storable, Stored};
+pub use storable::{Decoder, Storable, Stored};
 pub use storage::{
     ByteStream, DiskFull, Leftover, LeftoverKind, ObjectMeta, Operation, StorageBackend,
     StorageError, StorageResult, Upload, Version, WriteCondition,

@@ -54,7 +54,7 @@ use crate::context::{DecodeContext, EncodeContext};
 use crate::error::{Error, Result};
 use crate::json::{self, Map, Value};
 use crate::serial::{describe, Serializable};
-use crate::storable::{Storable, Stored};
+use crate::storable::{Decoder, Storable, Stored};
 
 pub use ndarray;
 pub use num_complex;
@@ -736,6 +736,47 @@ fn npy_header(descr: &str, fortran: bool, shape: &[usize]) -> Result<Vec<u8>> {
     Err(Error::encode("a .npy header longer than 4 GiB"))
 }
 
+/// The bytes of data a header declares, once it is checked to hold `A`s
+/// in `D`'s number of axes.
+fn declared_data<A: Element, D: Dimension>(header: &NpyHeader) -> Result<usize> {
+    let matches = header.simple
+        && split_descr(&header.descr)
+            .is_some_and(|(_, kind, size)| kind == A::KIND && size == A::SIZE);
+    if !matches {
+        return Err(Error::decode(format!(
+            "the .npy file holds {}, asked for {}",
+            header.describe_dtype(),
+            A::RUST_NAME
+        )));
+    }
+    if D::NDIM.is_some_and(|n| n != header.shape.len()) {
+        return Err(Error::decode(format!(
+            "the .npy file holds {} of shape {}, asked for {}",
+            ndim_text(Some(header.shape.len())),
+            header.shape_text(),
+            ndim_text(D::NDIM)
+        )));
+    }
+    header
+        .len()
+        .and_then(|n| n.checked_mul(A::SIZE))
+        .ok_or_else(|| {
+            Error::decode(format!(
+                "the .npy header declares shape {}, too large for memory",
+                header.shape_text()
+            ))
+        })
+}
+
+/// The error for a file that ends before the data its header declares.
+fn truncated_data(header: &NpyHeader, declared: usize, held: usize) -> Error {
+    Error::decode(format!(
+        "truncated .npy file: the header declares shape {} of {}, {declared} bytes of data, but the file holds {held}",
+        header.shape_text(),
+        header.dtype_name().unwrap_or_else(|| header.descr.clone()),
+    ))
+}
+
 /// An array from the bytes of a `.npy` file.
 ///
 /// The header is checked before any data is read: the element type must be
@@ -757,40 +798,10 @@ where
     D: Dimension,
 {
     let header = NpyHeader::parse(bytes)?;
-    let matches = header.simple
-        && split_descr(&header.descr)
-            .is_some_and(|(_, kind, size)| kind == A::KIND && size == A::SIZE);
-    if !matches {
-        return Err(Error::decode(format!(
-            "the .npy file holds {}, asked for {}",
-            header.describe_dtype(),
-            A::RUST_NAME
-        )));
-    }
-    if D::NDIM.is_some_and(|n| n != header.shape.len()) {
-        return Err(Error::decode(format!(
-            "the .npy file holds {} of shape {}, asked for {}",
-            ndim_text(Some(header.shape.len())),
-            header.shape_text(),
-            ndim_text(D::NDIM)
-        )));
-    }
-    let declared = header
-        .len()
-        .and_then(|n| n.checked_mul(A::SIZE))
-        .ok_or_else(|| {
-            Error::decode(format!(
-                "the .npy header declares shape {}, too large for memory",
-                header.shape_text()
-            ))
-        })?;
+    let declared = declared_data::<A, D>(&header)?;
     let held = bytes.len().saturating_sub(header.data_offset);
     if held < declared {
-        return Err(Error::decode(format!(
-            "truncated .npy file: the header declares shape {} of {}, {declared} bytes of data, but the file holds {held}",
-            header.shape_text(),
-            header.dtype_name().unwrap_or_else(|| header.descr.clone()),
-        )));
+        return Err(truncated_data(&header, declared, held));
     }
     if held > declared {
         // numpy.load reads such a file and ignores the rest; so do we.
@@ -816,6 +827,224 @@ where
             header.describe_dtype()
         ))
     })
+}
+
+/// A `.npy` file decoded from its bytes as they are read: the header
+/// first, then the data straight into the array's own buffer, so that a
+/// load never holds the file beside the array (at most one piece more).
+/// What [`Storable::decoder`] gives for arrays, with the checks and errors
+/// of [`decode_npy`].
+///
+/// ```
+/// use dman_core::numeric::{encode_npy, NpyDecoder, ndarray::{array, Array2}};
+/// let bytes = encode_npy(&array![[1.0, 2.0], [3.0, 4.0]])?;
+/// let mut decoder = NpyDecoder::<f64, ndarray::Ix2>::new();
+/// for piece in bytes.chunks(7) {
+///     decoder.push(piece)?;
+/// }
+/// let array: Array2<f64> = decoder.finish()?;
+/// assert_eq!(array, array![[1.0, 2.0], [3.0, 4.0]]);
+/// # Ok::<(), dman_core::Error>(())
+/// ```
+pub struct NpyDecoder<A, D> {
+    /// The file's first bytes, until the header is whole.
+    head: Vec<u8>,
+    /// Once the header is read: the array being filled.
+    body: Option<NpyBody<A>>,
+    dim: std::marker::PhantomData<D>,
+}
+
+/// The data part of an [`NpyDecoder`].
+struct NpyBody<A> {
+    header: NpyHeader,
+    /// The header's dtype as ndarray-npy's element readers take it.
+    type_desc: py_literal::Value,
+    /// The number of elements the header declares.
+    len: usize,
+    data: Vec<A>,
+    /// The first bytes of an element split between two pieces.
+    partial: Vec<u8>,
+    /// Bytes after the data, ignored as `numpy.load` ignores them.
+    extra: u64,
+}
+
+impl<A: Element, D: Dimension> Default for NpyDecoder<A, D> {
+    fn default() -> Self {
+        NpyDecoder {
+            head: Vec::new(),
+            body: None,
+            dim: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<A: Element, D: Dimension> NpyDecoder<A, D> {
+    /// A decoder waiting for the file's first bytes.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes the next piece of the file (pieces of any size, in order).
+    ///
+    /// # Errors
+    ///
+    /// As [`decode_npy`], as soon as the bytes show it: not a `.npy` file,
+    /// another element type or number of axes, a header that declares more
+    /// than memory can hold, invalid elements.
+    pub fn push(&mut self, piece: &[u8]) -> Result<()> {
+        if let Some(body) = &mut self.body {
+            return body.feed(piece);
+        }
+        self.head.extend_from_slice(piece);
+        match header_end(&self.head) {
+            Some(end) if end <= self.head.len() => {}
+            _ => return Ok(()),
+        }
+        let header = NpyHeader::parse(&self.head)?;
+        let declared = declared_data::<A, D>(&header)?;
+        let len = declared / A::SIZE;
+        let mut data = Vec::new();
+        // Reserved, not touched: a header that lies about its size costs
+        // address space only. When even that is refused, the buffer grows
+        // with the data instead, so that a file which holds less than its
+        // header says is reported as truncated, as `decode_npy` reports it.
+        if data.try_reserve_exact(len).is_ok() {
+            advise_huge_pages(&mut data);
+        }
+        let head = std::mem::take(&mut self.head);
+        let offset = header.data_offset;
+        let body = self.body.insert(NpyBody {
+            type_desc: py_literal::Value::String(header.descr.clone()),
+            header,
+            len,
+            data,
+            partial: Vec::new(),
+            extra: 0,
+        });
+        body.feed(head.get(offset..).unwrap_or_default())
+    }
+
+    /// The array, once every piece was pushed.
+    ///
+    /// # Errors
+    ///
+    /// A file that ended inside the header or the data (the message says
+    /// how much the header declares and how much was there).
+    pub fn finish(self) -> Result<Array<A, D>> {
+        let Some(body) = self.body else {
+            // The header never became whole: `parse` says what is wrong.
+            NpyHeader::parse(&self.head)?;
+            return Err(Error::decode("truncated .npy file: it ends in its header"));
+        };
+        if body.data.len() < body.len {
+            let held = body.data.len() * A::SIZE + body.partial.len();
+            return Err(truncated_data(&body.header, body.len * A::SIZE, held));
+        }
+        if body.extra > 0 {
+            tracing::warn!(
+                "ignoring {} bytes after the data of a .npy file of shape {}",
+                body.extra,
+                body.header.shape_text()
+            );
+        }
+        let shape = D::from_dimension(&IxDyn(&body.header.shape)).ok_or_else(|| {
+            Error::decode(format!(
+                "the .npy file holds {}, asked for {}",
+                ndim_text(Some(body.header.shape.len())),
+                ndim_text(D::NDIM)
+            ))
+        })?;
+        Array::from_shape_vec(shape.set_f(body.header.fortran_order), body.data)
+            .map_err(|e| Error::decode(format!("cannot shape the .npy data: {e}")))
+    }
+}
+
+impl<A: Element> NpyBody<A> {
+    /// Appends the elements of `bytes`, keeping a split element's start
+    /// for the next piece.
+    fn feed(&mut self, mut bytes: &[u8]) -> Result<()> {
+        let size = A::SIZE;
+        if !self.partial.is_empty() {
+            let take = (size - self.partial.len()).min(bytes.len());
+            self.partial.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.partial.len() < size {
+                return Ok(());
+            }
+            let whole = std::mem::take(&mut self.partial);
+            self.extend(&whole, 1)?;
+        }
+        let count = (bytes.len() / size).min(self.len - self.data.len());
+        let (elements, rest) = bytes.split_at(count * size);
+        self.extend(elements, count)?;
+        if self.data.len() < self.len {
+            self.partial.extend_from_slice(rest);
+        } else {
+            self.extra += rest.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// Appends `count` elements from exactly their bytes: viewed in place
+    /// when they are native and aligned (one copy, into the array), else
+    /// through ndarray-npy's converting reader (byte order, alignment, and
+    /// the check that a bool is 0 or 1).
+    fn extend(&mut self, bytes: &[u8], count: usize) -> Result<()> {
+        if count == 0 {
+            return Ok(());
+        }
+        // A no-op when the whole array was reserved up front.
+        self.data.try_reserve(count).map_err(|_| {
+            Error::decode(format!(
+                "the .npy header declares shape {}, too large for memory",
+                self.header.shape_text()
+            ))
+        })?;
+        match A::bytes_as_slice(bytes, &self.type_desc, count) {
+            Ok(elements) => self.data.extend_from_slice(elements),
+            Err(_) => {
+                let elements =
+                    A::read_to_end_exact_vec(bytes, &self.type_desc, count).map_err(|e| {
+                        Error::decode(format!(
+                            "invalid .npy file of {}: {e}",
+                            self.header.describe_dtype()
+                        ))
+                    })?;
+                self.data.extend(elements);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<A: Element, D: Dimension + 'static> Decoder<Array<A, D>> for NpyDecoder<A, D> {
+    fn push(&mut self, piece: &[u8]) -> Result<()> {
+        NpyDecoder::push(self, piece)
+    }
+
+    fn finish(self: Box<Self>) -> Result<Array<A, D>> {
+        NpyDecoder::finish(*self)
+    }
+}
+
+/// Where the header of a `.npy` file ends, once its first bytes tell; at
+/// once (0) for bytes that are not a `.npy` start, so that
+/// [`NpyHeader::parse`] says what is wrong without waiting for more.
+fn header_end(bytes: &[u8]) -> Option<usize> {
+    if !bytes.starts_with(MAGIC) && !MAGIC.starts_with(bytes) {
+        return Some(0);
+    }
+    match bytes.get(6) {
+        Some(1) => bytes
+            .get(8..10)
+            .map(|len| 10 + usize::from(u16::from_le_bytes([len[0], len[1]]))),
+        Some(2 | 3) => bytes.get(8..12).map(|len| {
+            let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]);
+            usize::try_from(len).map_or(usize::MAX, |len| len.saturating_add(12))
+        }),
+        Some(_) => Some(0),
+        None => None,
+    }
 }
 
 /// An owned copy of a contiguous view (standard or Fortran layout, as
@@ -886,6 +1115,10 @@ impl<A: Element, D: Dimension + 'static> Storable for Array<A, D> {
         let array = decode_npy(&bytes);
         release(bytes);
         array
+    }
+
+    fn decoder(_: &DecodeContext) -> Option<Box<dyn Decoder<Self>>> {
+        Some(Box::new(NpyDecoder::<A, D>::new()))
     }
 }
 

@@ -18,7 +18,7 @@ use crate::graph;
 use crate::json::{self, Map, Value};
 use crate::path::StoragePath;
 use crate::serial::{mismatch, Serializable};
-use crate::storable::{Storable, Stored};
+use crate::storable::{Decoder, Storable, Stored};
 use crate::storage::{same_store, StorageBackend};
 use crate::target::{ItemOptions, Target};
 
@@ -336,9 +336,31 @@ impl<T: Storable> Record<T> {
     async fn load(&self) -> Result<T> {
         let (store, path) = self.source()?;
         tracing::debug!(target: "dman::record", file = %path, sto_type = T::STO_TYPE, "loading content");
+        if !T::JSON {
+            let ctx = DecodeContext::new(store.clone(), path.dir());
+            if let Some(decoder) = T::decoder(&ctx) {
+                return read_pieces(decoder, &store, &path).await;
+            }
+        }
         let bytes = store.read(&path).await?;
         decode_stored::<T>(bytes, store, &path, None).await
     }
+}
+
+/// Reads the file at `path` in pieces into `decoder`: the file is never
+/// whole in memory beside the value.
+async fn read_pieces<T>(
+    mut decoder: Box<dyn Decoder<T>>,
+    store: &Arc<dyn StorageBackend>,
+    path: &StoragePath,
+) -> Result<T> {
+    use futures::StreamExt;
+    let in_file = |e: Error| e.in_file(FileRef::in_store(store.as_ref(), path));
+    let mut pieces = store.read_stream(path).await?;
+    while let Some(piece) = pieces.next().await {
+        decoder.push(&piece?).map_err(in_file)?;
+    }
+    decoder.finish().map_err(in_file)
 }
 
 /// Decodes the stored bytes of a `T` found at `path`; JSON files have their

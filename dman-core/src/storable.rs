@@ -64,6 +64,29 @@ pub trait Storable: Sized + Send + Sync + 'static {
     /// The value from its stored form ([`Stored::Json`] when
     /// [`Storable::JSON`] is set, [`Stored::Bytes`] otherwise).
     fn from_stored(stored: Stored, ctx: &DecodeContext) -> Result<Self>;
+
+    /// A decoder that builds the value from its file's pieces as they are
+    /// read, for a type whose files are large (arrays): a record then
+    /// reads the file with [`StorageBackend::read_stream`] and never holds
+    /// it whole beside the value. `None` (the default): the file is read
+    /// whole and given to [`from_stored`](Self::from_stored). Not used for
+    /// [`JSON`](Self::JSON) storables.
+    ///
+    /// [`StorageBackend::read_stream`]: crate::StorageBackend::read_stream
+    fn decoder(ctx: &DecodeContext) -> Option<Box<dyn Decoder<Self>>> {
+        let _ = ctx;
+        None
+    }
+}
+
+/// A value built from its file's pieces as they are read (see
+/// [`Storable::decoder`]).
+pub trait Decoder<T>: Send {
+    /// Takes the next piece of the file; pieces come in order, of any size.
+    fn push(&mut self, piece: &[u8]) -> Result<()>;
+
+    /// The value, once every piece was pushed.
+    fn finish(self: Box<Self>) -> Result<T>;
 }
 
 /// Implements [`Storable`] for a [`Serializable`](crate::Serializable) type

@@ -51,8 +51,8 @@ pub use dman_core::graph::{SaveReport, Warning};
 pub use dman_core::model::Item;
 pub use dman_core::repo::{generator_for_source, KeyLocation};
 pub use dman_core::{
-    DecodeContext, EncodeContext, EncodeOptions, Error, FileRef, ItemOptions, Key, MDict, MList,
-    MRuns, Modelclass, Operation, Record, Repo, Result, RetouchChoice, RetouchPolicy,
+    DecodeContext, Decoder, EncodeContext, EncodeOptions, Error, FileRef, ItemOptions, Key, MDict,
+    MList, MRuns, Modelclass, Operation, Record, Repo, Result, RetouchChoice, RetouchPolicy,
     RetouchPolicyKind, SMDict, SMList, SMRuns, SaveCondition, Serde, Serializable, Storable,
     StorageBackend, StorageError, StoragePath, Stored, Transaction, Version, Versioned,
     WriteCondition,

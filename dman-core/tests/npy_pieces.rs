@@ -1,0 +1,222 @@
+//! `NpyDecoder`, which loads a `.npy` file from its pieces as they are read
+//! (so that a load never holds the file beside the array), decodes exactly
+//! what `decode_npy` decodes from the whole file, and fails where it fails
+//! with the same message, whatever the size of the pieces: every file of
+//! `tests/npy` (numpy's own, hostile ones among them) and arrays of every
+//! element type in C, Fortran and strided layouts.
+
+use std::fmt::Debug;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use dman_core::numeric::ndarray::{
+    array, s, Array, Array2, Array3, ArrayD, Dimension, Ix2, IxDyn, ShapeBuilder,
+};
+use dman_core::numeric::num_complex::Complex;
+use dman_core::numeric::{decode_npy, encode_npy, Element, NpyDecoder};
+use dman_core::{Record, Repo, StorageBackend};
+use proptest::prelude::*;
+
+/// Piece sizes that split the header, elements and the data's end.
+const PIECES: [usize; 8] = [1, 2, 3, 7, 10, 64, 4093, usize::MAX];
+
+fn npy_files() -> Vec<(String, Vec<u8>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/npy");
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .expect("tests/npy")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "npy"))
+        .map(|path| {
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            (name, std::fs::read(&path).expect("read"))
+        })
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 12,
+        "tests/npy holds the fixture files: {files:?}"
+    );
+    files
+}
+
+/// `bytes` decoded by an `NpyDecoder` fed pieces of `piece` bytes.
+fn in_pieces<A: Element, D: Dimension>(
+    bytes: &[u8],
+    piece: usize,
+) -> dman_core::Result<Array<A, D>> {
+    let mut decoder = NpyDecoder::<A, D>::new();
+    for part in bytes.chunks(piece.min(bytes.len().max(1))) {
+        decoder.push(part)?;
+    }
+    decoder.finish()
+}
+
+/// Whole and in pieces agree: the same array (same values, same layout),
+/// or the same error message.
+fn agree<A: Element + PartialEq + Debug, D: Dimension>(name: &str, bytes: &[u8]) -> bool {
+    let whole = decode_npy::<A, D>(bytes);
+    for piece in PIECES {
+        let pieces = in_pieces::<A, D>(bytes, piece);
+        match (&whole, &pieces) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a, b, "{name} as {}: pieces of {piece}", A::RUST_NAME);
+                assert_eq!(
+                    a.strides(),
+                    b.strides(),
+                    "{name}: the layout, pieces of {piece}"
+                );
+            }
+            (Err(a), Err(b)) => assert_eq!(
+                a.to_string(),
+                b.to_string(),
+                "{name} as {}: pieces of {piece}",
+                A::RUST_NAME
+            ),
+            (a, b) => panic!(
+                "{name} as {}: pieces of {piece}: whole {:?}, in pieces {:?}",
+                A::RUST_NAME,
+                a.as_ref().map(|_| "an array"),
+                b.as_ref().map(|_| "an array")
+            ),
+        }
+    }
+    whole.is_ok()
+}
+
+#[test]
+fn every_fixture_decodes_in_pieces_as_whole() {
+    let mut decoded = 0;
+    for (name, bytes) in npy_files() {
+        let mut any = false;
+        any |= agree::<f64, IxDyn>(&name, &bytes);
+        any |= agree::<f64, Ix2>(&name, &bytes);
+        any |= agree::<i64, IxDyn>(&name, &bytes);
+        any |= agree::<i32, IxDyn>(&name, &bytes);
+        any |= agree::<f32, IxDyn>(&name, &bytes);
+        any |= agree::<u8, IxDyn>(&name, &bytes);
+        any |= agree::<bool, IxDyn>(&name, &bytes);
+        any |= agree::<Complex<f64>, IxDyn>(&name, &bytes);
+        decoded += usize::from(any);
+    }
+    // f64 in C and Fortran order, 2-d and 3-d, big-endian; i32 in Fortran
+    // order; i64.
+    assert_eq!(decoded, 6, "fixture files decoded as some type");
+}
+
+#[test]
+fn a_header_that_declares_more_than_the_file_holds_costs_no_memory() {
+    // 2^40 doubles declared (8 TiB), 16 bytes held: the decoder reserves
+    // address space it never touches or is refused it, and says truncated
+    // or too large, as `decode_npy` does for the whole file.
+    let mut bytes = encode_npy(&Array2::<f64>::zeros((1, 2))).expect("encode");
+    let header = String::from_utf8_lossy(&bytes[10..]).replace("(1, 2)", "(1048576, 1048576)");
+    let mut forged = bytes[..8].to_vec();
+    let text = &header[..header.find('\n').expect("newline") + 1];
+    forged.extend_from_slice(&u16::try_from(text.len()).expect("short").to_le_bytes());
+    forged.extend_from_slice(text.as_bytes());
+    forged.extend_from_slice(&[0; 16]);
+    bytes = forged;
+    let message = in_pieces::<f64, Ix2>(&bytes, 4096)
+        .expect_err("must fail")
+        .to_string();
+    assert!(
+        message.contains("truncated .npy file") || message.contains("too large for memory"),
+        "{message}"
+    );
+}
+
+#[test]
+fn bools_other_than_0_and_1_are_refused_in_pieces() {
+    let mut bytes = encode_npy(&array![true, false, true]).expect("encode");
+    let last = bytes.len() - 1;
+    bytes[last] = 7;
+    let whole = decode_npy::<bool, IxDyn>(&bytes)
+        .expect_err("whole refuses")
+        .to_string();
+    for piece in PIECES {
+        let pieces = in_pieces::<bool, IxDyn>(&bytes, piece)
+            .expect_err("refused")
+            .to_string();
+        assert_eq!(pieces, whole, "pieces of {piece}");
+    }
+}
+
+fn arrays_of<A: Element + PartialEq + Debug>(make: impl Fn(usize) -> A) {
+    let c = Array3::from_shape_fn((3, 4, 5), |(i, j, k)| make(i * 20 + j * 5 + k));
+    let f = Array3::from_shape_fn((3, 4, 5).f(), |(i, j, k)| make(i * 20 + j * 5 + k));
+    assert!(!f.is_standard_layout());
+    let strided = c.slice(s![.., 1.., ..;2]).to_owned();
+    for (what, bytes) in [
+        ("C order", encode_npy(&c).expect("encode")),
+        ("Fortran order", encode_npy(&f).expect("encode")),
+        (
+            "strided",
+            encode_npy(&c.slice(s![.., 1.., ..;2])).expect("encode"),
+        ),
+    ] {
+        assert!(agree::<A, IxDyn>(what, &bytes), "{what} decodes");
+    }
+    let back = in_pieces::<A, IxDyn>(&encode_npy(&strided).expect("encode"), 5).expect("decode");
+    assert_eq!(back, strided.into_dyn());
+}
+
+#[test]
+fn every_element_type_in_every_layout() {
+    arrays_of(|i| i as f64 / 3.0);
+    arrays_of(|i| i as f32 / 3.0);
+    arrays_of(|i| i as i64 - 30);
+    arrays_of(|i| i as i32 - 30);
+    arrays_of(|i| i as i16 - 30);
+    arrays_of(|i| i as i8 - 30);
+    arrays_of(|i| i as u64);
+    arrays_of(|i| i as u32);
+    arrays_of(|i| i as u16);
+    arrays_of(|i| i as u8);
+    arrays_of(|i| i % 3 == 0);
+    arrays_of(|i| Complex::new(i as f64, -(i as f64)));
+    arrays_of(|i| Complex::new(i as f32, 0.5));
+}
+
+proptest! {
+    #[test]
+    fn any_array_in_any_pieces(
+        values in proptest::collection::vec(any::<f64>(), 0..300),
+        piece in 1usize..200,
+    ) {
+        let array = ArrayD::from_shape_vec(IxDyn(&[values.len()]), values).expect("shape");
+        let bytes = encode_npy(&array).expect("encode");
+        let back = in_pieces::<f64, IxDyn>(&bytes, piece).expect("decode");
+        // Bit for bit, NaNs included.
+        let bits = |a: &ArrayD<f64>| a.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        prop_assert_eq!(bits(&back), bits(&array));
+    }
+}
+
+/// A record of an array loads through the decoder, in pieces of the
+/// backend's stream, with the file's name in its errors.
+#[tokio::test]
+async fn records_load_arrays_in_pieces() {
+    let store: Arc<dyn StorageBackend> = Arc::new(dman_memory::MemoryBackend::new());
+    let repo = Repo::new(store.clone()).with_generator("g");
+    let array = Array2::from_shape_fn((300, 7), |(i, j)| (i * 7 + j) as f64);
+    let record = Record::new(array.clone());
+    repo.save("k", &record).await.expect("save");
+    let loaded: Record<Array2<f64>> = repo.load("k").await.expect("load");
+    assert_eq!(loaded.get().await.expect("array"), &array);
+
+    // The same file cut short: the error names the file and what is missing.
+    let path = loaded.path().expect("path");
+    let bytes = store.read(&path).await.expect("read");
+    store
+        .write(&path, bytes.slice(..bytes.len() - 8))
+        .await
+        .expect("cut");
+    let again: Record<Array2<f64>> = repo.load("k").await.expect("load");
+    let message = again.get().await.expect_err("truncated").to_string();
+    assert!(message.contains("truncated .npy file"), "{message}");
+    assert!(message.contains(path.as_str()), "{message}");
+}
