@@ -761,10 +761,10 @@ impl Repo {
         if !self.store.exists(&loc.file).await? {
             return Ok(report);
         }
-        let mut files = graph::owned_files(&self.store, &loc.file).await?;
-        files.push(loc.file.clone());
+        let files = graph::owned_files(&self.store, &loc.file).await?;
         let folder = loc.file.dir();
         graph::delete_inside(&self.store, &folder, files, &mut report).await;
+        graph::delete_inside(&self.store, &folder, [loc.file.clone()], &mut report).await;
         tracing::debug!(target: "dman::clean", key = %key.name, deleted = report.deleted.len(), "cleaned");
         if key.gitignore {
             let (dir, names) = if loc.cluster {

@@ -16,7 +16,7 @@ use crate::context::{DecodeContext, EncodeContext, EncodeOptions, SavePlan};
 use crate::error::{Error, FileRef, Result};
 use crate::json::{self, Value};
 
-use super::walk::{is_json_target, owned_files, prefetch, read_json};
+use super::walk::{is_json_target, owned_files, prefetch, read_json, DEFAULT_CONCURRENCY};
 use crate::path::StoragePath;
 use crate::serial::{self, Serializable};
 use crate::storage::{StorageBackend, Version, WriteCondition};
@@ -92,9 +92,10 @@ impl std::fmt::Display for Warning {
 }
 
 /// Deletes `files` that lie inside `folder` (all of them when `folder` is
-/// the root), at most once each, after a commit. Failures and files outside
-/// the folder become warnings: the commit has happened, so they must not
-/// fail the save (a caller that retried would write twice).
+/// the root), at most once each, after a commit, up to
+/// [`DEFAULT_CONCURRENCY`] at a time (as writes go). Failures and files
+/// outside the folder become warnings: the commit has happened, so they
+/// must not fail the save (a caller that retried would write twice).
 pub(crate) async fn delete_inside(
     store: &Arc<dyn StorageBackend>,
     folder: &StoragePath,
@@ -102,6 +103,7 @@ pub(crate) async fn delete_inside(
     report: &mut SaveReport,
 ) {
     let mut done = HashSet::new();
+    let mut doomed = Vec::new();
     for file in files {
         if !done.insert(file.clone()) {
             continue;
@@ -115,7 +117,18 @@ pub(crate) async fn delete_inside(
             });
             continue;
         }
-        match store.delete(&file).await {
+        doomed.push(file);
+    }
+    let outcomes: Vec<_> = stream::iter(doomed)
+        .map(|file| async move {
+            let outcome = store.delete(&file).await;
+            (file, outcome)
+        })
+        .buffered(DEFAULT_CONCURRENCY)
+        .collect()
+        .await;
+    for (file, outcome) in outcomes {
+        match outcome {
             Ok(()) => report.deleted.push(file),
             Err(err) => {
                 tracing::info!(target: "dman::clean", %file, "cannot delete: {err}");

@@ -246,24 +246,37 @@ pub async fn owned_files(
 ) -> Result<Vec<StoragePath>> {
     let mut seen: HashSet<StoragePath> = HashSet::new();
     let mut out = Vec::new();
-    let mut pending = vec![path.clone()];
-    while let Some(file) = pending.pop() {
-        let doc = match store.read(&file).await {
-            Ok(bytes) => match json::from_slice(&bytes) {
-                Ok(doc) => doc,
-                Err(_) => continue,
-            },
-            Err(e) if e.is_not_found() => continue,
-            Err(e) => return Err(e.into()),
-        };
-        let dir = file.dir();
-        for r in records(&doc) {
-            let Ok(p) = dir.join(&r.target) else { continue };
-            if seen.insert(p.clone()) {
-                if is_json_target(&p) {
-                    pending.push(p.clone());
+    // Level by level, the JSON files of one level read concurrently (the
+    // run files of an `mruns`, say), in order so that the result is the
+    // same whatever finishes first.
+    let mut level = vec![path.clone()];
+    while !level.is_empty() {
+        let docs: Vec<_> = stream::iter(std::mem::take(&mut level))
+            .map(|file| async move {
+                let read = store.read(&file).await;
+                (file, read)
+            })
+            .buffered(DEFAULT_CONCURRENCY)
+            .collect()
+            .await;
+        for (file, read) in docs {
+            let doc = match read {
+                Ok(bytes) => match json::from_slice(&bytes) {
+                    Ok(doc) => doc,
+                    Err(_) => continue,
+                },
+                Err(e) if e.is_not_found() => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let dir = file.dir();
+            for r in records(&doc) {
+                let Ok(p) = dir.join(&r.target) else { continue };
+                if seen.insert(p.clone()) {
+                    if is_json_target(&p) {
+                        level.push(p.clone());
+                    }
+                    out.push(p);
                 }
-                out.push(p);
             }
         }
     }
