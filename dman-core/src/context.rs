@@ -19,7 +19,7 @@ use bytes::Bytes;
 pub use crate::error::RetouchPolicyKind;
 use crate::error::{Error, Result};
 use crate::path::StoragePath;
-use crate::storage::{same_store, StorageBackend};
+use crate::storage::{same_store, Payload, StorageBackend};
 use crate::target::{next_stem, ItemOptions, Target};
 
 /// What to do when two records of one save want the same file (Python's
@@ -190,7 +190,7 @@ pub struct Placement<'a> {
 pub struct SavePlan {
     pub(crate) store: Arc<dyn StorageBackend>,
     /// Content files to write, in encoding order.
-    pub(crate) writes: Vec<(StoragePath, Bytes)>,
+    pub(crate) writes: Vec<(StoragePath, Payload)>,
     /// Content files to copy.
     pub(crate) copies: Vec<CopyOp>,
     /// Files the new graph points at and that stay as they are.
@@ -221,8 +221,9 @@ impl SavePlan {
     }
 
     /// The content files the plan writes, in encoding order, with their
-    /// bytes.
-    pub fn writes(&self) -> &[(StoragePath, Bytes)] {
+    /// bytes (an array's in two parts: its header and its own memory,
+    /// shared with the record until the plan is run or dropped).
+    pub fn writes(&self) -> &[(StoragePath, Payload)] {
         &self.writes
     }
 

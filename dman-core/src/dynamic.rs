@@ -542,14 +542,18 @@ impl DynRecord {
 
     /// The content, read from its file on first access.
     pub async fn get(&self) -> Result<&Content> {
-        self.record
+        let content = self
+            .record
             .cell()
             .get_or_try_init(|| async {
                 let (store, path) = self.record.source()?;
                 let bytes = store.read(&path).await?;
-                Content::read(bytes, store, &path, self.json()).await
+                Content::read(bytes, store, &path, self.json())
+                    .await
+                    .map(Arc::new)
             })
-            .await
+            .await?;
+        Ok(content)
     }
 
     /// Replaces the content; the record keeps its file name, and the old
@@ -573,7 +577,9 @@ impl DynRecord {
             extension: &self.extension,
             json: self.json(),
         };
-        let content = self.record.encode(ctx, kind, Content::write)?;
+        let content = self.record.encode(ctx, kind, |content, ctx| {
+            Ok(Content::write(content, ctx)?.into_bytes().into())
+        })?;
         Ok(if self.enveloped {
             serial::envelope(RECORD_TYPE, content)
         } else {
@@ -593,7 +599,7 @@ impl DynRecord {
             if let Ok((_, path)) = record.record.source() {
                 if let Some(bytes) = ctx.prefetched(&path) {
                     let content = Content::read_prefetched(bytes, &path, record.json(), ctx)?;
-                    let _ = record.record.cell().set(content);
+                    let _ = record.record.cell().set(Arc::new(content));
                 }
             }
         }

@@ -144,6 +144,11 @@ pub enum Error {
         /// Why it cannot be opened.
         reason: String,
     },
+    /// A record's content was to be changed or taken while a save plan
+    /// made by [`graph::encode`](crate::graph::encode) still shares it (an
+    /// array is written from its own memory): run or drop the plan first.
+    #[error("the record's content is shared with a save plan that has not run; run or drop the plan before changing the content")]
+    ContentShared,
     /// dman's blocking API was called from inside an async runtime, where
     /// blocking would stall the runtime.
     #[error("dman's blocking API was called from inside an async runtime; use the async API (dman::Repo) there")]

@@ -44,6 +44,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use ndarray::{Array, ArrayBase, ArrayD, ArrayView, Data, Dimension, IxDyn, ShapeBuilder};
@@ -55,6 +56,7 @@ use crate::error::{Error, Result};
 use crate::json::{self, Map, Value};
 use crate::serial::{describe, Serializable};
 use crate::storable::{Decoder, Storable, Stored};
+use crate::storage::Payload;
 
 pub use ndarray;
 pub use num_complex;
@@ -1119,6 +1121,55 @@ impl<A: Element, D: Dimension + 'static> Storable for Array<A, D> {
 
     fn decoder(_: &DecodeContext) -> Option<Box<dyn Decoder<Self>>> {
         Some(Box::new(NpyDecoder::<A, D>::new()))
+    }
+
+    /// numpy's header, then the array's own memory (no copy) when it is
+    /// contiguous; `to_stored`'s bytes for an array in neither layout.
+    fn to_payload(value: &Arc<Self>) -> Option<Result<Payload>> {
+        let standard = value.is_standard_layout();
+        let fortran = !standard && value.t().is_standard_layout();
+        if !(standard || fortran) {
+            return None;
+        }
+        let descr = match A::type_descriptor() {
+            py_literal::Value::String(descr) => descr,
+            other => other.to_string(),
+        };
+        let header = match npy_header(&descr, fortran, value.shape()) {
+            Ok(header) => Bytes::from(header),
+            Err(e) => return Some(Err(e)),
+        };
+        if value.is_empty() {
+            return Some(Ok(Payload::from(header)));
+        }
+        let data = Bytes::from_owner(ArrayMemory(value.clone()));
+        Some(Ok(Payload::from(vec![header, data])))
+    }
+}
+
+/// The memory of a contiguous array as the bytes of its `.npy` data, for
+/// a part of a [`Payload`] that shares the array instead of copying it.
+struct ArrayMemory<A, D>(Arc<Array<A, D>>);
+
+impl<A: Element, D: Dimension> AsRef<[u8]> for ArrayMemory<A, D> {
+    fn as_ref(&self) -> &[u8] {
+        let elements = self.0.as_slice_memory_order().unwrap_or_default();
+        // SAFETY: the elements are those of `Element`, a sealed set of
+        // plain numbers (`f64` .. `u8`, `bool`, `Complex` of two floats,
+        // `repr(C)`): no padding, every byte initialised, so their memory
+        // reads as bytes. The bytes are the elements' native byte order,
+        // which is the `descr` of the header (`A::type_descriptor()`), and
+        // in memory order, which is the header's `fortran_order`: exactly
+        // what `WritableElement::write_slice` writes (`to_payload` is
+        // checked against `encode_npy` for every element type). The array
+        // cannot change while the slice lives: it is shared through the
+        // `Arc`, which gives out no `&mut`.
+        unsafe {
+            std::slice::from_raw_parts(
+                elements.as_ptr().cast::<u8>(),
+                std::mem::size_of_val(elements),
+            )
+        }
     }
 }
 

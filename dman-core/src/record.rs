@@ -19,7 +19,7 @@ use crate::json::{self, Map, Value};
 use crate::path::StoragePath;
 use crate::serial::{mismatch, Serializable};
 use crate::storable::{Decoder, Storable, Stored};
-use crate::storage::{same_store, StorageBackend};
+use crate::storage::{same_store, Payload, StorageBackend};
 use crate::target::{ItemOptions, Target};
 
 pub use crate::serial::RECORD_TYPE;
@@ -131,11 +131,13 @@ pub struct Record<T> {
     // Boxed: a record is small enough to sit in a user's enum beside an
     // `i64` without clippy's `large_enum_variant`.
     meta: Mutex<Box<Meta>>,
-    content: OnceCell<T>,
+    // Shared with the plan of a save that writes it straight from memory
+    // (`Storable::to_payload`), until the plan has run.
+    content: OnceCell<Arc<T>>,
 }
 
 impl<T> Record<T> {
-    fn with(meta: Meta, content: OnceCell<T>) -> Self {
+    fn with(meta: Meta, content: OnceCell<Arc<T>>) -> Self {
         Record {
             meta: Mutex::new(Box::new(meta)),
             content,
@@ -171,7 +173,7 @@ impl<T> Record<T> {
                 home: None,
                 replaced: Vec::new(),
             },
-            OnceCell::new_with(Some(value)),
+            OnceCell::new_with(Some(Arc::new(value))),
         )
     }
 
@@ -263,7 +265,7 @@ impl<T> Record<T> {
 
     /// The content if it is in memory, without loading it.
     pub fn loaded(&self) -> Option<&T> {
-        self.content.get()
+        self.content.get().map(|content| &**content)
     }
 
     /// The target as the record writes it (`subdir/name`), once known.
@@ -298,7 +300,7 @@ impl<T> Record<T> {
     /// old content stored beside it is deleted after the next save.
     pub fn set(&mut self, value: T) {
         self.meta_mut().content_changed();
-        self.content = OnceCell::new_with(Some(value));
+        self.content = OnceCell::new_with(Some(Arc::new(value)));
     }
 }
 
@@ -310,7 +312,11 @@ impl<T: Storable> Record<T> {
 
     /// The content, read from its file on first access.
     pub async fn get(&self) -> Result<&T> {
-        self.content.get_or_try_init(|| self.load()).await
+        let content = self
+            .content
+            .get_or_try_init(|| async { self.load().await.map(Arc::new) })
+            .await?;
+        Ok(content)
     }
 
     /// The content for changing it; the record is written on the next save.
@@ -320,17 +326,19 @@ impl<T: Storable> Record<T> {
         // still points at this one), and this file is deleted after the
         // save; a JSON storable's own records with it.
         self.meta_mut().content_changed();
-        Ok(self.content.get_mut().expect(
+        let content = self.content.get_mut().expect(
             "`get` returned Ok, so the cell holds the content, and `&mut self` keeps it there",
-        ))
+        );
+        Arc::get_mut(content).ok_or(Error::ContentShared)
     }
 
     /// The content, consuming the record.
     pub async fn into_inner(self) -> Result<T> {
         self.get().await?;
-        Ok(self.content.into_inner().expect(
+        let content = self.content.into_inner().expect(
             "`get` returned Ok, so the cell holds the content, and owning `self` keeps it there",
-        ))
+        );
+        Arc::try_unwrap(content).map_err(|_| Error::ContentShared)
     }
 
     async fn load(&self) -> Result<T> {
@@ -423,7 +431,10 @@ impl<T: Storable> Serializable for Record<T> {
             extension: T::EXTENSION,
             json: T::JSON,
         };
-        self.encode(ctx, kind, |content, ctx| content.to_stored(ctx))
+        self.encode(ctx, kind, |content, ctx| match T::to_payload(content) {
+            Some(payload) => payload,
+            None => Ok(content.to_stored(ctx)?.into_bytes().into()),
+        })
     }
 
     fn from_content(content: &Value, ctx: &DecodeContext) -> Result<Self> {
@@ -432,7 +443,7 @@ impl<T: Storable> Serializable for Record<T> {
             if let Ok((_, path)) = record.source() {
                 if let Some(bytes) = ctx.prefetched(&path) {
                     let value = decode_prefetched::<T>(bytes, ctx, &path)?;
-                    let _ = record.content.set(value);
+                    let _ = record.content.set(Arc::new(value));
                 }
             }
         }
@@ -447,7 +458,7 @@ impl<T> Record<T> {
         &self,
         ctx: &mut EncodeContext<'_>,
         kind: Kind<'_>,
-        write: impl FnOnce(&T, &mut EncodeContext<'_>) -> Result<Stored>,
+        write: impl FnOnce(&Arc<T>, &mut EncodeContext<'_>) -> Result<Payload>,
     ) -> Result<Value> {
         let defaults = ctx.take_defaults();
         let mut meta = self.meta();
@@ -514,8 +525,8 @@ impl<T> Record<T> {
             if let Some(content) = self.content.get() {
                 tracing::debug!(target: "dman::save", file = %dest, sto_type = kind.sto_type, "writing content");
                 let dir = dest.dir();
-                let stored = write(content, &mut ctx.child(dir))?;
-                ctx.plan().writes.push((dest.clone(), stored.into_bytes()));
+                let payload = write(content, &mut ctx.child(dir))?;
+                ctx.plan().writes.push((dest.clone(), payload));
                 // Fresh content: what Python noted about the old file no
                 // longer holds. A copy keeps the note with the file.
                 meta.exceptions = None;
@@ -630,7 +641,7 @@ impl<T> Record<T> {
     }
 
     /// The content cell, for kinds that read their content their own way.
-    pub(crate) fn cell(&self) -> &OnceCell<T> {
+    pub(crate) fn cell(&self) -> &OnceCell<Arc<T>> {
         &self.content
     }
 }
@@ -680,7 +691,9 @@ impl<T: Clone> Clone for Record<T> {
                 // may delete them.
                 replaced: Vec::new(),
             },
-            self.content.clone(),
+            // A copy of the content, as a clone of a `T` is: the two
+            // records change independently.
+            OnceCell::new_with(self.content.get().map(|c| Arc::new(T::clone(c)))),
         )
     }
 }

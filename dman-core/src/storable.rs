@@ -1,11 +1,14 @@
 //! Storable values: content that lives in a file of its own, pointed at by
 //! a record.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use crate::context::{DecodeContext, EncodeContext};
 use crate::error::{Error, Result};
 use crate::json::{self, Value};
+use crate::storage::Payload;
 
 /// The stored form of a storable: raw bytes, or a JSON document that may
 /// hold records of its own (whose targets are relative to the file).
@@ -64,6 +67,16 @@ pub trait Storable: Sized + Send + Sync + 'static {
     /// The value from its stored form ([`Stored::Json`] when
     /// [`Storable::JSON`] is set, [`Stored::Bytes`] otherwise).
     fn from_stored(stored: Stored, ctx: &DecodeContext) -> Result<Self>;
+
+    /// The file of a value held in an `Arc`, as parts that may share the
+    /// value's own memory (they keep the `Arc`): for a type whose files are
+    /// large (arrays), so that a save never holds a copy of the value. A
+    /// record's content is such an `Arc`. `None` (the default): the bytes
+    /// of [`to_stored`](Self::to_stored).
+    fn to_payload(value: &Arc<Self>) -> Option<Result<Payload>> {
+        let _ = value;
+        None
+    }
 
     /// A decoder that builds the value from its file's pieces as they are
     /// read, for a type whose files are large (arrays): a record then

@@ -38,6 +38,79 @@ pub type ByteStream = BoxStream<'static, StorageResult<Bytes>>;
 /// chunk does not show.
 pub const STREAM_CHUNK: usize = 1 << 20;
 
+/// A file's bytes in one or more parts, written in order: what a save
+/// writes for a content file. An array's file is its `.npy` header and then
+/// the array's own memory (a part that shares the array), so that a save
+/// never copies the array into a file buffer; a backend that can send the
+/// parts as they are ([`StorageBackend::write_payload`]) never joins them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Payload {
+    parts: Vec<Bytes>,
+}
+
+impl Payload {
+    /// The size of the file in bytes.
+    pub fn len(&self) -> u64 {
+        self.parts.iter().map(|part| part.len() as u64).sum()
+    }
+
+    /// Whether the file is empty.
+    pub fn is_empty(&self) -> bool {
+        self.parts.iter().all(Bytes::is_empty)
+    }
+
+    /// The parts, in order.
+    pub fn parts(&self) -> &[Bytes] {
+        &self.parts
+    }
+
+    /// The parts, in order, for a backend that sends them one by one.
+    pub fn into_parts(self) -> Vec<Bytes> {
+        self.parts
+    }
+
+    /// The whole file in one buffer, as [`into_bytes`](Self::into_bytes)
+    /// gives it (a copy when there are several parts).
+    pub fn to_bytes(&self) -> Bytes {
+        self.clone().into_bytes()
+    }
+
+    /// The whole file in one buffer: the part itself when there is one, a
+    /// copy of them all otherwise (which no longer shares any value's
+    /// memory).
+    pub fn into_bytes(mut self) -> Bytes {
+        match self.parts.len() {
+            0 => Bytes::new(),
+            1 => self.parts.remove(0),
+            _ => {
+                let mut whole = Vec::with_capacity(usize::try_from(self.len()).unwrap_or(0));
+                for part in &self.parts {
+                    whole.extend_from_slice(part);
+                }
+                Bytes::from(whole)
+            }
+        }
+    }
+}
+
+impl From<Bytes> for Payload {
+    fn from(bytes: Bytes) -> Self {
+        Payload { parts: vec![bytes] }
+    }
+}
+
+impl From<Vec<Bytes>> for Payload {
+    fn from(parts: Vec<Bytes>) -> Self {
+        Payload { parts }
+    }
+}
+
+impl From<Vec<u8>> for Payload {
+    fn from(bytes: Vec<u8>) -> Self {
+        Payload::from(Bytes::from(bytes))
+    }
+}
+
 /// A file being written in pieces, from [`StorageBackend::write_stream`].
 ///
 /// Nothing is visible at the path until [`finish`](Upload::finish) returns
@@ -526,6 +599,26 @@ pub trait StorageBackend: Send + Sync + fmt::Debug {
         self.write(to, data).await
     }
 
+    /// Writes a file given in parts, as [`write`](Self::write) writes it.
+    /// The default joins the parts into one buffer; a backend that can send
+    /// them as they are (a local folder, S3) does, so that a large file
+    /// made of a value's own memory is never copied whole.
+    async fn write_payload(&self, path: &StoragePath, data: Payload) -> StorageResult<()> {
+        self.write(path, data.into_bytes()).await
+    }
+
+    /// Writes a file given in parts, as [`write_if`](Self::write_if)
+    /// writes it. The default joins the parts, as
+    /// [`write_payload`](Self::write_payload)'s does.
+    async fn write_payload_if(
+        &self,
+        path: &StoragePath,
+        data: Payload,
+        condition: &WriteCondition,
+    ) -> StorageResult<Version> {
+        self.write_if(path, data.into_bytes(), condition).await
+    }
+
     /// Whether [`read_versioned`](Self::read_versioned) and
     /// [`write_if`](Self::write_if) work here, safely between processes.
     /// Many writers on one key ([`Repo::track`](crate::repo::Repo::track))
@@ -659,6 +752,23 @@ macro_rules! forward_storage_backend {
             ) -> $crate::StorageResult<$crate::ObjectMeta> {
                 let $s = self;
                 ($inner).head(path).await
+            }
+            async fn write_payload(
+                &self,
+                path: &$crate::StoragePath,
+                data: $crate::storage::Payload,
+            ) -> $crate::StorageResult<()> {
+                let $s = self;
+                ($inner).write_payload(path, data).await
+            }
+            async fn write_payload_if(
+                &self,
+                path: &$crate::StoragePath,
+                data: $crate::storage::Payload,
+                condition: &$crate::storage::WriteCondition,
+            ) -> $crate::StorageResult<$crate::storage::Version> {
+                let $s = self;
+                ($inner).write_payload_if(path, data, condition).await
             }
             async fn read_stream(
                 &self,

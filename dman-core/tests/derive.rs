@@ -245,7 +245,7 @@ fn run_records_get_uuid_targets_and_none_is_left_out() {
     assert!(is_uuid_name(&t, ".person"), "{t}");
     assert_eq!(plan.writes().len(), 1);
     assert_eq!(plan.writes()[0].0.as_str(), t);
-    assert_eq!(&plan.writes()[0].1[..], b"data");
+    assert_eq!(&plan.writes()[0].1.to_bytes()[..], b"data");
 
     assert_eq!(<Run as Storable>::STO_TYPE, "run");
     assert_eq!(<Run as Storable>::EXTENSION, ".json");
@@ -269,7 +269,7 @@ fn storable_modelclass_is_a_json_file_without_envelope() {
     assert_eq!(paths.len(), 3, "{paths:?}");
     assert_eq!(paths[1], "results/out.person");
     assert_eq!(paths[2], run_target);
-    let run_doc = json::from_slice(&plan.writes()[2].1).unwrap();
+    let run_doc = json::from_slice(&plan.writes()[2].1.to_bytes()).unwrap();
     let obj = run_doc.as_object().unwrap();
     assert!(!obj.contains_key("_ser__type"), "{run_doc}");
     assert_eq!(obj.get("config"), Some(&config_doc()));
@@ -718,7 +718,7 @@ fn serializable_storable_writes_json_content() {
     });
     assert_eq!(target(&doc, "address"), "home.json");
     assert_eq!(
-        json::from_slice(&plan.writes()[0].1).unwrap(),
+        json::from_slice(&plan.writes()[0].1.to_bytes()).unwrap(),
         parse(r#"{"street": "Main", "number": 1}"#)
     );
     assert_eq!(<Address as Storable>::STO_TYPE, "address");

@@ -74,7 +74,7 @@
 //!         {"target": "people/person.person", "sto_type": "Person"}}}}"#)?;
 //! assert_eq!(doc, expected);
 //! assert_eq!(plan.writes()[0].0.as_str(), "people/person.person");
-//! assert_eq!(&plan.writes()[0].1[..], b"John Silver");
+//! assert_eq!(&plan.writes()[0].1.to_bytes()[..], b"John Silver");
 //! assert_eq!(<Run as Storable>::EXTENSION, ".json");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

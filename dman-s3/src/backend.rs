@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use dman_core::storage::{ByteStream, Leftover, LeftoverKind, Upload};
+use dman_core::storage::{ByteStream, Leftover, LeftoverKind, Payload, Upload};
 use dman_core::Operation;
 use dman_core::{
     ObjectMeta, StorageBackend, StorageError, StoragePath, StorageResult, Version, WriteCondition,
@@ -343,20 +343,17 @@ impl ObjectStoreBackend {
         &self,
         path: &StoragePath,
         key: &Path,
-        data: Bytes,
+        data: Payload,
     ) -> StorageResult<()> {
         let mut upload = self
             .store
             .put_multipart(key)
             .await
             .map_err(|err| self.failed(path, Operation::Write, err))?;
-        let mut parts = Vec::with_capacity(data.len().div_ceil(self.part_size));
-        let mut start = 0;
-        while start < data.len() {
-            let end = (start + self.part_size).min(data.len());
-            parts.push(upload.put_part(PutPayload::from(data.slice(start..end))));
-            start = end;
-        }
+        let parts: Vec<_> = upload_parts(data, self.part_size)
+            .into_iter()
+            .map(|part| upload.put_part(part))
+            .collect();
         let sent = futures::stream::iter(parts)
             .buffer_unordered(self.part_concurrency)
             .try_collect::<Vec<()>>()
@@ -410,14 +407,20 @@ impl StorageBackend for ObjectStoreBackend {
     }
 
     async fn write(&self, path: &StoragePath, data: Bytes) -> StorageResult<()> {
+        self.write_payload(path, Payload::from(data)).await
+    }
+
+    /// The parts go out as they are (object_store's `PutPayload` is a list
+    /// of buffers), never joined.
+    async fn write_payload(&self, path: &StoragePath, data: Payload) -> StorageResult<()> {
         if path.is_root() {
             return Err(self.failure(path, Operation::Write, FailureKind::NotAFile, None));
         }
         let key = self.key(path, Operation::Write)?;
-        if data.len() > self.multipart_threshold {
+        if data.len() > self.multipart_threshold as u64 {
             return self.write_multipart(path, &key, data).await;
         }
-        match self.store.put(&key, PutPayload::from(data)).await {
+        match self.store.put(&key, put_payload(data)).await {
             Ok(_) => Ok(()),
             Err(err @ object_store::Error::NotFound { .. }) => {
                 // A PUT finds nothing only when the bucket is missing.
@@ -558,6 +561,16 @@ impl StorageBackend for ObjectStoreBackend {
         data: Bytes,
         condition: &WriteCondition,
     ) -> StorageResult<Version> {
+        self.write_payload_if(path, Payload::from(data), condition)
+            .await
+    }
+
+    async fn write_payload_if(
+        &self,
+        path: &StoragePath,
+        data: Payload,
+        condition: &WriteCondition,
+    ) -> StorageResult<Version> {
         if !self.conditional_writes {
             return Err(StorageError::unsupported(
                 self.location.clone(),
@@ -568,7 +581,7 @@ impl StorageBackend for ObjectStoreBackend {
         if path.is_root() {
             return Err(self.failure(path, Operation::Write, FailureKind::NotAFile, None));
         }
-        if data.len() > MAX_SINGLE_PUT {
+        if data.len() > MAX_SINGLE_PUT as u64 {
             return Err(StorageError::unsupported(
                 self.location.clone(),
                 Operation::WriteIf,
@@ -590,11 +603,7 @@ impl StorageBackend for ObjectStoreBackend {
             mode,
             ..PutOptions::default()
         };
-        match self
-            .store
-            .put_opts(&key, PutPayload::from(data), options)
-            .await
-        {
+        match self.store.put_opts(&key, put_payload(data), options).await {
             Ok(put) => put.e_tag.map(Version::new).ok_or_else(|| {
                 self.failure(
                     path,
@@ -704,6 +713,72 @@ impl StorageBackend for ObjectStoreBackend {
                 Err(StorageError::not_found(self.location.clone(), from))
             }
             Err(err) => Err(self.failed(from, Operation::Copy, err)),
+        }
+    }
+}
+
+/// A payload as object_store sends it: the same buffers, not joined.
+fn put_payload(data: Payload) -> PutPayload {
+    data.into_parts().into_iter().collect()
+}
+
+/// A payload cut into the parts of a multipart upload, `size` bytes each
+/// (the last one shorter), by slicing its buffers: nothing is copied.
+fn upload_parts(data: Payload, size: usize) -> Vec<PutPayload> {
+    let mut parts = Vec::new();
+    let mut current: Vec<Bytes> = Vec::new();
+    let mut filled = 0;
+    for mut buffer in data.into_parts() {
+        while !buffer.is_empty() {
+            let take = (size - filled).min(buffer.len());
+            current.push(buffer.split_to(take));
+            filled += take;
+            if filled == size {
+                parts.push(current.drain(..).collect());
+                filled = 0;
+            }
+        }
+    }
+    if !current.is_empty() {
+        parts.push(current.into_iter().collect());
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parts of `size` bytes, whatever the buffers' boundaries, the same
+    /// bytes in the same order.
+    #[test]
+    fn upload_parts_slice_buffers_into_equal_parts() {
+        let buffers: Vec<Bytes> = [3usize, 10, 1, 0, 7]
+            .iter()
+            .scan(0u8, |next, &len| {
+                let buffer: Vec<u8> = (0..len)
+                    .map(|_| {
+                        *next = next.wrapping_add(1);
+                        *next
+                    })
+                    .collect();
+                Some(Bytes::from(buffer))
+            })
+            .collect();
+        let whole: Vec<u8> = buffers.iter().flat_map(|b| b.to_vec()).collect();
+        for size in [1, 4, 5, 21, 100] {
+            let parts = upload_parts(Payload::from(buffers.clone()), size);
+            let sizes: Vec<usize> = parts.iter().map(PutPayload::content_length).collect();
+            assert!(
+                sizes.iter().rev().skip(1).all(|&s| s == size),
+                "size {size}: {sizes:?}"
+            );
+            assert_eq!(sizes.iter().sum::<usize>(), whole.len());
+            let joined: Vec<u8> = parts
+                .iter()
+                .flat_map(|p| p.iter().flat_map(|b| b.to_vec()))
+                .collect();
+            assert_eq!(joined, whole, "size {size}");
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::json::{self, Value};
 use super::walk::{is_json_target, owned_files, prefetch, read_json, DEFAULT_CONCURRENCY};
 use crate::path::StoragePath;
 use crate::serial::{self, Serializable};
-use crate::storage::{StorageBackend, Version, WriteCondition};
+use crate::storage::{Payload, StorageBackend, Version, WriteCondition};
 
 /// What a save did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -227,14 +227,16 @@ pub async fn execute_without_root(plan: SavePlan, concurrency: usize) -> Result<
 async fn write_content(
     store: &Arc<dyn StorageBackend>,
     path: &StoragePath,
-    bytes: Bytes,
+    data: Payload,
     create_only: bool,
 ) -> Result<bool> {
     if create_only {
-        store.write_if(path, bytes, &WriteCondition::Create).await?;
+        store
+            .write_payload_if(path, data, &WriteCondition::Create)
+            .await?;
         Ok(true)
     } else {
-        store.write(path, bytes).await?;
+        store.write_payload(path, data).await?;
         Ok(false)
     }
 }
@@ -243,11 +245,11 @@ async fn write_content(
 async fn write_one(
     store: &Arc<dyn StorageBackend>,
     path: StoragePath,
-    bytes: Bytes,
+    data: Payload,
     create_only: bool,
     note: &(dyn Fn(&StoragePath, bool) + Sync),
 ) -> Result<()> {
-    let made = write_content(store, &path, bytes, create_only).await?;
+    let made = write_content(store, &path, data, create_only).await?;
     note(&path, made);
     Ok(())
 }
@@ -277,7 +279,7 @@ async fn copy_one(
             Err(e) if if_present && e.is_not_found() => return Ok(()),
             read => read?,
         };
-        write_content(store, &to, bytes, create_only).await?
+        write_content(store, &to, bytes.into(), create_only).await?
     };
     note(&to, made);
     Ok(())
@@ -375,7 +377,7 @@ async fn run_plan(
     for (i, (path, _)) in plan.writes.iter().enumerate() {
         last.insert(path.clone(), i);
     }
-    let writes: Vec<(StoragePath, Bytes)> = plan
+    let writes: Vec<(StoragePath, Payload)> = plan
         .writes
         .into_iter()
         .enumerate()

@@ -1,20 +1,28 @@
-//! `NpyDecoder`, which loads a `.npy` file from its pieces as they are read
-//! (so that a load never holds the file beside the array), decodes exactly
-//! what `decode_npy` decodes from the whole file, and fails where it fails
-//! with the same message, whatever the size of the pieces: every file of
-//! `tests/npy` (numpy's own, hostile ones among them) and arrays of every
+//! Arrays in one copy.
+//!
+//! Loading: `NpyDecoder`, which loads a `.npy` file from its pieces as they
+//! are read (so that a load never holds the file beside the array), decodes
+//! exactly what `decode_npy` decodes from the whole file, and fails where it
+//! fails with the same message, whatever the size of the pieces: every file
+//! of `tests/npy` (numpy's own, hostile ones among them) and arrays of every
 //! element type in C, Fortran and strided layouts.
+//!
+//! Saving: `Storable::to_payload` gives numpy's header and then the array's
+//! own memory, byte for byte what `encode_npy` (and so `numpy.save`)
+//! writes, and a record's content shared with a plan cannot be changed
+//! under it.
 
 use std::fmt::Debug;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use dman_core::graph;
 use dman_core::numeric::ndarray::{
     array, s, Array, Array2, Array3, ArrayD, Dimension, Ix2, IxDyn, ShapeBuilder,
 };
 use dman_core::numeric::num_complex::Complex;
 use dman_core::numeric::{decode_npy, encode_npy, Element, NpyDecoder};
-use dman_core::{Record, Repo, StorageBackend};
+use dman_core::{EncodeOptions, Error, Record, Repo, Storable, StorageBackend, StoragePath};
 use proptest::prelude::*;
 
 /// Piece sizes that split the header, elements and the data's end.
@@ -219,4 +227,101 @@ async fn records_load_arrays_in_pieces() {
     let message = again.get().await.expect_err("truncated").to_string();
     assert!(message.contains("truncated .npy file"), "{message}");
     assert!(message.contains(path.as_str()), "{message}");
+}
+
+fn payload_is_encode_npy<A: Element>(make: impl Fn(usize) -> A) {
+    let c = Array3::from_shape_fn((3, 4, 5), |(i, j, k)| make(i * 20 + j * 5 + k));
+    let f = Array3::from_shape_fn((3, 4, 5).f(), |(i, j, k)| make(i * 20 + j * 5 + k));
+    let strided = c.slice(s![.., 1.., ..;2]).to_owned();
+    let empty = Array3::from_shape_fn((0, 4, 5), |(i, j, k)| make(i + j + k));
+    for (what, array) in [
+        ("C order", c),
+        ("Fortran order", f),
+        ("copied slice", strided),
+        ("empty", empty),
+    ] {
+        let shared = Arc::new(array);
+        let payload = Array3::<A>::to_payload(&shared)
+            .expect("a contiguous array is written from its memory")
+            .expect("payload");
+        let whole = encode_npy(&*shared).expect("encode");
+        assert_eq!(
+            payload.len(),
+            whole.len() as u64,
+            "{what} of {}",
+            A::RUST_NAME
+        );
+        assert_eq!(
+            &payload.into_bytes()[..],
+            &whole[..],
+            "{what} of {}",
+            A::RUST_NAME
+        );
+    }
+    // Not contiguous: no payload of its own (the engine writes `to_stored`).
+    let c = Array2::from_shape_fn((4, 6), |(i, j)| make(i * 6 + j));
+    let view = Arc::new(c.slice(s![.., ..;2]).to_owned());
+    assert!(
+        view.is_standard_layout(),
+        "an owned slice is contiguous again"
+    );
+}
+
+#[test]
+fn payloads_are_numpys_bytes_for_every_element_type() {
+    payload_is_encode_npy(|i| i as f64 / 3.0);
+    payload_is_encode_npy(|i| i as f32 / 3.0);
+    payload_is_encode_npy(|i| i as i64 - 30);
+    payload_is_encode_npy(|i| i as i32 - 30);
+    payload_is_encode_npy(|i| i as i16 - 30);
+    payload_is_encode_npy(|i| i as i8 - 30);
+    payload_is_encode_npy(|i| i as u64);
+    payload_is_encode_npy(|i| i as u32);
+    payload_is_encode_npy(|i| i as u16);
+    payload_is_encode_npy(|i| i as u8);
+    payload_is_encode_npy(|i| i % 3 == 0);
+    payload_is_encode_npy(|i| Complex::new(i as f64, -(i as f64)));
+    payload_is_encode_npy(|i| Complex::new(i as f32, 0.5));
+}
+
+/// The plan of a save shares the array (its data part is the array's own
+/// memory); while the plan lives the content cannot be changed or taken,
+/// and once it has run it can.
+#[tokio::test]
+async fn a_plan_shares_the_array_until_it_runs() {
+    let store: Arc<dyn StorageBackend> = Arc::new(dman_memory::MemoryBackend::new());
+    let array = Array2::from_shape_fn((64, 64), |(i, j)| (i * 64 + j) as f64);
+    let mut record = Record::new(array.clone());
+    let root = StoragePath::parse("k/k.json").expect("path");
+    let (doc, plan) =
+        graph::encode(&record, &store, &root, EncodeOptions::default()).expect("encode");
+    let (_, payload) = &plan.writes()[0];
+    assert_eq!(
+        payload.parts().len(),
+        2,
+        "the header, then the array's memory"
+    );
+    let data = &payload.parts()[1];
+    assert_eq!(
+        data.as_ptr(),
+        record.get().await.expect("content").as_ptr().cast::<u8>(),
+        "the data part is the array's own memory, not a copy"
+    );
+    match record.get_mut().await {
+        Err(Error::ContentShared) => {}
+        other => panic!(
+            "changing shared content must be refused, got {:?}",
+            other.map(|_| ())
+        ),
+    }
+    let bytes = dman_core::json::to_string_pretty(&doc).into_bytes();
+    graph::execute(plan, &root, bytes.into(), 4)
+        .await
+        .expect("run the plan");
+    record
+        .get_mut()
+        .await
+        .expect("the plan ran: the content is the record's alone")[[0, 0]] = -1.0;
+    assert_eq!(record.get().await.expect("content")[[0, 0]], -1.0);
+    let _: Vec<_> = store.list(&StoragePath::root()).await.expect("list");
 }
