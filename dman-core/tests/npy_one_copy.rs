@@ -25,6 +25,25 @@ use dman_core::numeric::{decode_npy, encode_npy, Element, NpyDecoder};
 use dman_core::{EncodeOptions, Error, Record, Repo, Storable, StorageBackend, StoragePath};
 use proptest::prelude::*;
 
+/// Calls the generic `$check` with a maker of values of every element type.
+macro_rules! every_element_type {
+    ($check:ident) => {
+        $check(|i| i as f64 / 3.0);
+        $check(|i| i as f32 / 3.0);
+        $check(|i| i as i64 - 30);
+        $check(|i| i as i32 - 30);
+        $check(|i| i as i16 - 30);
+        $check(|i| i as i8 - 30);
+        $check(|i| i as u64);
+        $check(|i| i as u32);
+        $check(|i| i as u16);
+        $check(|i| i as u8);
+        $check(|i| i % 3 == 0);
+        $check(|i| Complex::new(i as f64, -(i as f64)));
+        $check(|i| Complex::new(i as f32, 0.5));
+    };
+}
+
 /// Piece sizes that split the header, elements and the data's end.
 const PIECES: [usize; 8] = [1, 2, 3, 7, 10, 64, 4093, usize::MAX];
 
@@ -174,19 +193,7 @@ fn arrays_of<A: Element + PartialEq + Debug>(make: impl Fn(usize) -> A) {
 
 #[test]
 fn every_element_type_in_every_layout() {
-    arrays_of(|i| i as f64 / 3.0);
-    arrays_of(|i| i as f32 / 3.0);
-    arrays_of(|i| i as i64 - 30);
-    arrays_of(|i| i as i32 - 30);
-    arrays_of(|i| i as i16 - 30);
-    arrays_of(|i| i as i8 - 30);
-    arrays_of(|i| i as u64);
-    arrays_of(|i| i as u32);
-    arrays_of(|i| i as u16);
-    arrays_of(|i| i as u8);
-    arrays_of(|i| i % 3 == 0);
-    arrays_of(|i| Complex::new(i as f64, -(i as f64)));
-    arrays_of(|i| Complex::new(i as f32, 0.5));
+    every_element_type!(arrays_of);
 }
 
 proptest! {
@@ -269,19 +276,7 @@ fn payload_is_encode_npy<A: Element>(make: impl Fn(usize) -> A) {
 
 #[test]
 fn payloads_are_numpys_bytes_for_every_element_type() {
-    payload_is_encode_npy(|i| i as f64 / 3.0);
-    payload_is_encode_npy(|i| i as f32 / 3.0);
-    payload_is_encode_npy(|i| i as i64 - 30);
-    payload_is_encode_npy(|i| i as i32 - 30);
-    payload_is_encode_npy(|i| i as i16 - 30);
-    payload_is_encode_npy(|i| i as i8 - 30);
-    payload_is_encode_npy(|i| i as u64);
-    payload_is_encode_npy(|i| i as u32);
-    payload_is_encode_npy(|i| i as u16);
-    payload_is_encode_npy(|i| i as u8);
-    payload_is_encode_npy(|i| i % 3 == 0);
-    payload_is_encode_npy(|i| Complex::new(i as f64, -(i as f64)));
-    payload_is_encode_npy(|i| Complex::new(i as f32, 0.5));
+    every_element_type!(payload_is_encode_npy);
 }
 
 /// The plan of a save shares the array (its data part is the array's own
