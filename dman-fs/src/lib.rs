@@ -20,10 +20,9 @@
 //!   deleting or listing through one fails with an error that says so.
 //!   Links that stay inside the root are followed (a write to a path that
 //!   is itself such a link replaces the link with a file); `list` lists
-//!   links to files but does not walk links to folders. The components are
-//!   checked when an operation starts: this guards against links that are
-//!   there, not against another process swapping a folder for a link while
-//!   the operation runs.
+//!   links to files but does not walk links to folders. See
+//!   [below](#the-root-and-symbolic-links) for how, and for what holds
+//!   while another process swaps folders for links.
 //! * **Versions and conditional writes**, safe between processes on one
 //!   machine: a file's version is its device, inode, size and modification
 //!   time in nanoseconds, read from the open file, so a read and its
@@ -39,7 +38,46 @@
 //!   lock: only conditional writers are ordered among themselves.
 //! * **No blocking of the executor.** File-system work runs on Tokio's
 //!   blocking thread pool (when called outside a Tokio runtime, it runs on
-//!   the calling thread).
+//!   the calling thread), one trip per operation: a `read`, a `write`, an
+//!   `exists` or a `head` each finds, opens and reads or writes in one
+//!   blocking call, and a `read_stream` of a file under one chunk too.
+//!
+//! # The root and symbolic links
+//!
+//! On Linux 5.6 and later, the backend holds its root folder open and
+//! resolves every path with `openat2(2)` relative to it, with
+//! `RESOLVE_BENEATH` (and `RESOLVE_NO_MAGICLINKS`): the kernel follows the
+//! path and opens what it leads to in one step, and refuses any step above
+//! the root. Writes, deletes and the folders a write makes then work by
+//! name inside the folder so opened (`openat`, `mkdirat`, `renameat`,
+//! `linkat`, `unlinkat`), one name at a time, and `list` walks folders by
+//! name inside their opened parents, never through a link. So no read,
+//! write, delete or listing can leave the root, even while another process
+//! swaps a folder inside it for a link to elsewhere: the operation then
+//! sees the folder or fails.
+//!
+//! The rule above stays as it was, with these differences:
+//!
+//! * The kernel refuses absolute links outright, even those that lead back
+//!   inside the root. The backend then checks the links on the way and
+//!   opens where they lead, again beneath the root, so such links are still
+//!   followed (at the cost of a few more system calls).
+//! * A read, `exists` or `head` through a relative link that leads nowhere
+//!   finds no file (as for any missing file), where the walk below
+//!   reports the dangling link as an error. Writes and deletes still
+//!   report it.
+//! * The root is the folder that was there when the backend was made: if
+//!   it is moved meanwhile, the backend follows it; if it is removed,
+//!   operations fail instead of making it again.
+//!
+//! Elsewhere (other systems, older kernels, a seccomp filter that refuses
+//! `openat2`), and when the environment variable `DMAN_FS_NO_OPENAT2` is
+//! set (to anything but `0`; read once per process), the components of a
+//! path are checked one by one with `lstat` when an operation starts, and
+//! the path is then used by name: this guards against links that are
+//! there, not against another process swapping a folder for a link while
+//! the operation runs. Which of the two applies is found out once per
+//! process.
 //!
 //! ```
 //! use bytes::Bytes;
@@ -64,9 +102,10 @@
 
 #![warn(missing_docs)]
 
+mod beneath;
 mod stream;
 
-use std::fs::{self, File, Metadata, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -78,6 +117,8 @@ use dman_core::Operation;
 use dman_core::{
     ObjectMeta, StorageBackend, StorageError, StoragePath, StorageResult, Version, WriteCondition,
 };
+
+use beneath::{Beneath, Dir, Kind, Refused, Stat};
 
 /// The prefix of the temporary files that atomic writes rename into place.
 /// [`StorageBackend::list`] skips files whose names start with it, and
@@ -104,9 +145,22 @@ const WRITE_ATTEMPTS: usize = 16;
 /// that returned survives a power loss. That costs one or more disk flushes
 /// per file, which dominates the time of a save of thousands of small
 /// files; hence the default.
+///
+/// # Symbolic links
+///
+/// A link inside the root that leads outside it is never followed; links
+/// that stay inside are. On Linux 5.6 and later this holds even while
+/// another process swaps a folder for a link during an operation: paths
+/// are resolved and opened in one step by `openat2(2)` beneath the root
+/// folder, which the backend holds open from [`FsBackend::new`] on. That
+/// differs from the check-then-open walk used elsewhere in three small
+/// ways (absolute links cost a few more system calls, a read through a
+/// relative link that leads nowhere finds no file instead of failing, and
+/// the backend keeps to its root folder if that is moved): see
+/// [the crate's documentation](crate#the-root-and-symbolic-links).
 #[derive(Clone)]
 pub struct FsBackend {
-    root: Arc<Path>,
+    beneath: Arc<Beneath>,
     location: Arc<str>,
     durable: bool,
 }
@@ -114,14 +168,16 @@ pub struct FsBackend {
 impl FsBackend {
     /// A backend rooted at the folder `root`, which is created (with its
     /// parents) if missing. The root is made absolute and its symbolic
-    /// links are resolved once, here.
+    /// links are resolved once, here; where `openat2` is usable (see
+    /// [the crate's documentation](crate)), the folder is also opened here,
+    /// and the backend keeps working in that folder even if it is moved.
     ///
     /// This does blocking I/O; call it before, or outside, hot async code.
     ///
     /// # Errors
     ///
     /// [`StorageError::Failed`] (operation `open`) when the folder cannot be
-    /// created or resolved, or is not a folder.
+    /// created, resolved or opened, or is not a folder.
     pub fn new(root: impl AsRef<Path>) -> StorageResult<Self> {
         let given = root.as_ref();
         let open_error = |source: Box<dyn std::error::Error + Send + Sync>| {
@@ -140,8 +196,9 @@ impl FsBackend {
             ));
         }
         let location = format!("file://{}", root.display());
+        let beneath = Beneath::new(root).map_err(|err| open_error(err.into()))?;
         Ok(FsBackend {
-            root: root.into(),
+            beneath: Arc::new(beneath),
             location: location.into(),
             durable: false,
         })
@@ -161,14 +218,14 @@ impl FsBackend {
 
     /// The absolute root folder.
     pub fn root(&self) -> &Path {
-        &self.root
+        self.beneath.root()
     }
 
     /// Where `path` lives on the disk: the root joined with its segments.
     /// This is plain path arithmetic: it neither touches the disk nor checks
     /// for symbolic links.
     pub fn local_path(&self, path: &StoragePath) -> PathBuf {
-        let mut local = self.root.to_path_buf();
+        let mut local = self.root().to_path_buf();
         local.extend(path.segments());
         local
     }
@@ -192,8 +249,23 @@ impl FsBackend {
         StorageError::not_found(self.location.as_ref(), path)
     }
 
+    /// The error for a path that cannot be used below the root.
+    fn refused(&self, path: &StoragePath, op: Operation, refused: Refused) -> StorageError {
+        match refused {
+            Refused::Link(message) => self.failed(path, op, message),
+            Refused::NotAFolder(blocker) => self.failed(
+                path,
+                op,
+                format!("`{blocker}` is a file, so it cannot hold other files"),
+            ),
+            Refused::Taken(what) => self.failed(path, op, what),
+            Refused::Io(err) => self.failed(path, op, err),
+        }
+    }
+
     /// Runs blocking file-system work on Tokio's blocking pool, or on this
-    /// thread outside a Tokio runtime.
+    /// thread outside a Tokio runtime: one hop per call, so each operation
+    /// does all its file-system work in one `work`.
     async fn run<T, F>(&self, path: &StoragePath, op: Operation, work: F) -> StorageResult<T>
     where
         T: Send + 'static,
@@ -209,91 +281,36 @@ impl FsBackend {
         }
     }
 
-    /// Finds `path` on the disk, checking every existing component: a
-    /// symbolic link that leads outside the root (or nowhere) is an error.
-    fn resolve(&self, path: &StoragePath, op: Operation) -> StorageResult<Resolved> {
-        let segments: Vec<&str> = path.segments().collect();
-        let mut local = self.root.to_path_buf();
-        let mut state = State::Folder;
-        for (index, segment) in segments.iter().enumerate() {
-            local.push(segment);
-            let mut meta = match fs::symlink_metadata(&local) {
-                Ok(meta) => meta,
-                Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                    local.extend(&segments[index + 1..]);
-                    return Ok(Resolved {
-                        local,
-                        state: State::Missing,
-                    });
-                }
-                Err(err) => return Err(self.failed(path, op, err)),
-            };
-            if meta.file_type().is_symlink() {
-                meta = self.follow_link(&local, &segments[..=index], path, op)?;
-            }
-            let last = index + 1 == segments.len();
-            if last {
-                state = if meta.is_file() {
-                    State::File
-                } else if meta.is_dir() {
-                    State::Folder
-                } else {
-                    State::Other
-                };
-            } else if !meta.is_dir() {
-                let blocker = segments[..=index].join("/");
-                local.extend(&segments[index + 1..]);
-                return Ok(Resolved {
-                    local,
-                    state: State::BlockedBy(blocker),
-                });
-            }
+    /// The regular file at `path`, open for reading, with its metadata.
+    fn open_file(&self, path: &StoragePath, op: Operation) -> StorageResult<(File, Stat)> {
+        let rel: Vec<&str> = path.segments().collect();
+        match self.beneath.open_file(&rel) {
+            Ok(Some(found)) => Ok(found),
+            Ok(None) => Err(self.not_found(path)),
+            Err(refused) => Err(self.refused(path, op, refused)),
         }
-        Ok(Resolved { local, state })
     }
 
-    /// The metadata of what the link at `local` points to, if it stays
-    /// inside the root.
-    fn follow_link(
+    /// The regular file at `path`, if there is one.
+    pub(crate) fn file_stat(
         &self,
-        local: &Path,
-        link: &[&str],
         path: &StoragePath,
         op: Operation,
-    ) -> StorageResult<Metadata> {
-        let link = link.join("/");
-        match fs::canonicalize(local) {
-            Ok(target) if target.starts_with(&self.root) => {
-                fs::metadata(&target).map_err(|err| self.failed(path, op, err))
-            }
-            Ok(target) => Err(self.failed(
-                path,
-                op,
-                format!(
-                    "`{link}` is a symbolic link to `{}`, outside the root `{}`; \
-                     dman-fs does not follow links out of its root",
-                    target.display(),
-                    self.root.display()
-                ),
-            )),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => Err(self.failed(
-                path,
-                op,
-                format!(
-                    "`{link}` is a symbolic link to a missing target; \
-                     dman-fs does not follow links it cannot check"
-                ),
-            )),
-            Err(err) => Err(self.failed(path, op, err)),
+    ) -> StorageResult<Option<Stat>> {
+        let rel: Vec<&str> = path.segments().collect();
+        match self.beneath.stat(&rel) {
+            Ok(stat) => Ok(stat.filter(|stat| stat.kind == Kind::File)),
+            Err(refused) => Err(self.refused(path, op, refused)),
         }
     }
 
-    /// Checks that `path` can be written: not the root, not a reserved name,
-    /// not a folder, not below a file. Gives where it lives on the disk.
-    fn writable(&self, path: &StoragePath, op: Operation) -> StorageResult<PathBuf> {
-        let name = match path.file_name() {
-            Some(name) => name,
-            None => return Err(self.failed(path, op, "the root is a folder, not a file")),
+    /// Checks that `path` can be written (not the root, not a reserved
+    /// name, not a folder, not below a file), makes its folder, and creates
+    /// the temporary file that will replace it.
+    fn prepare(&self, path: &StoragePath, op: Operation) -> StorageResult<Prepared> {
+        let rel: Vec<&str> = path.segments().collect();
+        let Some((name, folder)) = rel.split_last() else {
+            return Err(self.failed(path, op, "the root is a folder, not a file"));
         };
         if name.starts_with(TEMP_PREFIX) {
             return Err(self.failed(
@@ -302,99 +319,90 @@ impl FsBackend {
                 format!("names starting with `{TEMP_PREFIX}` are reserved for temporary files"),
             ));
         }
-        let resolved = self.resolve(path, op)?;
-        match resolved.state {
-            State::Missing | State::File => Ok(resolved.local),
-            State::Folder => Err(self.failed(path, op, "there is a folder at this path")),
-            State::Other => Err(self.failed(
-                path,
-                op,
-                "there is something other than a file or folder at this path",
-            )),
-            State::BlockedBy(blocker) => Err(self.failed(
-                path,
-                op,
-                format!("`{blocker}` is a file, so it cannot hold other files"),
-            )),
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.try_prepare(&rel, folder, name) {
+                Ok(prepared) => return Ok(prepared),
+                // A concurrent delete pruned the folder in between.
+                Err(Refused::Io(err))
+                    if err.kind() == io::ErrorKind::NotFound && attempt < WRITE_ATTEMPTS => {}
+                Err(refused) => return Err(self.refused(path, op, refused)),
+            }
         }
     }
 
-    /// Writes `target` atomically: `fill` writes a temporary file in the
+    /// One attempt of [`prepare`](Self::prepare).
+    fn try_prepare(&self, rel: &[&str], folder: &[&str], name: &str) -> Result<Prepared, Refused> {
+        let (dir, created) = self.beneath.create_folder(folder)?;
+        let kind = match dir.entry(name)? {
+            None => None,
+            // Checked, not followed: the rename replaces the link itself,
+            // wherever it points by then.
+            Some(stat) if stat.kind == Kind::Link => Some(self.beneath.link_target(rel)?.kind),
+            Some(stat) => Some(stat.kind),
+        };
+        match kind {
+            None | Some(Kind::File) => {}
+            Some(Kind::Folder) => return Err(Refused::Taken("there is a folder at this path")),
+            Some(Kind::Other | Kind::Link) => {
+                return Err(Refused::Taken(
+                    "there is something other than a file or folder at this path",
+                ))
+            }
+        }
+        let (file, temp) = dir.create_temp()?;
+        Ok(Prepared {
+            temp: TempGuard {
+                dir: dir.clone(),
+                name: temp,
+                armed: true,
+            },
+            dir,
+            name: name.to_string(),
+            created,
+            file,
+        })
+    }
+
+    /// Writes `path` atomically: `fill` writes a temporary file in the
     /// same folder, which is then renamed over the target.
     fn replace_atomically(
         &self,
-        target: &Path,
+        path: &StoragePath,
+        op: Operation,
         fill: impl FnOnce(&mut File) -> io::Result<()>,
-    ) -> io::Result<()> {
-        let folder = target
-            .parent()
-            .ok_or_else(|| io::Error::other("the root is a folder, not a file"))?;
-        let new_folders = if self.durable {
-            self.missing_folders(folder)
-        } else {
-            Vec::new()
-        };
-        let (mut file, temp) = create_temp(folder)?;
-        let mut temp = TempGuard {
-            path: temp,
-            armed: true,
-        };
-        fill(&mut file)?;
+    ) -> StorageResult<()> {
+        let Prepared {
+            dir,
+            name,
+            created,
+            mut file,
+            mut temp,
+        } = self.prepare(path, op)?;
+        let failed = |err: io::Error| self.failed(path, op, err);
+        fill(&mut file).map_err(failed)?;
         if self.durable {
-            file.sync_all()?;
+            file.sync_all().map_err(failed)?;
         }
         drop(file);
-        fs::rename(&temp.path, target)?;
+        dir.rename(&temp.name, &name).map_err(failed)?;
         temp.armed = false;
         if self.durable {
-            sync_folder_if_present(folder)?;
-            for created in &new_folders {
-                if let Some(parent) = created.parent() {
-                    sync_folder_if_present(parent)?;
-                }
-            }
+            sync_written(&dir, &created).map_err(failed)?;
         }
         Ok(())
     }
 
-    /// Flushes the lowest existing folder above `local` (a delete may have
-    /// pruned the ones below it), so that the removals are on the disk.
-    fn sync_lowest_folder(&self, local: &Path) -> io::Result<()> {
-        let mut current = local.parent();
-        while let Some(folder) = current {
-            match sync_folder(folder) {
-                Err(err) if err.kind() == io::ErrorKind::NotFound && folder != &*self.root => {
-                    current = folder.parent();
-                }
-                result => return result,
-            }
-        }
-        Ok(())
-    }
-
-    /// The folders from `folder` up that do not exist yet (below the root).
-    fn missing_folders(&self, folder: &Path) -> Vec<PathBuf> {
-        let mut missing = Vec::new();
-        let mut current = folder;
-        while current != &*self.root && fs::symlink_metadata(current).is_err() {
-            missing.push(current.to_path_buf());
-            match current.parent() {
-                Some(parent) => current = parent,
-                None => break,
-            }
-        }
-        missing
-    }
-
-    /// Removes the folders above `local` that are left empty, up to but
-    /// excluding the root. Stops at the first folder that is not empty.
-    fn prune(&self, local: &Path) {
-        let mut current = local.parent();
-        while let Some(folder) = current {
-            if folder == &*self.root || !folder.starts_with(&self.root) {
+    /// Removes `folder` and the folders above it that are left empty, up
+    /// to but excluding the root, each by name in its parent opened below
+    /// the root. Stops at the first folder that is not empty.
+    fn prune(&self, folder: &[&str]) {
+        for end in (1..=folder.len()).rev() {
+            let Ok(Some(parent)) = self.beneath.folder(&folder[..end - 1]) else {
                 break;
-            }
-            match fs::remove_dir(folder) {
+            };
+            match parent.remove_folder(folder[end - 1]) {
                 Ok(()) => {}
                 // Pruned by a concurrent delete: keep climbing.
                 Err(err) if err.kind() == io::ErrorKind::NotFound => {}
@@ -402,66 +410,103 @@ impl FsBackend {
                 // are not empty either.
                 Err(_) => break,
             }
-            current = folder.parent();
         }
+    }
+
+    /// Flushes the lowest existing folder of `folder` and its parents (a
+    /// delete may have pruned the ones below it), so that the removals are
+    /// on the disk.
+    fn sync_lowest_folder(&self, folder: &[&str]) -> io::Result<()> {
+        for end in (0..=folder.len()).rev() {
+            if let Ok(Some(dir)) = self.beneath.folder(&folder[..end]) {
+                match dir.reopen().and_then(|open| open.sync_all()) {
+                    Err(err) if err.kind() == io::ErrorKind::NotFound && end > 0 => {}
+                    result => return result,
+                }
+            }
+        }
+        Ok(())
     }
 
     fn read_blocking(&self, path: &StoragePath) -> StorageResult<Bytes> {
-        let resolved = self.resolve(path, Operation::Read)?;
-        if resolved.state != State::File {
-            return Err(self.not_found(path));
-        }
-        match fs::read(&resolved.local) {
-            Ok(data) => Ok(Bytes::from(data)),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => Err(self.not_found(path)),
-            Err(err) => Err(self.failed(path, Operation::Read, err)),
-        }
+        self.read_versioned_blocking(path).map(|(data, _)| data)
     }
 
     fn write_blocking(&self, path: &StoragePath, data: &[u8]) -> StorageResult<()> {
-        let target = self.writable(path, Operation::Write)?;
-        self.replace_atomically(&target, |file| file.write_all(data))
-            .map_err(|err| self.failed(path, Operation::Write, err))
+        self.replace_atomically(path, Operation::Write, |file| file.write_all(data))
     }
 
     fn delete_blocking(&self, path: &StoragePath) -> StorageResult<()> {
-        let resolved = self.resolve(path, Operation::Delete)?;
-        if resolved.state != State::File {
+        let rel: Vec<&str> = path.segments().collect();
+        let refused = |refused| self.refused(path, Operation::Delete, refused);
+        let failed = |err| self.failed(path, Operation::Delete, err);
+        // The root is a folder: nothing to delete.
+        let Some((name, folder)) = rel.split_last() else {
+            return Ok(());
+        };
+        let Some(dir) = self.beneath.folder(folder).map_err(refused)? else {
+            return Ok(());
+        };
+        let is_file = match dir.entry(name).map_err(failed)? {
+            // The link itself is removed, if it leads to a file inside the
+            // root.
+            Some(stat) if stat.kind == Kind::Link => {
+                self.beneath.link_target(&rel).map_err(refused)?.kind == Kind::File
+            }
+            Some(stat) => stat.kind == Kind::File,
+            None => false,
+        };
+        if !is_file {
             // Nothing to delete: missing, a folder (folders have no
             // existence of their own), or not a regular file.
             return Ok(());
         }
-        match fs::remove_file(&resolved.local) {
+        match dir.remove_file(name) {
             Ok(()) => {}
             Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-            Err(err) => return Err(self.failed(path, Operation::Delete, err)),
+            Err(err) => return Err(failed(err)),
         }
-        self.prune(&resolved.local);
+        self.prune(folder);
         if self.durable {
-            self.sync_lowest_folder(&resolved.local)
-                .map_err(|err| self.failed(path, Operation::Delete, err))?;
+            self.sync_lowest_folder(folder).map_err(failed)?;
         }
         Ok(())
     }
 
     fn list_blocking(&self, prefix: &StoragePath) -> StorageResult<Vec<ObjectMeta>> {
-        let resolved = self.resolve(prefix, Operation::List)?;
-        if resolved.state != State::Folder {
+        let rel: Vec<&str> = prefix.segments().collect();
+        let Some(start) = self
+            .beneath
+            .folder(&rel)
+            .map_err(|refused| self.refused(prefix, Operation::List, refused))?
+        else {
             return Ok(Vec::new());
-        }
+        };
         let mut found = Vec::new();
-        let mut pending = vec![(resolved.local, prefix.clone())];
-        while let Some((folder, folder_path)) = pending.pop() {
-            let entries = match fs::read_dir(&folder) {
+        // Subfolders are opened when their turn comes, by name in their
+        // parent, never through a link: an open descriptor per level, not
+        // per folder found.
+        let mut pending: Vec<(Dir, Option<std::ffi::OsString>, StoragePath)> =
+            vec![(start, None, prefix.clone())];
+        while let Some((parent, name, folder_path)) = pending.pop() {
+            let folder = match name {
+                None => parent,
+                Some(name) => match parent.child(&name) {
+                    Ok(Some(folder)) => folder,
+                    // Pruned by a concurrent delete, or swapped for a link
+                    // or a file since it was seen: not walked.
+                    Ok(None) => continue,
+                    Err(err) => return Err(self.failed(&folder_path, Operation::List, err)),
+                },
+            };
+            let entries = match folder.entries() {
                 Ok(entries) => entries,
                 // Pruned by a concurrent delete.
                 Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
                 Err(err) => return Err(self.failed(&folder_path, Operation::List, err)),
             };
-            for entry in entries {
-                let entry = entry.map_err(|err| self.failed(&folder_path, Operation::List, err))?;
-                let name = entry.file_name();
-                let Some(name) = name.to_str() else {
+            for (name, stat) in entries {
+                let Some(utf8) = name.to_str() else {
                     // `dman check` and `dman copy` report these.
                     tracing::warn!(
                         target: "dman::skipped",
@@ -471,75 +516,71 @@ impl FsBackend {
                     );
                     continue;
                 };
-                if name.starts_with(TEMP_PREFIX) {
+                if utf8.starts_with(TEMP_PREFIX) {
                     continue;
                 }
-                let path = match folder_path.join(name) {
+                let path = match folder_path.join(utf8) {
                     Ok(path) => path,
                     Err(err) => {
                         tracing::warn!(
                             target: "dman::skipped",
                             backend = %self.location,
-                            path = %format!("{folder_path}/{name}"),
+                            path = %format!("{folder_path}/{utf8}"),
                             "skipping a file whose name is not a valid storage path: {err}"
                         );
                         continue;
                     }
                 };
-                let file_type = entry
-                    .file_type()
-                    .map_err(|err| self.failed(&path, Operation::List, err))?;
-                let meta = if file_type.is_symlink() {
-                    match fs::canonicalize(entry.path()) {
-                        Ok(target) if target.starts_with(&self.root) => {
-                            match fs::metadata(&target) {
-                                Ok(meta) if meta.is_file() => meta,
-                                // Links to folders are not walked: that
-                                // would list files twice, or forever.
-                                _ => {
-                                    tracing::warn!(
-                                        target: "dman::skipped",
-                                        backend = %self.location,
-                                        %path,
-                                        "skipping a symbolic link to a folder"
-                                    );
-                                    continue;
-                                }
+                // Deleted while listing.
+                let Some(stat) = stat else {
+                    continue;
+                };
+                let stat = match stat.kind {
+                    Kind::Folder => {
+                        pending.push((folder.clone(), Some(name), path));
+                        continue;
+                    }
+                    Kind::File => stat,
+                    Kind::Link => {
+                        let rel: Vec<&str> = path.segments().collect();
+                        match self.beneath.stat(&rel) {
+                            Ok(Some(target)) if target.kind == Kind::File => target,
+                            // Links to folders are not walked: that would
+                            // list files twice, or forever.
+                            Ok(Some(_)) => {
+                                tracing::warn!(
+                                    target: "dman::skipped",
+                                    backend = %self.location,
+                                    %path,
+                                    "skipping a symbolic link to a folder"
+                                );
+                                continue;
+                            }
+                            _ => {
+                                tracing::warn!(
+                                    target: "dman::skipped",
+                                    backend = %self.location,
+                                    %path,
+                                    "skipping a symbolic link that leads outside the root or nowhere"
+                                );
+                                continue;
                             }
                         }
-                        _ => {
-                            tracing::warn!(
-                                target: "dman::skipped",
-                                backend = %self.location,
-                                %path,
-                                "skipping a symbolic link that leads outside the root or nowhere"
-                            );
-                            continue;
-                        }
                     }
-                } else if file_type.is_dir() {
-                    pending.push((entry.path(), path));
-                    continue;
-                } else if file_type.is_file() {
-                    match entry.metadata() {
-                        Ok(meta) => meta,
-                        // Deleted while listing.
-                        Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
-                        Err(err) => return Err(self.failed(&path, Operation::List, err)),
+                    Kind::Other => {
+                        tracing::warn!(
+                            target: "dman::skipped",
+                            backend = %self.location,
+                            %path,
+                            "skipping something that is neither a file nor a folder"
+                        );
+                        continue;
                     }
-                } else {
-                    tracing::warn!(
-                        target: "dman::skipped",
-                        backend = %self.location,
-                        %path,
-                        "skipping something that is neither a file nor a folder"
-                    );
-                    continue;
                 };
                 found.push(ObjectMeta {
                     path,
-                    size: meta.len(),
-                    last_modified: meta.modified().ok(),
+                    size: stat.size,
+                    last_modified: stat.modified,
                 });
             }
         }
@@ -548,24 +589,16 @@ impl FsBackend {
     }
 
     fn read_versioned_blocking(&self, path: &StoragePath) -> StorageResult<(Bytes, Version)> {
-        let resolved = self.resolve(path, Operation::Read)?;
-        if resolved.state != State::File {
-            return Err(self.not_found(path));
-        }
-        let mut file = match File::open(&resolved.local) {
-            Ok(file) => file,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Err(self.not_found(path)),
-            Err(err) => return Err(self.failed(path, Operation::Read, err)),
-        };
         // The version and the bytes come from one open file: a replacement
         // meanwhile is a new inode, which neither sees.
-        let meta = file
-            .metadata()
+        let (file, stat) = self.open_file(path, Operation::Read)?;
+        let mut data = Vec::with_capacity(stat.size as usize);
+        // Through `Take`, which reads to the end like `File::read_to_end`
+        // without asking the file its size and position again (two system
+        // calls per read; the size is known).
+        io::Read::read_to_end(&mut io::Read::take(file, u64::MAX), &mut data)
             .map_err(|err| self.failed(path, Operation::Read, err))?;
-        let mut data = Vec::with_capacity(meta.len() as usize);
-        io::Read::read_to_end(&mut file, &mut data)
-            .map_err(|err| self.failed(path, Operation::Read, err))?;
-        Ok((Bytes::from(data), file_version(&meta)))
+        Ok((Bytes::from(data), stat.version()))
     }
 
     fn write_if_blocking(
@@ -574,17 +607,15 @@ impl FsBackend {
         data: &[u8],
         condition: &WriteCondition,
     ) -> StorageResult<Version> {
-        let target = self.writable(path, Operation::Write)?;
         let conflict = || StorageError::conflict(self.location.as_ref(), path, condition);
         let failed = |err: io::Error| self.failed(path, Operation::Write, err);
-        let folder = target.parent().ok_or_else(|| {
-            self.failed(path, Operation::Write, "the root is a folder, not a file")
-        })?;
-        let (mut file, temp) = create_temp(folder).map_err(failed)?;
-        let temp = TempGuard {
-            path: temp,
-            armed: true,
-        };
+        let Prepared {
+            dir,
+            name,
+            created,
+            mut file,
+            temp,
+        } = self.prepare(path, Operation::Write)?;
         file.write_all(data).map_err(failed)?;
         if self.durable {
             file.sync_all().map_err(failed)?;
@@ -595,7 +626,7 @@ impl FsBackend {
                 // link(2) fails if the target exists, atomically: of several
                 // creators exactly one succeeds. The temporary name is then
                 // dropped by the guard.
-                match fs::hard_link(&temp.path, &target) {
+                match dir.hard_link(&temp.name, &name) {
                     Ok(()) => {}
                     Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
                         return Err(conflict())
@@ -604,40 +635,38 @@ impl FsBackend {
                 }
             }
             WriteCondition::Match(expected) => {
-                let _lock = FolderLock::exclusive(folder).map_err(failed)?;
-                let current = match fs::symlink_metadata(&target) {
-                    Ok(meta) if meta.is_file() => file_version(&meta),
-                    Ok(_) => return Err(conflict()),
-                    Err(err) if err.kind() == io::ErrorKind::NotFound => return Err(conflict()),
-                    Err(err) => return Err(failed(err)),
+                let _lock = dir
+                    .reopen()
+                    .and_then(FolderLock::exclusive)
+                    .map_err(failed)?;
+                let current = match dir.entry(&name).map_err(failed)? {
+                    Some(stat) if stat.kind == Kind::File => stat.version(),
+                    _ => return Err(conflict()),
                 };
                 if &current != expected {
                     return Err(conflict());
                 }
-                fs::rename(&temp.path, &target).map_err(failed)?;
+                dir.rename(&temp.name, &name).map_err(failed)?;
             }
         }
         drop(temp);
         if self.durable {
-            sync_folder_if_present(folder).map_err(failed)?;
+            sync_written(&dir, &created).map_err(failed)?;
         }
-        let meta = fs::symlink_metadata(&target).map_err(failed)?;
-        Ok(file_version(&meta))
+        match dir.entry(&name).map_err(failed)? {
+            Some(stat) => Ok(stat.version()),
+            None => Err(failed(io::Error::new(
+                io::ErrorKind::NotFound,
+                "the file was removed right after it was written",
+            ))),
+        }
     }
 
     fn copy_blocking(&self, from: &StoragePath, to: &StoragePath) -> StorageResult<()> {
-        let source = self.resolve(from, Operation::Copy)?;
-        if source.state != State::File {
-            return Err(self.not_found(from));
-        }
-        let mut source = match File::open(&source.local) {
-            Ok(file) => file,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Err(self.not_found(from)),
-            Err(err) => return Err(self.failed(from, Operation::Copy, err)),
-        };
-        let target = self.writable(to, Operation::Copy)?;
-        self.replace_atomically(&target, |file| io::copy(&mut source, file).map(drop))
-            .map_err(|err| self.failed(to, Operation::Copy, err))
+        let (mut source, _) = self.open_file(from, Operation::Copy)?;
+        self.replace_atomically(to, Operation::Copy, |file| {
+            io::copy(&mut source, file).map(drop)
+        })
     }
 }
 
@@ -650,46 +679,23 @@ impl std::fmt::Debug for FsBackend {
     }
 }
 
-/// What a path leads to on the disk.
-#[derive(Debug, PartialEq, Eq)]
-enum State {
-    Missing,
-    File,
-    Folder,
-    /// Neither a regular file nor a folder (a socket, a device, ...).
-    Other,
-    /// The named ancestor is not a folder, so the path cannot exist.
-    BlockedBy(String),
+/// A write under way: its folder, the name it replaces, the folders it
+/// made, and the temporary file.
+struct Prepared {
+    dir: Dir,
+    name: String,
+    created: Vec<Dir>,
+    file: File,
+    temp: TempGuard,
 }
 
-struct Resolved {
-    local: PathBuf,
-    state: State,
-}
-
-/// The version of a file: what changes whenever it is replaced.
-fn file_version(meta: &Metadata) -> Version {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        Version::new(format!(
-            "{}:{}:{}:{}.{:09}",
-            meta.dev(),
-            meta.ino(),
-            meta.size(),
-            meta.mtime(),
-            meta.mtime_nsec()
-        ))
+/// Flushes the folder of a write, and the folders in which it made one.
+fn sync_written(dir: &Dir, created: &[Dir]) -> io::Result<()> {
+    dir.sync_if_present()?;
+    for parent in created {
+        parent.sync_if_present()?;
     }
-    #[cfg(not(unix))]
-    {
-        let modified = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .unwrap_or_default();
-        Version::new(format!("{}:{}", meta.len(), modified.as_nanos()))
-    }
+    Ok(())
 }
 
 /// An exclusive `flock` of a folder, released on drop (and by the kernel
@@ -700,8 +706,7 @@ struct FolderLock {
 }
 
 impl FolderLock {
-    fn exclusive(folder: &Path) -> io::Result<Self> {
-        let folder = File::open(folder)?;
+    fn exclusive(folder: File) -> io::Result<Self> {
         #[cfg(unix)]
         {
             use std::os::fd::AsRawFd;
@@ -734,60 +739,16 @@ impl Drop for FolderLock {
 
 /// Removes a temporary file unless it was renamed into place (disarmed).
 struct TempGuard {
-    path: PathBuf,
+    dir: Dir,
+    name: String,
     armed: bool,
 }
 
 impl Drop for TempGuard {
     fn drop(&mut self) {
         if self.armed {
-            let _ = fs::remove_file(&self.path);
+            let _ = self.dir.remove_file(&self.name);
         }
-    }
-}
-
-/// Creates a fresh temporary file in `folder`, creating the folder first.
-/// Retries when a concurrent delete prunes the folder in between.
-fn create_temp(folder: &Path) -> io::Result<(File, PathBuf)> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let result = fs::create_dir_all(folder).and_then(|()| {
-            let temp = folder.join(format!("{TEMP_PREFIX}{}", uuid::Uuid::new_v4().simple()));
-            OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&temp)
-                .map(|file| (file, temp))
-        });
-        match result {
-            Err(err) if err.kind() == io::ErrorKind::NotFound && attempt < WRITE_ATTEMPTS => {}
-            result => return result,
-        }
-    }
-}
-
-/// Flushes a folder's entries to the disk, unless a concurrent delete
-/// removed the folder meanwhile (then there is nothing left to flush).
-fn sync_folder_if_present(folder: &Path) -> io::Result<()> {
-    match sync_folder(folder) {
-        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
-        result => result,
-    }
-}
-
-/// Flushes a folder's entries to the disk.
-fn sync_folder(folder: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(folder)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        // Folders cannot be opened as files here; renames are durable once
-        // the file is.
-        let _ = folder;
-        Ok(())
     }
 }
 
@@ -824,7 +785,7 @@ impl StorageBackend for FsBackend {
     async fn exists(&self, path: &StoragePath) -> StorageResult<bool> {
         let owned = path.clone();
         self.run(path, Operation::Exists, move |this| {
-            Ok(this.resolve(&owned, Operation::Exists)?.state == State::File)
+            Ok(this.file_stat(&owned, Operation::Exists)?.is_some())
         })
         .await
     }
@@ -847,15 +808,17 @@ impl StorageBackend for FsBackend {
 
     /// Chunks of 1 MiB ([`STREAM_CHUNK`](dman_core::storage::STREAM_CHUNK)),
     /// read from one open file: a replacement of the file while the stream
-    /// runs is not seen (the stream reads the inode it opened).
+    /// runs is not seen (the stream reads the inode it opened). The first
+    /// chunk is read with the open, so a file of less than a chunk costs
+    /// one trip to the blocking pool.
     async fn read_stream(&self, path: &StoragePath) -> StorageResult<ByteStream> {
         let owned = path.clone();
-        let file = self
+        let opened = self
             .run(path, Operation::Read, move |this| {
                 this.open_blocking(&owned)
             })
             .await?;
-        Ok(self.chunks(path, file))
+        Ok(self.chunks(path, opened))
     }
 
     /// Chunks go to a temporary file beside the target as they come

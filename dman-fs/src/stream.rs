@@ -8,7 +8,8 @@
 //! [`StorageBackend::head`]: dman_core::StorageBackend::head
 //! [`StorageBackend::leftovers`]: dman_core::StorageBackend::leftovers
 
-use std::fs::{self, File};
+use std::ffi::OsString;
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -18,7 +19,8 @@ use dman_core::storage::{ByteStream, Leftover, LeftoverKind, Upload, STREAM_CHUN
 use dman_core::Operation;
 use dman_core::{ObjectMeta, StorageError, StoragePath, StorageResult};
 
-use crate::{create_temp, sync_folder_if_present, FsBackend, State, TempGuard, TEMP_PREFIX};
+use crate::beneath::{is_absent, Dir, Kind, Refused};
+use crate::{sync_written, FsBackend, Prepared, TempGuard, TEMP_PREFIX};
 
 /// Runs blocking work on Tokio's blocking pool, or on this thread outside
 /// a Tokio runtime.
@@ -29,143 +31,142 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
     }
 }
 
+/// A file opened for a stream, with its first chunk already read.
+pub(crate) struct Opened {
+    chunk: Vec<u8>,
+    /// `None` once the end of the file was reached.
+    file: Option<File>,
+}
+
+/// Reads the next chunk of `file`, of at most [`STREAM_CHUNK`] bytes
+/// (`expected` sizes the buffer); the file is given back unless its end
+/// was reached.
+fn read_chunk(mut file: File, expected: u64) -> io::Result<(Vec<u8>, Option<File>)> {
+    let limit = STREAM_CHUNK as u64;
+    let mut chunk = Vec::with_capacity(expected.min(limit) as usize);
+    // `read_to_end` stops at the end of the file only: a short read is
+    // not the end.
+    let read = (&mut file).take(limit).read_to_end(&mut chunk)?;
+    let more = read as u64 == limit;
+    Ok((chunk, more.then_some(file)))
+}
+
 impl FsBackend {
     pub(crate) fn head_blocking(&self, path: &StoragePath) -> StorageResult<ObjectMeta> {
-        let resolved = self.resolve(path, Operation::Head)?;
-        if resolved.state != State::File {
-            return Err(self.not_found(path));
-        }
-        // `resolve` checked every link on the way; `metadata` follows the
-        // last one, which it found inside the root.
-        match fs::metadata(&resolved.local) {
-            Ok(meta) => Ok(ObjectMeta {
+        match self.file_stat(path, Operation::Head)? {
+            Some(stat) => Ok(ObjectMeta {
                 path: path.clone(),
-                size: meta.len(),
-                last_modified: meta.modified().ok(),
+                size: stat.size,
+                last_modified: stat.modified,
             }),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => Err(self.not_found(path)),
-            Err(err) => Err(self.failed(path, Operation::Head, err)),
+            None => Err(self.not_found(path)),
         }
     }
 
-    pub(crate) fn open_blocking(&self, path: &StoragePath) -> StorageResult<File> {
-        let resolved = self.resolve(path, Operation::Read)?;
-        if resolved.state != State::File {
-            return Err(self.not_found(path));
-        }
-        match File::open(&resolved.local) {
-            Ok(file) => Ok(file),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => Err(self.not_found(path)),
-            Err(err) => Err(self.failed(path, Operation::Read, err)),
-        }
+    /// Opens `path` and reads its first chunk, in one trip to the blocking
+    /// pool.
+    pub(crate) fn open_blocking(&self, path: &StoragePath) -> StorageResult<Opened> {
+        let (file, stat) = self.open_file(path, Operation::Read)?;
+        let (chunk, file) =
+            read_chunk(file, stat.size).map_err(|err| self.failed(path, Operation::Read, err))?;
+        Ok(Opened { chunk, file })
     }
 
-    /// The stream of an open file: chunks of [`STREAM_CHUNK`] bytes, each
-    /// read on the blocking pool.
-    pub(crate) fn chunks(&self, path: &StoragePath, file: File) -> ByteStream {
+    /// The stream of an opened file: its first chunk, then chunks of
+    /// [`STREAM_CHUNK`] bytes, each read on the blocking pool.
+    pub(crate) fn chunks(&self, path: &StoragePath, opened: Opened) -> ByteStream {
         let this = self.clone();
         let path = path.clone();
-        Box::pin(futures::stream::unfold(Some(file), move |file| {
+        let first = futures::stream::iter(
+            (!opened.chunk.is_empty()).then(|| Ok(Bytes::from(opened.chunk))),
+        );
+        let rest = futures::stream::unfold(opened.file, move |file| {
             let this = this.clone();
             let path = path.clone();
             async move {
-                let mut file = file?;
-                let read = blocking(move || {
-                    let mut buffer = vec![0; STREAM_CHUNK];
-                    let mut filled = 0;
-                    // Fill the chunk: a short read is not the end.
-                    while filled < buffer.len() {
-                        match file.read(&mut buffer[filled..]) {
-                            Ok(0) => break,
-                            Ok(n) => filled += n,
-                            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                            Err(err) => return Err(err),
-                        }
-                    }
-                    buffer.truncate(filled);
-                    Ok((buffer, file))
-                })
-                .await
-                .and_then(|result| result);
+                let file = file?;
+                let read = blocking(move || read_chunk(file, STREAM_CHUNK as u64))
+                    .await
+                    .and_then(|result| result);
                 match read {
-                    Ok((buffer, _)) if buffer.is_empty() => None,
-                    Ok((buffer, file)) => Some((Ok(Bytes::from(buffer)), Some(file))),
+                    Ok((chunk, _)) if chunk.is_empty() => None,
+                    Ok((chunk, file)) => Some((Ok(Bytes::from(chunk)), file)),
                     Err(err) => Some((Err(this.failed(&path, Operation::Read, err)), None)),
                 }
             }
-        }))
+        });
+        Box::pin(futures::StreamExt::chain(first, rest))
     }
 
     /// Starts a streamed write: checks the path as `write` does and creates
     /// the temporary file beside the target.
     pub(crate) fn start_upload(&self, path: &StoragePath) -> StorageResult<FsUpload> {
-        let target = self.writable(path, Operation::Write)?;
-        let folder = target
-            .parent()
-            .ok_or_else(|| self.failed(path, Operation::Write, "the root is a folder, not a file"))?
-            .to_path_buf();
-        let new_folders = if self.durable {
-            self.missing_folders(&folder)
-        } else {
-            Vec::new()
-        };
-        let (file, temp) =
-            create_temp(&folder).map_err(|err| self.failed(path, Operation::Write, err))?;
+        let Prepared {
+            dir,
+            name,
+            created,
+            file,
+            temp,
+        } = self.prepare(path, Operation::Write)?;
         Ok(FsUpload {
             backend: self.clone(),
             path: path.clone(),
-            target,
-            folder,
-            new_folders,
+            dir,
+            name,
+            created,
             file: Some(file),
-            temp: TempGuard {
-                path: temp,
-                armed: true,
-            },
+            temp,
         })
     }
 
     pub(crate) fn leftovers_blocking(&self) -> StorageResult<Vec<Leftover>> {
         let root = StoragePath::root();
+        let failed = |err| self.failed(&root, Operation::ListLeftovers, err);
         let mut found = Vec::new();
-        let mut pending = vec![self.root.to_path_buf()];
-        while let Some(folder) = pending.pop() {
-            let entries = match fs::read_dir(&folder) {
+        let Ok(Some(top)) = self.beneath.folder(&[]) else {
+            return Ok(found);
+        };
+        // Links are never followed: what they lead to is not ours.
+        let mut pending: Vec<(Dir, Option<OsString>, PathBuf)> = vec![(top, None, PathBuf::new())];
+        while let Some((parent, name, relative)) = pending.pop() {
+            let folder = match name {
+                None => parent,
+                Some(name) => match parent.child(&name) {
+                    Ok(Some(folder)) => folder,
+                    Ok(None) => continue,
+                    Err(err) => return Err(failed(err)),
+                },
+            };
+            let entries = match folder.entries() {
                 Ok(entries) => entries,
                 Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
-                Err(err) => return Err(self.failed(&root, Operation::ListLeftovers, err)),
+                Err(err) => return Err(failed(err)),
             };
-            for entry in entries {
-                let entry =
-                    entry.map_err(|err| self.failed(&root, Operation::ListLeftovers, err))?;
-                // Links are never followed: what they lead to is not ours.
-                let Ok(file_type) = entry.file_type() else {
-                    continue;
-                };
-                if file_type.is_dir() {
-                    pending.push(entry.path());
-                    continue;
-                }
-                let is_temp = entry
-                    .file_name()
-                    .to_str()
-                    .is_some_and(|name| name.starts_with(TEMP_PREFIX));
-                if !file_type.is_file() || !is_temp {
-                    continue;
-                }
-                let Ok(meta) = entry.metadata() else {
+            for (name, stat) in entries {
+                let Some(stat) = stat else {
                     // Renamed into place or removed meanwhile.
                     continue;
                 };
-                let local = entry.path();
-                let Some(name) = relative_name(&self.root, &local) else {
+                let local = relative.join(&name);
+                if stat.kind == Kind::Folder {
+                    pending.push((folder.clone(), Some(name), local));
+                    continue;
+                }
+                let is_temp = name
+                    .to_str()
+                    .is_some_and(|name| name.starts_with(TEMP_PREFIX));
+                if stat.kind != Kind::File || !is_temp {
+                    continue;
+                }
+                let local = self.root().join(local);
+                let Some(name) = relative_name(self.root(), &local) else {
                     continue;
                 };
                 found.push(Leftover {
                     name,
                     kind: LeftoverKind::TempFile,
-                    size: meta.len(),
-                    last_modified: meta.modified().ok(),
+                    size: stat.size,
+                    last_modified: stat.modified,
                     id: local.to_string_lossy().into_owned(),
                 });
             }
@@ -176,6 +177,7 @@ impl FsBackend {
 
     pub(crate) fn remove_leftover_blocking(&self, leftover: &Leftover) -> StorageResult<()> {
         let root = StoragePath::root();
+        let failed = |err| self.failed(&root, Operation::RemoveLeftover, err);
         let refuse = |why: &str| {
             self.failed(
                 &root,
@@ -190,46 +192,40 @@ impl FsBackend {
             return Err(refuse("not a temporary file"));
         }
         let local = PathBuf::from(&leftover.id);
-        let Some(relative) = relative_name(&self.root, &local) else {
+        let Some(relative) = relative_name(self.root(), &local) else {
             return Err(refuse("not under the root"));
         };
         if relative != leftover.name {
             return Err(refuse("its name and its file disagree"));
         }
-        let is_temp = local
-            .file_name()
-            .and_then(|name| name.to_str())
-            .is_some_and(|name| name.starts_with(TEMP_PREFIX));
-        if !is_temp {
+        let rel: Vec<&str> = relative.split('/').collect();
+        let Some((name, folders)) = rel.split_last() else {
+            return Err(refuse("not under the root"));
+        };
+        if !name.starts_with(TEMP_PREFIX) {
             return Err(refuse(&format!(
                 "its name does not start with `{TEMP_PREFIX}`"
             )));
         }
         // Every folder on the way must be a real folder, not a link that
         // could lead out of the root.
-        let mut current = self.root.to_path_buf();
-        let folders: Vec<_> = Path::new(&relative).components().collect();
-        for component in &folders[..folders.len().saturating_sub(1)] {
-            current.push(component);
-            match fs::symlink_metadata(&current) {
-                Ok(meta) if meta.is_dir() => {}
-                Ok(_) => return Err(refuse("a folder on its way is not a folder")),
-                Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
-                Err(err) => return Err(self.failed(&root, Operation::RemoveLeftover, err)),
-            }
+        let dir = match self.beneath.real_folder(folders) {
+            Ok(Some(dir)) => dir,
+            Ok(None) => return Ok(()),
+            Err(Refused::Io(err)) => return Err(failed(err)),
+            Err(_) => return Err(refuse("a folder on its way is not a folder")),
+        };
+        match dir.entry(name).map_err(failed)? {
+            Some(stat) if stat.kind == Kind::File => {}
+            Some(_) => return Err(refuse("not a regular file")),
+            None => return Ok(()),
         }
-        match fs::symlink_metadata(&local) {
-            Ok(meta) if meta.is_file() => {}
-            Ok(_) => return Err(refuse("not a regular file")),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(err) => return Err(self.failed(&root, Operation::RemoveLeftover, err)),
-        }
-        match fs::remove_file(&local) {
+        match dir.remove_file(name) {
             Ok(()) => {}
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(err) => return Err(self.failed(&root, Operation::RemoveLeftover, err)),
+            Err(err) if is_absent(&err) => return Ok(()),
+            Err(err) => return Err(failed(err)),
         }
-        self.prune(&local);
+        self.prune(folders);
         Ok(())
     }
 }
@@ -256,9 +252,11 @@ fn relative_name(root: &Path, local: &Path) -> Option<String> {
 pub(crate) struct FsUpload {
     backend: FsBackend,
     path: StoragePath,
-    target: PathBuf,
-    folder: PathBuf,
-    new_folders: Vec<PathBuf>,
+    /// The target's folder, and the target's name in it.
+    dir: Dir,
+    name: String,
+    /// The folders in which the write made one (to flush, if durable).
+    created: Vec<Dir>,
     /// `None` only while a chunk is being written on the blocking pool.
     file: Option<File>,
     temp: TempGuard,
@@ -302,23 +300,17 @@ impl Upload for FsUpload {
     async fn finish(mut self: Box<Self>) -> StorageResult<()> {
         let file = self.file()?;
         let durable = self.backend.durable;
-        let temp = self.temp.path.clone();
-        let target = self.target.clone();
-        let folder = self.folder.clone();
-        let new_folders = std::mem::take(&mut self.new_folders);
+        let temp = self.temp.name.clone();
+        let (dir, name) = (self.dir.clone(), self.name.clone());
+        let created = std::mem::take(&mut self.created);
         let done = blocking(move || -> io::Result<()> {
             if durable {
                 file.sync_all()?;
             }
             drop(file);
-            fs::rename(&temp, &target)?;
+            dir.rename(&temp, &name)?;
             if durable {
-                sync_folder_if_present(&folder)?;
-                for created in &new_folders {
-                    if let Some(parent) = created.parent() {
-                        sync_folder_if_present(parent)?;
-                    }
-                }
+                sync_written(&dir, &created)?;
             }
             Ok(())
         })
@@ -326,7 +318,7 @@ impl Upload for FsUpload {
         .and_then(|result| result);
         // Renamed or not, the temporary name is gone or to be removed: the
         // guard removes it unless the rename happened.
-        if done.is_ok() || fs::symlink_metadata(&self.temp.path).is_err() {
+        if done.is_ok() || !matches!(self.dir.entry(&self.temp.name), Ok(Some(_))) {
             self.temp.armed = false;
         }
         done.map_err(|err| self.failed(err))

@@ -210,3 +210,94 @@ fn block_on_once<F: std::future::Future>(future: F) -> F::Output {
         Poll::Pending => panic!("the future did not complete on the calling thread"),
     }
 }
+
+/// Streamed reads split files into chunks of at most `STREAM_CHUNK` bytes,
+/// none empty, whatever the size's place relative to a chunk boundary; the
+/// first chunk is read with the open, which works outside a runtime too.
+#[tokio::test]
+async fn streams_split_at_chunk_boundaries() {
+    use dman_core::storage::STREAM_CHUNK;
+    use futures::TryStreamExt;
+    let folder = tempfile::tempdir().unwrap();
+    let backend = FsBackend::new(folder.path()).unwrap();
+    for size in [
+        0,
+        1,
+        STREAM_CHUNK - 1,
+        STREAM_CHUNK,
+        STREAM_CHUNK + 1,
+        2 * STREAM_CHUNK,
+    ] {
+        let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+        let path = p(&format!("streams/{size}.bin"));
+        backend
+            .write(&path, Bytes::from(data.clone()))
+            .await
+            .unwrap();
+        let chunks: Vec<Bytes> = backend
+            .read_stream(&path)
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(chunks.len(), size.div_ceil(STREAM_CHUNK), "size {size}");
+        assert!(
+            chunks
+                .iter()
+                .all(|chunk| !chunk.is_empty() && chunk.len() <= STREAM_CHUNK),
+            "size {size}: chunks of {:?} bytes",
+            chunks.iter().map(Bytes::len).collect::<Vec<_>>()
+        );
+        assert!(chunks.concat() == data, "size {size}: the content differs");
+    }
+    let small = p("streams/1.bin");
+    let outside_a_runtime = std::thread::spawn(move || {
+        let stream = block_on_once(backend.read_stream(&small)).unwrap();
+        block_on_once(stream.try_collect::<Vec<Bytes>>()).unwrap()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(outside_a_runtime, [Bytes::from_static(&[0])]);
+}
+
+/// A FIFO (or socket, or device) where a file is expected is not a file:
+/// reads find nothing (and do not hang on opening it), writes refuse it,
+/// deletes leave it.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_fifo_is_not_a_file() {
+    use rustix::fs::{mknodat, FileType, Mode, CWD};
+    let folder = tempfile::tempdir().unwrap();
+    let backend = FsBackend::new(folder.path()).unwrap();
+    fs::create_dir(folder.path().join("odd")).unwrap();
+    let fifo = folder.path().join("odd/pipe");
+    mknodat(
+        CWD,
+        &fifo,
+        FileType::Fifo,
+        Mode::from_bits_truncate(0o600),
+        0,
+    )
+    .unwrap();
+    let path = p("odd/pipe");
+
+    assert!(backend.read(&path).await.unwrap_err().is_not_found());
+    assert!(backend
+        .read_versioned(&path)
+        .await
+        .unwrap_err()
+        .is_not_found());
+    assert!(matches!(
+        backend.read_stream(&path).await,
+        Err(err) if err.is_not_found()
+    ));
+    assert!(!backend.exists(&path).await.unwrap());
+    assert!(backend.head(&path).await.unwrap_err().is_not_found());
+    assert!(backend.list(&p("odd")).await.unwrap().is_empty());
+    let err = backend.write(&path, Bytes::new()).await.unwrap_err();
+    assert!(err.to_string().contains("something other"), "{err}");
+    backend.delete(&path).await.unwrap();
+    use std::os::unix::fs::FileTypeExt;
+    assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+}

@@ -227,3 +227,71 @@ async fn links_that_stay_inside_the_root_are_followed() {
         ]
     );
 }
+
+/// Folders a write makes below an absolute link that stays inside the root
+/// land where the link leads (the kernel's `RESOLVE_BENEATH` refuses
+/// absolute links; the backend checks them and follows them itself), and
+/// a delete prunes them there, leaving the link.
+#[tokio::test]
+async fn folders_made_below_an_absolute_link_inside_land_inside() {
+    let s = setup();
+    s.backend
+        .write(&p("real/data.txt"), Bytes::from_static(b"data"))
+        .await
+        .unwrap();
+    symlink(s.root.join("real"), s.root.join("alias")).unwrap();
+    let deep = p("alias/new/deeper/file.txt");
+    s.backend
+        .write(&deep, Bytes::from_static(b"deep"))
+        .await
+        .unwrap();
+    assert_eq!(
+        fs::read(s.root.join("real/new/deeper/file.txt")).unwrap(),
+        b"deep"
+    );
+    assert_eq!(
+        s.backend.read(&deep).await.unwrap(),
+        Bytes::from_static(b"deep")
+    );
+    s.backend.delete(&deep).await.unwrap();
+    assert!(!s.root.join("real/new").exists());
+    assert!(s.root.join("real/data.txt").is_file());
+    assert!(fs::symlink_metadata(s.root.join("alias"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(outside_files(&s.outside).len(), 1);
+}
+
+/// `remove_leftover` goes through real folders only: a temporary file
+/// named through a link (even one that stays inside) is not removed.
+#[tokio::test]
+async fn a_leftover_named_through_a_link_is_not_removed() {
+    use dman_core::storage::{Leftover, LeftoverKind};
+    let s = setup();
+    fs::create_dir(s.root.join("real")).unwrap();
+    let temp = s.root.join("real/.dman-tmp-0123");
+    fs::write(&temp, b"half").unwrap();
+    symlink("real", s.root.join("alias")).unwrap();
+    let listed = s.backend.leftovers().await.unwrap();
+    let names: Vec<_> = listed.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["real/.dman-tmp-0123"], "links are not walked");
+
+    let forged = Leftover {
+        name: "alias/.dman-tmp-0123".to_owned(),
+        id: s
+            .root
+            .join("alias/.dman-tmp-0123")
+            .to_string_lossy()
+            .into_owned(),
+        ..listed[0].clone()
+    };
+    assert_eq!(forged.kind, LeftoverKind::TempFile);
+    let err = s.backend.remove_leftover(&forged).await.unwrap_err();
+    assert!(err.to_string().contains("not a folder"), "{err}");
+    assert!(temp.is_file());
+    s.backend.remove_leftover(&listed[0]).await.unwrap();
+    assert!(!temp.exists());
+    // The folder it leaves empty goes, as after a delete.
+    assert!(!s.root.join("real").exists());
+}
