@@ -48,6 +48,14 @@
 //!   `object_store` client, against the same in-process S3 server (s3s-fs,
 //!   objects in files under `DMAN_BENCH_DIR`).
 //!
+//! On the local folder (`fs`, `fs-durable`) the same rows also run with
+//! the concurrency dman uses (`raw16` in the output, "raw x16" in the
+//! table; issue 17): 16 threads of plain calls, each taking every 16th
+//! file (a write of all files read beforehand, untimed). A limit that dman
+//! beats with its 16 concurrent writes is no limit. The `clean` row's raw
+//! limit removes the files the raw saves wrote (`std::fs::remove_file`),
+//! from one thread and from 16.
+//!
 //! Before each timed step the page cache is written back (`sync`,
 //! untimed), so one step's write-back does not land in the next one's time;
 //! nothing is dropped from the cache, so reads come from memory for dman-rs
@@ -485,6 +493,9 @@ impl RawFs {
 struct Times {
     dman: HashMap<&'static str, Duration>,
     raw: HashMap<&'static str, Duration>,
+    /// The local folder's raw limit with dman's concurrency: 16 threads
+    /// of plain calls.
+    raw16: HashMap<&'static str, Duration>,
 }
 
 async fn cycle(
@@ -526,6 +537,13 @@ async fn cycle(
     if want("raw-save") {
         sync();
         times.raw.insert("save", t.raw.write(&store, &paths).await);
+        if let Raw::Fs { dir, durable, .. } = &t.raw {
+            sync();
+            let dir16 = dir.with_file_name(".dman16");
+            times
+                .raw16
+                .insert("save", fs16::write(&store, &paths, &dir16, *durable).await);
+        }
     }
     let json: Vec<StoragePath> = paths.iter().filter(|p| is(p, ".json")).cloned().collect();
     let all: Vec<StoragePath> = paths
@@ -551,6 +569,10 @@ async fn cycle(
     if want("raw-resume") {
         sync();
         times.raw.insert("resume", t.raw.read(&json).await);
+        if let Raw::Fs { saved, .. } = &t.raw {
+            sync();
+            times.raw16.insert("resume", fs16::read(saved, &json));
+        }
     }
 
     // load: every array of every run, kept until the clock stops.
@@ -574,6 +596,10 @@ async fn cycle(
     if want("raw-load") {
         sync();
         times.raw.insert("load", t.raw.read(&all).await);
+        if let Raw::Fs { saved, .. } = &t.raw {
+            sync();
+            times.raw16.insert("load", fs16::read(saved, &all));
+        }
     }
 
     // append one run and save.
@@ -604,7 +630,98 @@ async fn cycle(
         let left = store.list(&StoragePath::root()).await.expect("list");
         assert!(left.iter().all(|m| is(&m.path, ".gitignore")), "{left:?}");
     }
+    // The raw limit of clean: removing the files the raw saves wrote (the
+    // same files as dman's save, without the appended run), from one
+    // thread and from 16.
+    if want("raw-clean") && want("raw-save") {
+        if let Raw::Fs { dir, .. } = &t.raw {
+            sync();
+            times.raw.insert("clean", fs16::remove(dir, &all, 1));
+            sync();
+            times
+                .raw16
+                .insert("clean", fs16::remove(&dir.with_file_name(".dman16"), &all, 16));
+        }
+    }
     times
+}
+
+/// The local folder's raw limit with the concurrency dman uses: plain
+/// `std::fs` calls from 16 threads, each taking every 16th file.
+mod fs16 {
+    use super::*;
+
+    const THREADS: usize = 16;
+
+    /// Writes `paths` (read from `saved` beforehand, untimed) under `dir`.
+    pub async fn write(
+        saved: &Arc<dyn StorageBackend>,
+        paths: &[StoragePath],
+        dir: &Path,
+        durable: bool,
+    ) -> Duration {
+        let mut files = Vec::with_capacity(paths.len());
+        for path in paths {
+            files.push((local(dir, path), saved.read(path).await.expect("read")));
+        }
+        let start = Instant::now();
+        std::thread::scope(|scope| {
+            for first in 0..THREADS {
+                let files = &files;
+                scope.spawn(move || {
+                    for (file, bytes) in files.iter().skip(first).step_by(THREADS) {
+                        let parent = file.parent().expect("parent");
+                        std::fs::create_dir_all(parent).expect("mkdir");
+                        let mut f = std::fs::File::create(file).expect("create");
+                        f.write_all(bytes).expect("write");
+                        if durable {
+                            f.sync_all().expect("fsync");
+                        }
+                    }
+                });
+            }
+        });
+        start.elapsed()
+    }
+
+    /// Reads `paths` under `dir`, keeping every buffer until the clock
+    /// stops.
+    pub fn read(dir: &Path, paths: &[StoragePath]) -> Duration {
+        let start = Instant::now();
+        let kept: Vec<Vec<Vec<u8>>> = std::thread::scope(|scope| {
+            let readers: Vec<_> = (0..THREADS)
+                .map(|first| {
+                    scope.spawn(move || {
+                        paths
+                            .iter()
+                            .skip(first)
+                            .step_by(THREADS)
+                            .map(|p| std::fs::read(local(dir, p)).expect("raw read"))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            readers.into_iter().map(|r| r.join().expect("reader")).collect()
+        });
+        let t = start.elapsed();
+        assert_eq!(kept.iter().map(Vec::len).sum::<usize>(), paths.len());
+        t
+    }
+
+    /// Removes `paths` under `dir` from `threads` threads.
+    pub fn remove(dir: &Path, paths: &[StoragePath], threads: usize) -> Duration {
+        let start = Instant::now();
+        std::thread::scope(|scope| {
+            for first in 0..threads {
+                scope.spawn(move || {
+                    for p in paths.iter().skip(first).step_by(threads) {
+                        std::fs::remove_file(local(dir, p)).expect("raw remove");
+                    }
+                });
+            }
+        });
+        start.elapsed()
+    }
 }
 
 fn json_line(imp: &str, backend: &str, row: &str, n: usize, t: Duration, reps: usize) -> String {
@@ -647,7 +764,11 @@ async fn main() {
             let mut best = Times::default();
             for _ in 0..reps {
                 let times = cycle(&mut env, backend, n, &data, &output).await;
-                for (into, from) in [(&mut best.dman, times.dman), (&mut best.raw, times.raw)] {
+                for (into, from) in [
+                    (&mut best.dman, times.dman),
+                    (&mut best.raw, times.raw),
+                    (&mut best.raw16, times.raw16),
+                ] {
                     for (row, t) in from {
                         let e = into.entry(row).or_insert(t);
                         *e = (*e).min(t);
@@ -664,6 +785,11 @@ async fn main() {
                 if let Some(&t) = best.raw.get(row) {
                     writeln!(out, "{}", json_line("raw", backend, row, n, t, reps)).expect("write");
                     summary.push(format!("(raw {:.3} s)", t.as_secs_f64()));
+                }
+                if let Some(&t) = best.raw16.get(row) {
+                    writeln!(out, "{}", json_line("raw16", backend, row, n, t, reps))
+                        .expect("write");
+                    summary.push(format!("(raw x16 {:.3} s)", t.as_secs_f64()));
                 }
             }
             out.flush().expect("flush");

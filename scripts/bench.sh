@@ -12,8 +12,14 @@
 # then benches/python/bench_dman.py (Python dman on a local folder), both
 # writing JSON lines to one file, then benches/python/table.py.
 #
+# Then the single large array (issue 17): benches/big_array.rs (peak memory and
+# time of saving and loading one array on a local folder and on S3, against
+# plain writes and reads) and benches/python/big_array.py (numpy.save and
+# numpy.load of the same array).
+#
 # Environment:
 #   DMAN_BENCH_N         run counts (default 100,500,2000)
+#   DMAN_BENCH_BIG_MIB   size of the large array in MiB (default 2048; 0 skips it)
 #   DMAN_BENCH_BACKENDS  dman-rs backends (default memory,fs,fs-durable,zip,s3)
 #   DMAN_BENCH_REPS      dman-rs cycles per N, best kept (default 100:5,500:3,2000:2;
 #                        the compare bench caps fsync, zip and S3 at 1 for 2000)
@@ -85,6 +91,15 @@ if [ "${DMAN_BENCH_PYTHON:-1}" != 0 ]; then
     "$PY" "$ROOT/benches/python/bench_dman.py" \
         --base "$RUN" --n "$NS" --reps "$PY_REPS" --out "$OUT" --keep
 fi
+BIG_MIB="${DMAN_BENCH_BIG_MIB:-2048}"
+big_table=""
+if [ "$BIG_MIB" != 0 ]; then
+    say "one array of $BIG_MIB MiB: dman-rs (folder, S3), plain calls, numpy"
+    big_table="$(DMAN_BENCH_DIR="$RUN" DMAN_BENCH_BIG_MIB="$BIG_MIB" \
+        cargo bench -q -p dman-benches --bench big_array)"
+    big_table="$big_table
+$(DMAN_BENCH_BIG_MIB="$BIG_MIB" "$PY" "$ROOT/benches/python/big_array.py" "$RUN")"
+fi
 end=$(date +%s)
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -105,3 +120,11 @@ cat <<EOF
 
 EOF
 "$PY" "$ROOT/benches/python/table.py" "$OUT" --bounds
+if [ -n "$big_table" ]; then
+    cat <<EOF
+
+**One array of $BIG_MIB MiB** (each row a process of its own; peak resident memory / the array's size; S3 rows without the server's memory)
+
+$big_table
+EOF
+fi

@@ -8,10 +8,11 @@ python), all from the same run. Printed:
 
 1. per backend and mode, one row per (operation, N): dman-rs time, Python
    time, Python / dman-rs (how many times faster dman-rs is), the raw limit,
-   dman-rs / raw;
+   dman-rs / raw, and on the local folder the raw limit with 16 threads
+   (`impl` raw16) and dman-rs / raw x16;
 2. growth from the smallest to the largest N, per operation: dman-rs,
    Python, raw;
-3. with --bounds, the checks of issue 8 on the local folder.
+3. with --bounds, the checks of issues 8 and 17.
 
 Standard library only.
 """
@@ -86,12 +87,19 @@ def main():
         ns = sorted({n for (_, _, n) in d})
         out.append(f"**{BACKEND_TEXT.get(key, '/'.join(key))}**\n")
         with_python = key == ("fs", "default")
+        with_16 = any(imp == "raw16" for (imp, _, _) in d)
+        head = "| operation | N | dman-rs |"
+        rule = "|---|--:|--:|"
         if with_python:
-            out.append("| operation | N | dman-rs | Python dman 1.0.1 | Python / dman-rs | raw limit | dman-rs / raw |")
-            out.append("|---|--:|--:|--:|--:|--:|--:|")
-        else:
-            out.append("| operation | N | dman-rs | raw limit | dman-rs / raw |")
-            out.append("|---|--:|--:|--:|--:|")
+            head += " Python dman 1.0.1 | Python / dman-rs |"
+            rule += "--:|--:|"
+        head += " raw limit | dman-rs / raw |"
+        rule += "--:|--:|"
+        if with_16:
+            head += " raw limit x16 | dman-rs / raw x16 |"
+            rule += "--:|--:|"
+        out.append(head)
+        out.append(rule)
         for row in ROWS:
             for n in ns:
                 t = d.get(("dman-rs", row, n))
@@ -100,10 +108,14 @@ def main():
                 p = python.get(("python", row, n)) if with_python else None
                 raw = d.get(("raw", row, n))
                 python_cells = f" {seconds(p)} | {speedup(p, t)} |" if with_python else ""
-                out.append(
+                line = (
                     f"| {ROW_TEXT[row]} | {n} | {seconds(t)} |{python_cells} "
                     f"{seconds(raw)} | {ratio(t, raw)} |"
                 )
+                if with_16:
+                    raw16 = d.get(("raw16", row, n))
+                    line += f" {seconds(raw16)} | {ratio(t, raw16)} |"
+                out.append(line)
         out.append("")
     # Growth.
     out.append("**Growth from the smallest to the largest N** (time at N_max / time at N_min; linear = N_max / N_min)\n")
@@ -125,6 +137,7 @@ def main():
     out.append("")
     if bounds:
         out.extend(check_bounds(data))
+        out.extend(check_bounds_17(data))
     print("\n".join(out))
 
 
@@ -153,6 +166,33 @@ def check_bounds(data):
             a, b = fs.get(("dman-rs", row, lo)), fs.get(("dman-rs", row, hi))
             if a and b:
                 add(f"growth {lo}→{hi} at most 22x: {row}", f"{b / a:.1f}x", b / a <= 22)
+    lines.append("")
+    return lines
+
+
+def check_bounds_17(data):
+    """The goals of issue 17: the local folder against the raw limit with
+    16 threads, and the memory backend's resume check per run file."""
+    lines = ["**Goals of issue 17**\n", "| goal | measured | holds |", "|---|---|---|"]
+
+    def add(what, value, ok):
+        lines.append(f"| {what} | {value} | {'yes' if ok else '**no**'} |")
+
+    fs = data.get(("fs", "default"), {})
+    for row, n, most in (("resume", 500, 1.5), ("resume", 2000, 1.5), ("load", 500, 1.2), ("load", 2000, 1.2)):
+        t, raw16 = fs.get(("dman-rs", row, n)), fs.get(("raw16", row, n))
+        if t and raw16:
+            add(f"local folder {row} ≤ {most}x of raw x16, N={n}", f"{t / raw16:.2f}x", t / raw16 <= most)
+    for n in sorted({n for (_, _, n) in fs}):
+        t, raw16 = fs.get(("dman-rs", "clean", n)), fs.get(("raw16", "clean", n))
+        if t and raw16:
+            add(f"local folder clean ≤ 1.5x of raw removal x16, N={n}", f"{t / raw16:.2f}x", t / raw16 <= 1.5)
+    memory = data.get(("memory", "default"), {})
+    for n in sorted({n for (_, _, n) in memory}):
+        t = memory.get(("dman-rs", "resume", n))
+        if t:
+            per = t / n * 1e6
+            add(f"memory resume ≤ 3 µs per run file, N={n}", f"{per:.1f} µs", per <= 3)
     lines.append("")
     return lines
 

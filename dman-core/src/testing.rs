@@ -58,6 +58,7 @@ pub const CHECKS: &[&str] = &[
     "head",
     "last_modified",
     "streams",
+    "payloads",
     "stream_abort",
     "leftovers_clean",
 ];
@@ -178,6 +179,9 @@ pub async fn conformance_except(backend: Arc<dyn StorageBackend>, skip: &[&str])
     }
     if run("streams") {
         streams(backend.clone()).await;
+    }
+    if run("payloads") {
+        payloads(backend.clone()).await;
     }
     if run("stream_abort") {
         stream_abort(backend.clone()).await;
@@ -1428,6 +1432,74 @@ pub async fn streams(backend: Arc<dyn StorageBackend>) {
         Ok(_) => panic!("{name}: read_stream of a missing file gave a stream"),
     }
     check.cleanup("streams").await;
+}
+
+/// Files written in parts (`write_payload`, `write_payload_if`) read back
+/// as the parts joined, empty parts and a file past 16 MiB (S3's multipart
+/// threshold) among them; a conditional write of parts obeys its condition
+/// as `write_if` does.
+pub async fn payloads(backend: Arc<dyn StorageBackend>) {
+    use crate::storage::{Payload, WriteCondition};
+    let check = Check::new(&backend, "payloads");
+    let name = check.name().to_owned();
+    let big = pattern(21, 17 * 1024 * 1024 + 5);
+    let cases: [(&str, Vec<Bytes>); 4] = [
+        ("payloads/none", Vec::new()),
+        ("payloads/empty-parts", vec![Bytes::new(), Bytes::new()]),
+        (
+            "payloads/small.npy",
+            vec![
+                Bytes::from_static(b"\x93NUMPY header\n"),
+                Bytes::new(),
+                Bytes::from_static(b"data"),
+            ],
+        ),
+        (
+            "payloads/deep/big.npy",
+            vec![
+                big.slice(..128),
+                big.slice(128..5 * 1024 * 1024 + 3),
+                big.slice(5 * 1024 * 1024 + 3..),
+            ],
+        ),
+    ];
+    for (input, parts) in &cases {
+        let path = check.path(input);
+        let joined: Vec<u8> = parts.iter().flat_map(|p| p.iter().copied()).collect();
+        let payload = Payload::from(parts.clone());
+        assert_eq!(payload.len(), joined.len() as u64, "{name}: the payload's length");
+        backend
+            .write_payload(&path, payload)
+            .await
+            .unwrap_or_else(|err| panic!("{name}: write_payload of `{path}` failed: {err}"));
+        check.assert_content(&path, &joined).await;
+    }
+    if backend.supports_conditional_writes() {
+        let path = check.path("payloads/conditional.npy");
+        let first = Payload::from(vec![Bytes::from_static(b"one"), big.slice(..1000)]);
+        let version = backend
+            .write_payload_if(&path, first, &WriteCondition::Create)
+            .await
+            .unwrap_or_else(|err| panic!("{name}: a create of parts failed: {err}"));
+        let again = Payload::from(vec![Bytes::from_static(b"two")]);
+        match backend
+            .write_payload_if(&path, again, &WriteCondition::Create)
+            .await
+        {
+            Err(err) if err.is_conflict() => {}
+            other => panic!("{name}: a second create of `{path}` must conflict, got {other:?}"),
+        }
+        let mut expected = b"one".to_vec();
+        expected.extend_from_slice(&big[..1000]);
+        check.assert_content(&path, &expected).await;
+        let update = Payload::from(vec![Bytes::from_static(b"thr"), Bytes::from_static(b"ee")]);
+        backend
+            .write_payload_if(&path, update, &WriteCondition::Match(version))
+            .await
+            .unwrap_or_else(|err| panic!("{name}: a replace of parts failed: {err}"));
+        check.assert_content(&path, b"three").await;
+    }
+    check.cleanup("payloads").await;
 }
 
 /// An aborted upload (small, and past every threshold) and a dropped one
