@@ -638,9 +638,10 @@ async fn cycle(
             sync();
             times.raw.insert("clean", fs16::remove(dir, &all, 1));
             sync();
-            times
-                .raw16
-                .insert("clean", fs16::remove(&dir.with_file_name(".dman16"), &all, 16));
+            times.raw16.insert(
+                "clean",
+                fs16::remove(&dir.with_file_name(".dman16"), &all, 16),
+            );
         }
     }
     times
@@ -701,7 +702,10 @@ mod fs16 {
                     })
                 })
                 .collect();
-            readers.into_iter().map(|r| r.join().expect("reader")).collect()
+            readers
+                .into_iter()
+                .map(|r| r.join().expect("reader"))
+                .collect()
         });
         let t = start.elapsed();
         assert_eq!(kept.iter().map(Vec::len).sum::<usize>(), paths.len());

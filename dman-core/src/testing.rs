@@ -1467,7 +1467,11 @@ pub async fn payloads(backend: Arc<dyn StorageBackend>) {
         let path = check.path(input);
         let joined: Vec<u8> = parts.iter().flat_map(|p| p.iter().copied()).collect();
         let payload = Payload::from(parts.clone());
-        assert_eq!(payload.len(), joined.len() as u64, "{name}: the payload's length");
+        assert_eq!(
+            payload.len(),
+            joined.len() as u64,
+            "{name}: the payload's length"
+        );
         backend
             .write_payload(&path, payload)
             .await

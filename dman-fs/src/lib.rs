@@ -112,7 +112,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use dman_core::storage::{ByteStream, Leftover, Upload};
+use dman_core::storage::{ByteStream, Leftover, Payload, Upload};
 use dman_core::Operation;
 use dman_core::{
     ObjectMeta, StorageBackend, StorageError, StoragePath, StorageResult, Version, WriteCondition,
@@ -432,8 +432,12 @@ impl FsBackend {
         self.read_versioned_blocking(path).map(|(data, _)| data)
     }
 
-    fn write_blocking(&self, path: &StoragePath, data: &[u8]) -> StorageResult<()> {
-        self.replace_atomically(path, Operation::Write, |file| file.write_all(data))
+    /// Writes the parts of a file one after the other, straight from their
+    /// memory: a file made of an array's own memory is never copied whole.
+    fn write_blocking(&self, path: &StoragePath, parts: &[Bytes]) -> StorageResult<()> {
+        self.replace_atomically(path, Operation::Write, |file| {
+            parts.iter().try_for_each(|part| file.write_all(part))
+        })
     }
 
     fn delete_blocking(&self, path: &StoragePath) -> StorageResult<()> {
@@ -604,7 +608,7 @@ impl FsBackend {
     fn write_if_blocking(
         &self,
         path: &StoragePath,
-        data: &[u8],
+        parts: &[Bytes],
         condition: &WriteCondition,
     ) -> StorageResult<Version> {
         let conflict = || StorageError::conflict(self.location.as_ref(), path, condition);
@@ -616,7 +620,9 @@ impl FsBackend {
             mut file,
             temp,
         } = self.prepare(path, Operation::Write)?;
-        file.write_all(data).map_err(failed)?;
+        for part in parts {
+            file.write_all(part).map_err(failed)?;
+        }
         if self.durable {
             file.sync_all().map_err(failed)?;
         }
@@ -767,9 +773,15 @@ impl StorageBackend for FsBackend {
     }
 
     async fn write(&self, path: &StoragePath, data: Bytes) -> StorageResult<()> {
+        self.write_payload(path, Payload::from(data)).await
+    }
+
+    /// The parts are written one after the other from their own memory,
+    /// never joined (an array's file is its header and the array).
+    async fn write_payload(&self, path: &StoragePath, data: Payload) -> StorageResult<()> {
         let owned = path.clone();
         self.run(path, Operation::Write, move |this| {
-            this.write_blocking(&owned, &data)
+            this.write_blocking(&owned, data.parts())
         })
         .await
     }
@@ -880,9 +892,19 @@ impl StorageBackend for FsBackend {
         data: Bytes,
         condition: &WriteCondition,
     ) -> StorageResult<Version> {
+        self.write_payload_if(path, Payload::from(data), condition)
+            .await
+    }
+
+    async fn write_payload_if(
+        &self,
+        path: &StoragePath,
+        data: Payload,
+        condition: &WriteCondition,
+    ) -> StorageResult<Version> {
         let (owned, condition) = (path.clone(), condition.clone());
         self.run(path, Operation::Write, move |this| {
-            this.write_if_blocking(&owned, &data, &condition)
+            this.write_if_blocking(&owned, data.parts(), &condition)
         })
         .await
     }
