@@ -51,8 +51,9 @@ fn main() {
     std::fs::create_dir_all(&base).expect("bench folder");
     let dir = tempfile::tempdir_in(&base).expect("temporary folder");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let server = runtime.block_on(S3sServer::start_in(dir.path().join("s3")));
+    // s3s-fs keeps a bucket as a folder of its root.
     std::fs::create_dir_all(dir.path().join("s3/bench")).expect("bucket folder");
+    let server = runtime.block_on(S3sServer::start_in(dir.path().join("s3")));
     println!("| row | seconds | peak resident MiB | peak / array |");
     println!("|---|---|---|---|");
     let exe = std::env::current_exe().expect("this bench's path");

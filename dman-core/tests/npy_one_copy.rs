@@ -320,3 +320,62 @@ async fn a_plan_shares_the_array_until_it_runs() {
     assert_eq!(record.get().await.expect("content")[[0, 0]], -1.0);
     let _: Vec<_> = store.list(&StoragePath::root()).await.expect("list");
 }
+
+/// A backend that says which write it got.
+#[derive(Debug, Default)]
+struct Says(std::sync::Mutex<Vec<&'static str>>);
+
+#[async_trait::async_trait]
+impl StorageBackend for Says {
+    fn location(&self) -> String {
+        "says://".into()
+    }
+    async fn read(&self, path: &StoragePath) -> dman_core::StorageResult<bytes::Bytes> {
+        Err(dman_core::StorageError::not_found("says://", path))
+    }
+    async fn write(&self, _: &StoragePath, _: bytes::Bytes) -> dman_core::StorageResult<()> {
+        self.0.lock().expect("log").push("write");
+        Ok(())
+    }
+    async fn write_payload(
+        &self,
+        _: &StoragePath,
+        _: dman_core::Payload,
+    ) -> dman_core::StorageResult<()> {
+        self.0.lock().expect("log").push("write_payload");
+        Ok(())
+    }
+    async fn delete(&self, _: &StoragePath) -> dman_core::StorageResult<()> {
+        Ok(())
+    }
+    async fn exists(&self, _: &StoragePath) -> dman_core::StorageResult<bool> {
+        Ok(false)
+    }
+    async fn list(&self, _: &StoragePath) -> dman_core::StorageResult<Vec<dman_core::ObjectMeta>> {
+        Ok(Vec::new())
+    }
+}
+
+/// A payload reaches the backend's own `write_payload` through the `Arc`s
+/// the engine holds backends in (a forwarding impl that missed the method
+/// would join the parts in its default, copying an array whole).
+#[tokio::test]
+async fn payloads_reach_the_backend_through_arcs() {
+    let says = Arc::new(Says::default());
+    let one: Arc<dyn StorageBackend> = says.clone();
+    let two: Arc<dyn StorageBackend> = Arc::new(one.clone());
+    let path = StoragePath::parse("a.npy").expect("path");
+    for store in [&one, &two] {
+        store
+            .write_payload(
+                &path,
+                dman_core::Payload::from(vec![bytes::Bytes::from_static(b"x")]),
+            )
+            .await
+            .expect("write");
+    }
+    assert_eq!(
+        *says.0.lock().expect("log"),
+        ["write_payload", "write_payload"]
+    );
+}
