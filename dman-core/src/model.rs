@@ -175,7 +175,9 @@ fn opt_bool(content: &Value, key: &str) -> Result<bool> {
 async fn load_all<'a, T: Storable>(
     items: impl Iterator<Item = &'a Record<T>>,
 ) -> Result<Vec<&'a T>> {
-    try_join_all(items.map(Record::get)).await
+    let items: Vec<&Record<T>> = items.collect();
+    crate::record::load_many(&items).await;
+    try_join_all(items.into_iter().map(Record::get)).await
 }
 
 // ---- MList -----------------------------------------------------------------

@@ -355,6 +355,42 @@ impl<T: Storable> Record<T> {
     }
 }
 
+/// Loads the records of a container that are not loaded yet, reading
+/// their files with one [`StorageBackend::read_many`] per backend (a few
+/// trips to storage for N items, not N) and decoding them one after the
+/// other. A record whose file cannot be read or decoded is left as it was:
+/// its own `get` then reads it again and reports what is wrong. Types
+/// read in pieces ([`Storable::decoder`], large arrays) are left to `get`.
+pub(crate) async fn load_many<T: Storable>(records: &[&Record<T>]) {
+    let mut groups: Vec<(Arc<dyn StorageBackend>, Vec<(&Record<T>, StoragePath)>)> = Vec::new();
+    for record in records {
+        if record.is_loaded() {
+            continue;
+        }
+        let Ok((store, path)) = record.source() else {
+            continue;
+        };
+        if !T::JSON && T::decoder(&DecodeContext::new(store.clone(), path.dir())).is_some() {
+            continue;
+        }
+        match groups.iter_mut().find(|(s, _)| Arc::ptr_eq(s, &store)) {
+            Some((_, group)) => group.push((record, path)),
+            None => groups.push((store, vec![(record, path)])),
+        }
+    }
+    for (store, group) in groups {
+        let paths: Vec<StoragePath> = group.iter().map(|(_, path)| path.clone()).collect();
+        let read = store.read_many(&paths).await;
+        for ((record, path), bytes) in group.into_iter().zip(read) {
+            let Ok(bytes) = bytes else { continue };
+            if let Ok(value) = decode_stored::<T>(bytes, store.clone(), &path, None).await {
+                // Another task may have loaded it meanwhile: theirs stays.
+                let _ = record.content.set(Arc::new(value));
+            }
+        }
+    }
+}
+
 /// Reads the file at `path` in pieces into `decoder`: the file is never
 /// whole in memory beside the value.
 async fn read_pieces<T>(

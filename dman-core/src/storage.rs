@@ -599,6 +599,18 @@ pub trait StorageBackend: Send + Sync + fmt::Debug {
         self.write(to, data).await
     }
 
+    /// Reads many (small) files at once, each result in the order of
+    /// `paths`: what a container does to load its items. The default reads
+    /// them 16 at a time; a backend whose every read costs a trip of its
+    /// own (a thread hop for a local folder) reads them in a few batches.
+    async fn read_many(&self, paths: &[StoragePath]) -> Vec<StorageResult<Bytes>> {
+        use futures::StreamExt;
+        // The futures are made before any is awaited, which keeps this
+        // future `Send` for every lifetime (rust-lang/rust#102211).
+        let reads: Vec<_> = paths.iter().map(|path| self.read(path)).collect();
+        futures::stream::iter(reads).buffered(16).collect().await
+    }
+
     /// Writes a file given in parts, as [`write`](Self::write) writes it.
     /// The default joins the parts into one buffer; a backend that can send
     /// them as they are (a local folder, S3) does, so that a large file
@@ -757,6 +769,13 @@ macro_rules! forward_storage_backend {
             ) -> $crate::StorageResult<$crate::ObjectMeta> {
                 let $s = self;
                 ($inner).head(path).await
+            }
+            async fn read_many(
+                &self,
+                paths: &[$crate::StoragePath],
+            ) -> Vec<$crate::StorageResult<$crate::__private::Bytes>> {
+                let $s = self;
+                ($inner).read_many(paths).await
             }
             async fn write_payload(
                 &self,

@@ -59,6 +59,7 @@ pub const CHECKS: &[&str] = &[
     "last_modified",
     "streams",
     "payloads",
+    "read_many",
     "stream_abort",
     "leftovers_clean",
 ];
@@ -182,6 +183,9 @@ pub async fn conformance_except(backend: Arc<dyn StorageBackend>, skip: &[&str])
     }
     if run("payloads") {
         payloads(backend.clone()).await;
+    }
+    if run("read_many") {
+        read_many(backend.clone()).await;
     }
     if run("stream_abort") {
         stream_abort(backend.clone()).await;
@@ -1504,6 +1508,53 @@ pub async fn payloads(backend: Arc<dyn StorageBackend>) {
         check.assert_content(&path, b"three").await;
     }
     check.cleanup("payloads").await;
+}
+
+/// `read_many` gives each file's bytes in the order asked (more files than
+/// any batch, one asked twice), and not found for a missing one, without
+/// failing the others.
+pub async fn read_many(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "read_many");
+    let name = check.name().to_owned();
+    let mut paths = Vec::new();
+    for i in 0..40u64 {
+        let path = check.path(&format!("read-many/run-{i}/run.json"));
+        check.write(&path, pattern(i, 10 + i as usize)).await;
+        paths.push(path);
+    }
+    let missing = check.path("read-many/missing.json");
+    let mut asked = paths.clone();
+    asked.insert(7, missing.clone());
+    asked.push(paths[3].clone());
+    let read = backend.read_many(&asked).await;
+    assert_eq!(read.len(), asked.len(), "{name}: one result per path");
+    for (i, (path, result)) in asked.iter().zip(&read).enumerate() {
+        match result {
+            Ok(bytes) if *path == missing => {
+                panic!(
+                    "{name}: `{path}` is missing, yet read_many gave {} bytes",
+                    bytes.len()
+                )
+            }
+            Err(err) if *path == missing => assert!(
+                err.is_not_found(),
+                "{name}: a missing file must be not found: {err}"
+            ),
+            Ok(bytes) => {
+                let n = paths.iter().position(|p| p == path).expect("asked") as u64;
+                assert!(
+                    bytes[..] == pattern(n, 10 + n as usize)[..],
+                    "{name}: result {i} is not the content of `{path}`"
+                );
+            }
+            Err(err) => panic!("{name}: reading `{path}` failed: {err}"),
+        }
+    }
+    assert!(
+        backend.read_many(&[]).await.is_empty(),
+        "{name}: nothing asked"
+    );
+    check.cleanup("read-many").await;
 }
 
 /// An aborted upload (small, and past every threshold) and a dropped one
