@@ -362,7 +362,9 @@ impl<T: Storable> Record<T> {
 /// its own `get` then reads it again and reports what is wrong. Types
 /// read in pieces ([`Storable::decoder`], large arrays) are left to `get`.
 pub(crate) async fn load_many<T: Storable>(records: &[&Record<T>]) {
-    let mut groups: Vec<(Arc<dyn StorageBackend>, Vec<(&Record<T>, StoragePath)>)> = Vec::new();
+    /// The records to read from one backend, with their files.
+    type Group<'r, T> = (Arc<dyn StorageBackend>, Vec<(&'r Record<T>, StoragePath)>);
+    let mut groups: Vec<Group<'_, T>> = Vec::new();
     for record in records {
         if record.is_loaded() {
             continue;
