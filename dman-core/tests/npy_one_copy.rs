@@ -379,3 +379,24 @@ async fn payloads_reach_the_backend_through_arcs() {
         ["write_payload", "write_payload"]
     );
 }
+
+/// What a save writes for an array is byte for byte what `numpy.save`
+/// wrote for it: every array numpy wrote in `tests/npy` (C and Fortran
+/// order, 2-d and 3-d, f64, i64, i32), loaded, then given as a payload.
+#[test]
+fn payloads_are_what_numpy_save_wrote() {
+    fn same<A: Element>(name: &str, bytes: &[u8]) {
+        let array = Arc::new(decode_npy::<A, IxDyn>(bytes).expect(name));
+        let payload = ArrayD::<A>::to_payload(&array)
+            .expect("numpy's arrays are contiguous")
+            .expect("payload");
+        assert_eq!(payload.parts().len(), 2, "{name}: header and memory");
+        assert!(payload.into_bytes() == bytes, "{name}: not numpy's bytes");
+    }
+    let files: std::collections::BTreeMap<String, Vec<u8>> = npy_files().into_iter().collect();
+    same::<f64>("f64_3x4.npy", &files["f64_3x4.npy"]);
+    same::<f64>("f64_2x3x4.npy", &files["f64_2x3x4.npy"]);
+    same::<f64>("fortran_f64_3x4.npy", &files["fortran_f64_3x4.npy"]);
+    same::<i32>("fortran_i32_2x3x4.npy", &files["fortran_i32_2x3x4.npy"]);
+    same::<i64>("i64_2x3.npy", &files["i64_2x3.npy"]);
+}
