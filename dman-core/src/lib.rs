@@ -95,6 +95,6 @@ pub use repo::{Key, Repo, SaveCondition, Transaction, Versioned};
 pub use serial::{Serde, Serializable};
 pub use storable::{Decoder, Storable, Stored};
 pub use storage::{
-    ByteStream, DiskFull, Leftover, LeftoverKind, ObjectMeta, Operation, Payload, StorageBackend,
-    StorageError, StorageResult, Upload, Version, WriteCondition,
+    ByteStream, DiskFull, FileReader, Leftover, LeftoverKind, ObjectMeta, Operation, Payload,
+    StorageBackend, StorageError, StorageResult, Upload, Version, WriteCondition,
 };

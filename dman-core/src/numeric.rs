@@ -1019,6 +1019,84 @@ impl<A: Element> NpyBody<A> {
     }
 }
 
+impl<A: Element, D: Dimension> NpyDecoder<A, D> {
+    /// The array from a whole file of `size` bytes: the header pushed as
+    /// it comes, then the data read straight into the array's buffer (by
+    /// ndarray-npy's element reader, which converts byte order and checks
+    /// bools), the declared size checked against `size` first so that a
+    /// lying header allocates nothing.
+    fn read_whole(mut self, reader: &mut dyn std::io::Read, size: u64) -> Result<Array<A, D>> {
+        while self.body.is_none() {
+            let known = self.head.len();
+            let want = match header_end(&self.head) {
+                Some(end) if end > known => end - known,
+                _ => 12usize.saturating_sub(known).max(1),
+            };
+            let mut piece = vec![0; want.min(STREAM_PIECE)];
+            let n = read_some(reader, &mut piece)?;
+            if n == 0 {
+                return self.finish();
+            }
+            self.push(&piece[..n])?;
+        }
+        let body = self
+            .body
+            .as_mut()
+            .expect("the loop above ends once the header is read");
+        let held = size.saturating_sub(body.header.data_offset as u64);
+        let declared = (body.len * A::SIZE) as u64;
+        if held < declared {
+            return Err(truncated_data(
+                &body.header,
+                body.len * A::SIZE,
+                usize::try_from(held).unwrap_or(usize::MAX),
+            ));
+        }
+        if body.data.is_empty() && body.partial.is_empty() {
+            body.data = A::read_to_end_exact_vec(
+                std::io::Read::take(&mut *reader, declared),
+                &body.type_desc,
+                body.len,
+            )
+            .map_err(|e| {
+                Error::decode(format!(
+                    "invalid .npy file of {}: {e}",
+                    body.header.describe_dtype()
+                ))
+            })?;
+            body.extra = held - declared;
+            return self.finish();
+        }
+        // The header's piece held data too (a header shorter than numpy
+        // writes): the rest in pieces.
+        let mut piece = vec![0; STREAM_PIECE];
+        loop {
+            let n = read_some(reader, &mut piece)?;
+            if n == 0 {
+                break;
+            }
+            self.push(&piece[..n])?;
+        }
+        self.finish()
+    }
+}
+
+/// The size of the pieces [`NpyDecoder::read_whole`] reads where it
+/// cannot read into the array (1 MiB).
+const STREAM_PIECE: usize = 1 << 20;
+
+/// Reads what `reader` has, up to `buf`'s length (0 at the end).
+fn read_some(reader: &mut dyn std::io::Read, buf: &mut [u8]) -> Result<usize> {
+    loop {
+        match reader.read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            read => {
+                return read.map_err(|e| Error::decode(format!("cannot read the .npy file: {e}")))
+            }
+        }
+    }
+}
+
 impl<A: Element, D: Dimension + 'static> Decoder<Array<A, D>> for NpyDecoder<A, D> {
     fn push(&mut self, piece: &[u8]) -> Result<()> {
         NpyDecoder::push(self, piece)
@@ -1026,6 +1104,14 @@ impl<A: Element, D: Dimension + 'static> Decoder<Array<A, D>> for NpyDecoder<A, 
 
     fn finish(self: Box<Self>) -> Result<Array<A, D>> {
         NpyDecoder::finish(*self)
+    }
+
+    fn read_from(
+        self: Box<Self>,
+        reader: &mut dyn std::io::Read,
+        size: u64,
+    ) -> Result<Array<A, D>> {
+        self.read_whole(reader, size)
     }
 }
 

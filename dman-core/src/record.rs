@@ -19,7 +19,7 @@ use crate::json::{self, Map, Value};
 use crate::path::StoragePath;
 use crate::serial::{mismatch, Serializable};
 use crate::storable::{Decoder, Storable, Stored};
-use crate::storage::{same_store, Payload, StorageBackend};
+use crate::storage::{same_store, FileReader, Payload, StorageBackend};
 use crate::target::{ItemOptions, Target};
 
 pub use crate::serial::RECORD_TYPE;
@@ -347,6 +347,9 @@ impl<T: Storable> Record<T> {
         if !T::JSON {
             let ctx = DecodeContext::new(store.clone(), path.dir());
             if let Some(decoder) = T::decoder(&ctx) {
+                if let Some(file) = store.open_read(&path).await? {
+                    return read_whole(decoder, file, &store, &path).await;
+                }
                 return read_pieces(decoder, &store, &path).await;
             }
         }
@@ -391,6 +394,26 @@ pub(crate) async fn load_many<T: Storable>(records: &[&Record<T>]) {
             }
         }
     }
+}
+
+/// Reads an opened file into `decoder` on a blocking thread (outside a
+/// runtime, on this one), straight into the value's own buffer.
+async fn read_whole<T: Send + 'static>(
+    decoder: Box<dyn Decoder<T>>,
+    file: FileReader,
+    store: &Arc<dyn StorageBackend>,
+    path: &StoragePath,
+) -> Result<T> {
+    let FileReader { size, mut reader } = file;
+    let work = move || decoder.read_from(&mut *reader, size);
+    let read = match tokio::runtime::Handle::try_current() {
+        Ok(handle) => handle
+            .spawn_blocking(work)
+            .await
+            .map_err(|e| Error::decode(format!("the thread reading the file failed: {e}")))?,
+        Err(_) => work(),
+    };
+    read.map_err(|e| e.in_file(FileRef::in_store(store.as_ref(), path)))
 }
 
 /// Reads the file at `path` in pieces into `decoder`: the file is never

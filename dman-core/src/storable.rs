@@ -100,6 +100,26 @@ pub trait Decoder<T>: Send {
 
     /// The value, once every piece was pushed.
     fn finish(self: Box<Self>) -> Result<T>;
+
+    /// The value from a whole file of `size` bytes read from `reader` on
+    /// a blocking thread (see
+    /// [`StorageBackend::open_read`](crate::StorageBackend::open_read)),
+    /// straight into the value's own buffer where the type can. The
+    /// default pushes pieces of 1 MiB.
+    fn read_from(mut self: Box<Self>, reader: &mut dyn std::io::Read, size: u64) -> Result<T> {
+        let _ = size;
+        let mut piece = vec![0; crate::storage::STREAM_CHUNK];
+        loop {
+            let n = match reader.read(&mut piece) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::decode(format!("cannot read the file: {e}"))),
+            };
+            self.push(&piece[..n])?;
+        }
+        self.finish()
+    }
 }
 
 /// Implements [`Storable`] for a [`Serializable`](crate::Serializable) type

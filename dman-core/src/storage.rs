@@ -111,6 +111,24 @@ impl From<Vec<u8>> for Payload {
     }
 }
 
+/// A file opened for reading on a blocking thread, from
+/// [`StorageBackend::open_read`]: its size when it was opened, and a reader
+/// from its start.
+pub struct FileReader {
+    /// The size of the file, in bytes.
+    pub size: u64,
+    /// The file's bytes, from the start.
+    pub reader: Box<dyn std::io::Read + Send>,
+}
+
+impl fmt::Debug for FileReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileReader")
+            .field("size", &self.size)
+            .finish()
+    }
+}
+
 /// A file being written in pieces, from [`StorageBackend::write_stream`].
 ///
 /// Nothing is visible at the path until [`finish`](Upload::finish) returns
@@ -599,6 +617,16 @@ pub trait StorageBackend: Send + Sync + fmt::Debug {
         self.write(to, data).await
     }
 
+    /// A file as a blocking reader and its size, for code that reads it on
+    /// a blocking thread straight into a buffer of its own (an array's):
+    /// the local folder gives the open file. `None` (the default): the
+    /// backend has no such reader; use [`read_stream`](Self::read_stream).
+    /// A missing file gives [`StorageError::NotFound`].
+    async fn open_read(&self, path: &StoragePath) -> StorageResult<Option<FileReader>> {
+        let _ = path;
+        Ok(None)
+    }
+
     /// Reads many (small) files at once, each result in the order of
     /// `paths`: what a container does to load its items. The default reads
     /// them 16 at a time; a backend whose every read costs a trip of its
@@ -769,6 +797,13 @@ macro_rules! forward_storage_backend {
             ) -> $crate::StorageResult<$crate::ObjectMeta> {
                 let $s = self;
                 ($inner).head(path).await
+            }
+            async fn open_read(
+                &self,
+                path: &$crate::StoragePath,
+            ) -> $crate::StorageResult<Option<$crate::storage::FileReader>> {
+                let $s = self;
+                ($inner).open_read(path).await
             }
             async fn read_many(
                 &self,

@@ -60,6 +60,7 @@ pub const CHECKS: &[&str] = &[
     "streams",
     "payloads",
     "read_many",
+    "open_read",
     "stream_abort",
     "leftovers_clean",
 ];
@@ -186,6 +187,9 @@ pub async fn conformance_except(backend: Arc<dyn StorageBackend>, skip: &[&str])
     }
     if run("read_many") {
         read_many(backend.clone()).await;
+    }
+    if run("open_read") {
+        open_read(backend.clone()).await;
     }
     if run("stream_abort") {
         stream_abort(backend.clone()).await;
@@ -1555,6 +1559,46 @@ pub async fn read_many(backend: Arc<dyn StorageBackend>) {
         "{name}: nothing asked"
     );
     check.cleanup("read-many").await;
+}
+
+/// Where a backend gives a blocking reader (`open_read`), it reads the
+/// file's bytes from the start and says its size; a missing file is not
+/// found.
+pub async fn open_read(backend: Arc<dyn StorageBackend>) {
+    let check = Check::new(&backend, "open_read");
+    let name = check.name().to_owned();
+    let data = pattern(31, 3 * 1024 * 1024 + 11);
+    let path = check.path("open-read/deep/array.npy");
+    check.write(&path, data.clone()).await;
+    match backend.open_read(&path).await {
+        Ok(None) => {}
+        Ok(Some(file)) => {
+            assert_eq!(file.size, data.len() as u64, "{name}: the size of `{path}`");
+            let crate::storage::FileReader { mut reader, .. } = file;
+            let read = tokio::task::spawn_blocking(move || {
+                let mut all = Vec::new();
+                std::io::Read::read_to_end(&mut reader, &mut all).map(|_| all)
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{name}: the reading thread failed: {e}"))
+            .unwrap_or_else(|e| panic!("{name}: reading `{path}` failed: {e}"));
+            assert!(
+                read == data[..],
+                "{name}: the reader of `{path}` gave other bytes"
+            );
+        }
+        Err(err) => panic!("{name}: open_read of `{path}` failed: {err}"),
+    }
+    match backend
+        .open_read(&check.path("open-read/missing.npy"))
+        .await
+    {
+        Ok(None) => {}
+        Err(err) if err.is_not_found() => {}
+        Err(err) => panic!("{name}: open_read of a missing file must be not found: {err}"),
+        Ok(Some(_)) => panic!("{name}: open_read of a missing file gave a reader"),
+    }
+    check.cleanup("open-read").await;
 }
 
 /// An aborted upload (small, and past every threshold) and a dropped one

@@ -22,7 +22,9 @@ use dman_core::numeric::ndarray::{
 };
 use dman_core::numeric::num_complex::Complex;
 use dman_core::numeric::{decode_npy, encode_npy, Element, NpyDecoder};
-use dman_core::{EncodeOptions, Error, Record, Repo, Storable, StorageBackend, StoragePath};
+use dman_core::{
+    Decoder, EncodeOptions, Error, Record, Repo, Storable, StorageBackend, StoragePath,
+};
 use proptest::prelude::*;
 
 /// Calls the generic `$check` with a maker of values of every element type.
@@ -84,7 +86,7 @@ fn in_pieces<A: Element, D: Dimension>(
 
 /// Whole and in pieces agree: the same array (same values, same layout),
 /// or the same error message.
-fn agree<A: Element + PartialEq + Debug, D: Dimension>(name: &str, bytes: &[u8]) -> bool {
+fn agree<A: Element + PartialEq + Debug, D: Dimension + 'static>(name: &str, bytes: &[u8]) -> bool {
     let whole = decode_npy::<A, D>(bytes);
     for piece in PIECES {
         let pieces = in_pieces::<A, D>(bytes, piece);
@@ -110,6 +112,28 @@ fn agree<A: Element + PartialEq + Debug, D: Dimension>(name: &str, bytes: &[u8])
                 b.as_ref().map(|_| "an array")
             ),
         }
+    }
+    // From a whole-file reader (the local folder's `open_read`): the same
+    // array, or the same error.
+    let decoder: Box<dyn Decoder<Array<A, D>>> = Box::new(NpyDecoder::<A, D>::new());
+    let read = decoder.read_from(&mut &bytes[..], bytes.len() as u64);
+    match (&whole, &read) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a, b, "{name} as {}: read whole", A::RUST_NAME);
+            assert_eq!(a.strides(), b.strides(), "{name}: the layout, read whole");
+        }
+        (Err(a), Err(b)) => assert_eq!(
+            a.to_string(),
+            b.to_string(),
+            "{name} as {}: read whole",
+            A::RUST_NAME
+        ),
+        (a, b) => panic!(
+            "{name} as {}: whole {:?}, read whole {:?}",
+            A::RUST_NAME,
+            a.as_ref().map(|_| "an array").map_err(ToString::to_string),
+            b.as_ref().map(|_| "an array").map_err(ToString::to_string)
+        ),
     }
     whole.is_ok()
 }
@@ -170,6 +194,9 @@ fn bools_other_than_0_and_1_are_refused_in_pieces() {
             .to_string();
         assert_eq!(pieces, whole, "pieces of {piece}");
     }
+    let decoder: Box<dyn Decoder<ArrayD<bool>>> = Box::new(NpyDecoder::<bool, IxDyn>::new());
+    let read = decoder.read_from(&mut &bytes[..], bytes.len() as u64);
+    assert!(read.is_err(), "a bool of 7 read whole must be refused");
 }
 
 fn arrays_of<A: Element + PartialEq + Debug>(make: impl Fn(usize) -> A) {

@@ -112,7 +112,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use dman_core::storage::{ByteStream, Leftover, Payload, Upload};
+use dman_core::storage::{ByteStream, FileReader, Leftover, Payload, Upload};
 use dman_core::Operation;
 use dman_core::{
     ObjectMeta, StorageBackend, StorageError, StoragePath, StorageResult, Version, WriteCondition,
@@ -770,6 +770,21 @@ impl StorageBackend for FsBackend {
             this.read_blocking(&owned)
         })
         .await
+    }
+
+    /// The open file (one trip to the blocking pool): a large array is
+    /// then read from it straight into its own buffer.
+    async fn open_read(&self, path: &StoragePath) -> StorageResult<Option<FileReader>> {
+        let owned = path.clone();
+        let (file, stat) = self
+            .run(path, Operation::Read, move |this| {
+                this.open_file(&owned, Operation::Read)
+            })
+            .await?;
+        Ok(Some(FileReader {
+            size: stat.size,
+            reader: Box::new(file),
+        }))
     }
 
     /// Up to 16 batches, each read on the blocking pool in one trip, side
