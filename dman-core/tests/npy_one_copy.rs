@@ -84,58 +84,43 @@ fn in_pieces<A: Element, D: Dimension>(
     decoder.finish()
 }
 
-/// Whole and in pieces agree: the same array (same values, same layout),
-/// or the same error message.
+/// Whole, in pieces and read from a whole-file reader (the local folder's
+/// `open_read`) agree: the same array (same values, same layout), or the
+/// same error message.
 fn agree<A: Element + PartialEq + Debug, D: Dimension + 'static>(name: &str, bytes: &[u8]) -> bool {
     let whole = decode_npy::<A, D>(bytes);
+    let what = |how: &str| format!("{name} as {}: {how}", A::RUST_NAME);
     for piece in PIECES {
-        let pieces = in_pieces::<A, D>(bytes, piece);
-        match (&whole, &pieces) {
-            (Ok(a), Ok(b)) => {
-                assert_eq!(a, b, "{name} as {}: pieces of {piece}", A::RUST_NAME);
-                assert_eq!(
-                    a.strides(),
-                    b.strides(),
-                    "{name}: the layout, pieces of {piece}"
-                );
-            }
-            (Err(a), Err(b)) => assert_eq!(
-                a.to_string(),
-                b.to_string(),
-                "{name} as {}: pieces of {piece}",
-                A::RUST_NAME
-            ),
-            (a, b) => panic!(
-                "{name} as {}: pieces of {piece}: whole {:?}, in pieces {:?}",
-                A::RUST_NAME,
-                a.as_ref().map(|_| "an array"),
-                b.as_ref().map(|_| "an array")
-            ),
-        }
+        same(
+            &what(&format!("pieces of {piece}")),
+            &whole,
+            &in_pieces::<A, D>(bytes, piece),
+        );
     }
-    // From a whole-file reader (the local folder's `open_read`): the same
-    // array, or the same error.
     let decoder: Box<dyn Decoder<Array<A, D>>> = Box::new(NpyDecoder::<A, D>::new());
     let read = decoder.read_from(&mut &bytes[..], bytes.len() as u64);
-    match (&whole, &read) {
+    same(&what("read whole"), &whole, &read);
+    whole.is_ok()
+}
+
+/// The same array in the same layout, or the same error message.
+fn same<A: PartialEq + Debug, D: Dimension>(
+    what: &str,
+    whole: &dman_core::Result<Array<A, D>>,
+    other: &dman_core::Result<Array<A, D>>,
+) {
+    match (whole, other) {
         (Ok(a), Ok(b)) => {
-            assert_eq!(a, b, "{name} as {}: read whole", A::RUST_NAME);
-            assert_eq!(a.strides(), b.strides(), "{name}: the layout, read whole");
+            assert_eq!(a, b, "{what}");
+            assert_eq!(a.strides(), b.strides(), "{what}: the layout");
         }
-        (Err(a), Err(b)) => assert_eq!(
-            a.to_string(),
-            b.to_string(),
-            "{name} as {}: read whole",
-            A::RUST_NAME
-        ),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{what}"),
         (a, b) => panic!(
-            "{name} as {}: whole {:?}, read whole {:?}",
-            A::RUST_NAME,
+            "{what}: whole {:?}, other {:?}",
             a.as_ref().map(|_| "an array").map_err(ToString::to_string),
             b.as_ref().map(|_| "an array").map_err(ToString::to_string)
         ),
     }
-    whole.is_ok()
 }
 
 #[test]
