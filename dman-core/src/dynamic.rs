@@ -590,7 +590,7 @@ impl DynRecord {
     fn decode(content: &Value, enveloped: bool, ctx: &DecodeContext) -> Result<Self> {
         let (record, sto_type) = Record::<Content>::decode(content, ctx, None)?;
         let record = DynRecord {
-            sto_type,
+            sto_type: sto_type.to_owned(),
             enveloped,
             extension: String::new(),
             record,

@@ -228,6 +228,19 @@ impl StoragePath {
     /// # Ok::<(), dman_core::PathError>(())
     /// ```
     pub fn join(&self, rel: &str) -> Result<StoragePath, PathError> {
+        // Nearly every record target is plain (`<uuid>.npy`,
+        // `experiment-0/experiment.json`): nothing to resolve, one
+        // allocation. Loading a graph joins once per record.
+        if check_raw(rel).is_ok() && rel.split('/').all(|s| !matches!(s, "" | "." | "..")) {
+            if self.is_root() {
+                return Ok(StoragePath(rel.to_owned()));
+            }
+            let mut joined = String::with_capacity(self.0.len() + 1 + rel.len());
+            joined.push_str(&self.0);
+            joined.push('/');
+            joined.push_str(rel);
+            return Ok(StoragePath(joined));
+        }
         let mut stack: Vec<&str> = self.segments().collect();
         push_segments(&mut stack, rel).map_err(|kind| PathError {
             input: rel.to_owned(),
@@ -605,6 +618,14 @@ mod tests {
         assert_eq!(base.join("../..").unwrap(), StoragePath::root());
         assert_eq!(base.join("c/../../d").unwrap().as_str(), "a/d");
         assert_eq!(StoragePath::root().join("x/y").unwrap().as_str(), "x/y");
+        // Plain targets take a shortcut; it must agree with resolving.
+        for rel in ["x", "x/y.npy", "x/D:", "a b/ü.json", "...", ".x/..y"] {
+            for base in [p("a/b"), StoragePath::root()] {
+                let resolved =
+                    StoragePath::parse(&format!("{}/{rel}", base.as_str()).trim_start_matches('/'));
+                assert_eq!(base.join(rel).ok(), resolved.ok(), "{base:?} + {rel}");
+            }
+        }
     }
 
     #[test]

@@ -113,7 +113,7 @@ pub fn decode_field<T: Serializable>(
     default: Option<fn() -> T>,
     ctx: &DecodeContext,
 ) -> Result<T> {
-    match obj.get(name) {
+    match crate::json::lookup(obj, name) {
         None | Some(Value::Null) => default
             .map(|f| f())
             .or_else(T::absent)
@@ -133,7 +133,7 @@ pub fn decode_serde_field<T: serde::de::DeserializeOwned>(
     name: &str,
     default: Option<fn() -> T>,
 ) -> Result<T> {
-    match (obj.get(name), default) {
+    match (crate::json::lookup(obj, name), default) {
         (None, Some(f)) => Ok(f()),
         (None, None) => serial::serde_from_value(&Value::Null)
             .map_err(|_| Error::decode(format!("missing field `{name}`"))),

@@ -631,15 +631,15 @@ impl<T> Record<T> {
     /// Reads a record's envelope content; `expected` is the `sto_type` a
     /// typed record requires. Gives the record, its content not read, and
     /// the `sto_type` found.
-    pub(crate) fn decode(
-        content: &Value,
+    pub(crate) fn decode<'c>(
+        content: &'c Value,
         ctx: &DecodeContext,
         expected: Option<&str>,
-    ) -> Result<(Self, String)> {
+    ) -> Result<(Self, &'c str)> {
         let obj = content
             .as_object()
             .ok_or_else(|| mismatch("a record {target, sto_type}", content))?;
-        let target = match obj.get("target") {
+        let target = match json::lookup(obj, "target") {
             Some(Value::String(s)) => s.as_str(),
             Some(Value::Array(_)) => {
                 return Err(
@@ -660,7 +660,9 @@ impl<T> Record<T> {
                     .at_key("sto_type"),
             );
         }
-        let preload = obj.get("preload").and_then(Value::as_bool).unwrap_or(false);
+        let preload = json::lookup(obj, "preload")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let origin = match ctx.dir().join(target) {
             Ok(path) => Origin::Stored {
                 store: ctx.store().clone(),
@@ -675,7 +677,7 @@ impl<T> Record<T> {
                 resolved: true,
                 explicit: true,
                 preload,
-                exceptions: obj.get("exceptions").cloned(),
+                exceptions: json::lookup(obj, "exceptions").cloned(),
                 home: match &origin {
                     Origin::Stored { store, path, .. } => Some((store.clone(), path.clone())),
                     _ => None,
@@ -686,7 +688,7 @@ impl<T> Record<T> {
             },
             OnceCell::new(),
         );
-        Ok((record, sto_type.to_string()))
+        Ok((record, sto_type))
     }
 
     /// The file to read the content from.

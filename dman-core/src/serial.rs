@@ -10,7 +10,7 @@ use std::hash::BuildHasher;
 
 use crate::context::{DecodeContext, EncodeContext, Placement, Released};
 use crate::error::{Error, Result};
-use crate::json::{Map, Value};
+use crate::json::{self, Map, Value};
 
 /// Key of the type name in an envelope.
 pub const SER_TYPE: &str = "_ser__type";
@@ -108,8 +108,8 @@ pub fn split_envelope(value: &Value) -> Option<(&str, &Value)> {
     static EMPTY: std::sync::LazyLock<Value> =
         std::sync::LazyLock::new(|| Value::Object(Map::new()));
     let obj = value.as_object()?;
-    let name = obj.get(SER_TYPE)?.as_str()?;
-    Some((name, obj.get(SER_CONTENT).unwrap_or(&*EMPTY)))
+    let name = json::lookup(obj, SER_TYPE)?.as_str()?;
+    Some((name, json::lookup(obj, SER_CONTENT).unwrap_or(&*EMPTY)))
 }
 
 /// Serializes a value with its envelope, if its type has a name.

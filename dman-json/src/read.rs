@@ -68,6 +68,9 @@ fn bom_error() -> JsonError {
     )
 }
 
+/// The room a new object starts with (see its use).
+const OBJECT_CAPACITY: usize = 4;
+
 /// A container whose items are still being read.
 enum Frame {
     Array(Vec<Value>),
@@ -148,7 +151,11 @@ impl<'a> Parser<'a> {
                         Value::Object(Map::new())
                     } else {
                         let key = self.parse_key()?;
-                        stack.push(Frame::Object(Map::new(), key));
+                        // Room for the four keys of most objects in dman's
+                        // files (configurations, records), so that they
+                        // are not moved and rehashed as they fill.
+                        let map = Map::with_capacity(OBJECT_CAPACITY);
+                        stack.push(Frame::Object(map, key));
                         continue 'value;
                     }
                 }

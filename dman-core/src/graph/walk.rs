@@ -35,40 +35,56 @@ pub struct RecordRef {
 /// `sto_type`, as written inside an envelope or by a compact modelclass).
 pub(crate) fn record_content(value: &Value) -> Option<(&str, &str, bool)> {
     let obj = value.as_object()?;
-    let target = obj.get("target")?.as_str()?;
-    let sto_type = obj.get("sto_type")?.as_str()?;
+    let target = json::lookup(obj, "target")?.as_str()?;
+    let sto_type = json::lookup(obj, "sto_type")?.as_str()?;
     if obj
         .keys()
         .any(|k| !matches!(k.as_str(), "target" | "sto_type" | "preload" | "exceptions"))
     {
         return None;
     }
-    let preload = obj.get("preload").and_then(Value::as_bool).unwrap_or(false);
+    let preload = json::lookup(obj, "preload")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     Some((target, sto_type, preload))
 }
 
 /// Every record in a JSON document, in document order.
 pub fn records(value: &Value) -> Vec<RecordRef> {
     let mut out = Vec::new();
-    walk(value, |value, at| {
+    visit_records(value, Places::Kept, |at, target, sto_type, preload| {
+        out.push(RecordRef {
+            at: place(at),
+            target: target.into(),
+            sto_type: sto_type.into(),
+            preload,
+        });
+    });
+    out
+}
+
+/// Calls `see(at, target, sto_type, preload)` on every record in a JSON
+/// document, in document order, borrowing from the document: a caller that
+/// wants a few records (the preloaded ones) allocates nothing for the rest.
+/// With [`Places::Skipped`], `at` is always empty.
+fn visit_records<'v>(
+    value: &'v Value,
+    places: Places,
+    mut see: impl FnMut(&str, &'v str, &'v str, bool),
+) {
+    walk_with(value, places, |value, at| {
         let (content, enveloped) = match split_envelope(value) {
             Some((name, content)) => (content, name == RECORD_TYPE),
             None => (value, value.as_object().is_some()),
         };
         if enveloped {
             if let Some((target, sto_type, preload)) = record_content(content) {
-                out.push(RecordRef {
-                    at: place(at),
-                    target: target.into(),
-                    sto_type: sto_type.into(),
-                    preload,
-                });
+                see(at, target, sto_type, preload);
                 return Visit::Skip;
             }
         }
         Visit::Into(content)
     });
-    out
 }
 
 /// The longest place in a document (`RecordRef::at`, `MarkerRef::at`) kept
@@ -131,12 +147,31 @@ enum Step<'v> {
 /// each pending value remembers the length of its parent's place, which
 /// depth-first order leaves intact until it is taken. The one walker of
 /// the crate: JSON documents here, `Dynamic` values in `dynamic`.
-pub(crate) fn walk<'v, N: Tree>(value: &'v N, mut see: impl FnMut(&'v N, &str) -> Visit<'v, N>) {
+pub(crate) fn walk<'v, N: Tree>(value: &'v N, see: impl FnMut(&'v N, &str) -> Visit<'v, N>) {
+    walk_with(value, Places::Kept, see);
+}
+
+/// Whether a [`walk`] builds the places it passes (`runs[0].config`):
+/// a walk that never reads them (reading ahead on every load) skips
+/// their formatting.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Places {
+    Kept,
+    Skipped,
+}
+
+/// [`walk`], with its places built or left empty.
+fn walk_with<'v, N: Tree>(
+    value: &'v N,
+    places: Places,
+    mut see: impl FnMut(&'v N, &str) -> Visit<'v, N>,
+) {
     let mut at = String::new();
     let mut pending: Vec<(&'v N, usize, Step<'v>)> = vec![(value, 0, Step::Same)];
     while let Some((value, parent, step)) = pending.pop() {
         at.truncate(parent);
         match step {
+            _ if places == Places::Skipped => {}
             Step::Key(k) => {
                 if !at.is_empty() {
                     at.push('.');
@@ -230,11 +265,13 @@ pub async fn prefetch(
 }
 
 fn preload_paths(dir: &StoragePath, value: &Value) -> Vec<StoragePath> {
-    records(value)
-        .into_iter()
-        .filter(|r| r.preload)
-        .filter_map(|r| dir.join(&r.target).ok())
-        .collect()
+    let mut paths = Vec::new();
+    visit_records(value, Places::Skipped, |_, target, _, preload| {
+        if let Some(path) = preload.then(|| dir.join(target).ok()).flatten() {
+            paths.push(path);
+        }
+    });
+    paths
 }
 
 /// Every file a JSON record graph at `path` owns: the records it holds,
