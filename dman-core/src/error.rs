@@ -48,7 +48,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// a record graph.
 ///
 /// New variants may be added: a `match` needs a `_` arm.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` prints the sentence, then the errors that caused it, so that a
+/// `fn main() -> dman::Result<()>` that fails tells its user what happened
+/// (`Error: no .dman folder found. …`) rather than dumping a struct; `{:#?}`
+/// adds the variant's name.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A backend operation failed (including a missing file).
@@ -179,6 +184,32 @@ pub enum Error {
     Aborted(Box<dyn std::error::Error + Send + Sync>),
 }
 
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let message = self.to_string();
+        if f.alternate() {
+            write!(f, "{}: ", self.variant_name())?;
+        }
+        f.write_str(&message)?;
+        // The causes the sentence does not already quote (most quote their
+        // source: `invalid JSON: expected ',' …`).
+        let mut source = std::error::Error::source(self);
+        let mut first = true;
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !message.contains(&text) {
+                if first {
+                    f.write_str("\n\nCaused by:")?;
+                    first = false;
+                }
+                write!(f, "\n    {text}")?;
+            }
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
 fn fmt_ceilings(ceilings: &[PathBuf]) -> String {
     if ceilings.is_empty() {
         String::new()
@@ -218,6 +249,29 @@ impl fmt::Display for DecodeDisplay<'_> {
 }
 
 impl Error {
+    /// The variant's name, for `{:#?}`.
+    fn variant_name(&self) -> &'static str {
+        match self {
+            Error::Storage(_) => "Storage",
+            Error::Path(_) => "Path",
+            Error::Json { .. } => "Json",
+            Error::Decode { .. } => "Decode",
+            Error::Encode { .. } => "Encode",
+            Error::Retouch { .. } => "Retouch",
+            Error::KeyNotFound { .. } => "KeyNotFound",
+            Error::Conflict { .. } => "Conflict",
+            Error::NoRoot { .. } => "NoRoot",
+            Error::Io { .. } => "Io",
+            Error::InvalidLocation { .. } => "InvalidLocation",
+            Error::ContentShared => "ContentShared",
+            Error::InsideRuntime => "InsideRuntime",
+            Error::RuntimeStart(_) => "RuntimeStart",
+            Error::IndexOutOfRange { .. } => "IndexOutOfRange",
+            Error::InvalidKey { .. } => "InvalidKey",
+            Error::Aborted(_) => "Aborted",
+        }
+    }
+
     /// A decoding error at the current position; callers up the tree add
     /// their segment with [`Error::at_key`] and [`Error::at_index`].
     pub fn decode(message: impl Into<String>) -> Self {

@@ -32,6 +32,12 @@ pub use crate::target::ItemOptions;
 /// Every [`Storable`] is an item held in a [`Record`]; so is every enum
 /// derived with `#[derive(Serializable)]` from one-field variants (held as
 /// it is), and [`Dynamic`](crate::dynamic::Dynamic).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an item of `MList`, `MDict` or `MRuns`",
+    label = "not an `Item`",
+    note = "a container holds storables: for a modelclass, add `#[dman(storable)]` beside `#[derive(Modelclass)]` (Python's `@modelclass(storable=True)`)",
+    note = "mixed items: an enum with one-field variants, `#[derive(Serializable)]`; anything at all: `dman::Dynamic`"
+)]
 pub trait Item: Sized {
     /// What the container keeps for one item: `Record<T>` for a storable,
     /// the value itself for a mixed item.

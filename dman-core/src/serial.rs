@@ -38,6 +38,12 @@ pub const INVALID_MARKERS: &[&str] = &[
 /// by hand, give [`Serializable::SER_TYPE`] and the two conversions of the
 /// content (the envelope is added and checked by [`serialize`] and
 /// [`deserialize`]).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not `Serializable`: dman cannot write it as JSON",
+    label = "not `Serializable`",
+    note = "a struct: `#[derive(Modelclass)]` (Python's `@modelclass`) or `#[derive(Serializable)]` (a dataclass); an enum: `#[derive(Serializable)]`",
+    note = "a field of a serde type: `#[dman(serde)]` on the field writes it through serde"
+)]
 pub trait Serializable: Sized {
     /// The `_ser__type` name, or `None` for values written as bare JSON.
     const SER_TYPE: Option<&'static str> = None;

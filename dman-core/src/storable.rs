@@ -47,6 +47,13 @@ impl Stored {
 /// Implement it with `#[derive(Storable)]` (a type with its own byte
 /// format) or `#[derive(Modelclass)]` with `#[dman(storable)]` (a JSON file
 /// that may hold records itself).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not `Storable`: it cannot be kept in a file of its own",
+    label = "not `Storable`",
+    note = "a modelclass becomes storable with `#[dman(storable)]` beside `#[derive(Modelclass)]` (Python's `@modelclass(storable=True)`)",
+    note = "a type with a byte format of its own: `#[derive(Storable)]` with `to_bytes` and `from_bytes`",
+    note = "`MList`, `MDict` and `MRuns` hold storables, or an enum of them derived with `#[derive(Serializable)]`"
+)]
 pub trait Storable: Sized + Send + Sync + 'static {
     /// The storage-type name written in records (`sto_type`).
     const STO_TYPE: &'static str;

@@ -146,6 +146,12 @@ async fn a_missing_key_names_its_file_and_backend() {
         err.to_string(),
         format!("could not find tracked file {file}")
     );
+    // `Debug` (what `fn main() -> dman::Result<()>` prints) is the sentence
+    // too, and the storage error under it is a cause only if not quoted.
+    let debug = format!("{err:?}");
+    assert!(debug.starts_with(&err.to_string()), "{debug}");
+    assert!(!debug.contains("KeyNotFound"), "{debug}");
+    assert!(format!("{err:#?}").starts_with("KeyNotFound: could not find"));
     assert_eq!(
         file.to_string(),
         format!("g/absent/absent.json in {}", repo.backend().location())
