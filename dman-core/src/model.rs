@@ -649,6 +649,35 @@ impl<T: Storable> MDict<T> {
 /// `mruns`). The counter only grows (until [`MRuns::clear`]), so a run keeps
 /// its file when earlier runs are removed. Only items that are records take
 /// a number, as in Python.
+///
+/// ```
+/// use std::sync::Arc;
+/// use dman_core::{MRuns, Modelclass, Repo};
+///
+/// #[derive(Modelclass, Debug)]
+/// #[dman(name = "run", storable)]
+/// struct Run { seed: u64 }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> dman_core::Result<()> {
+/// let repo = Repo::new(Arc::new(dman_memory::MemoryBackend::new()));
+/// // Python: dman.mruns(stem="experiment", subdir="results")
+/// let mut runs = MRuns::new().stem("experiment").subdir("results");
+/// runs.push(Run { seed: 1 });
+/// runs.push(Run { seed: 2 });
+/// runs.remove(0); // the next save deletes run 0's files
+/// runs.push(Run { seed: 3 }); // takes number 2: numbers are never reused
+/// repo.save("exp", &runs).await?;
+///
+/// let dir = repo.directory("exp")?;
+/// let store = repo.backend();
+/// assert!(store.exists(&dir.join("results/experiment-2/experiment.json")?).await?);
+/// let runs: MRuns<Run> = repo.load("exp").await?;
+/// let seeds: Vec<u64> = runs.contents().await?.iter().map(|r| r.seed).collect();
+/// assert_eq!(seeds, [2, 3]);
+/// # Ok(())
+/// # }
+/// ```
 pub struct MRuns<T: Item> {
     stem: Option<String>,
     run_count: u64,

@@ -123,7 +123,44 @@ pub struct KeyLocation {
     pub cluster: bool,
 }
 
-/// A record graph repository over any backend.
+/// A record graph repository over any backend: keys saved, loaded,
+/// tracked (load, change, save as one transaction) and cleaned, in Python
+/// dman's layout (`<base>/<generator>/<key>/<key>.json`).
+///
+/// Every operation is an `async fn`; `dman::blocking::Repo` runs the same
+/// for plain `fn main()` programs.
+///
+/// ```
+/// use std::sync::Arc;
+/// use dman_core::{MRuns, Modelclass, Repo};
+///
+/// #[derive(Modelclass, Debug, Clone, PartialEq)]
+/// #[dman(name = "run", storable)]
+/// struct Run { seed: u64, loss: f64 }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> dman_core::Result<()> {
+/// let repo = Repo::new(Arc::new(dman_memory::MemoryBackend::new())).with_generator("demo");
+///
+/// // Add a run unless one with that seed is saved: safe with other writers,
+/// // whose runs are loaded before the closure (again) runs.
+/// let added = repo
+///     .track("experiment", MRuns::<Run>::new, async |runs| {
+///         if runs.contents().await?.iter().any(|r| r.seed == 7) {
+///             return Ok(false);
+///         }
+///         runs.push(Run { seed: 7, loss: 0.25 });
+///         Ok(true)
+///     })
+///     .await?;
+/// assert!(added);
+///
+/// let runs: MRuns<Run> = repo.load("experiment").await?;
+/// assert_eq!(runs.contents().await?[0].loss, 0.25);
+/// assert_eq!(repo.directory("experiment")?.as_str(), "demo/experiment");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Repo {
     store: Arc<dyn StorageBackend>,

@@ -36,8 +36,8 @@ use std::sync::{Arc, OnceLock};
 use dman_core::graph::SaveReport;
 use dman_core::tree::TreeOptions;
 use dman_core::{
-    Error, Key, MDict, MList, MRuns, Record, Result, SaveCondition, Serializable, Storable,
-    StorageBackend, StoragePath, Versioned,
+    Error, Key, MDict, MList, MRuns, Record, Result, RetouchPolicy, SaveCondition, Serializable,
+    Storable, StorageBackend, StoragePath, Versioned,
 };
 
 fn runtime() -> Result<&'static tokio::runtime::Runtime> {
@@ -65,8 +65,32 @@ pub fn block_on<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
     runtime()?.block_on(future)
 }
 
-/// A repository with blocking operations. See [`dman::Repo`](crate::Repo)
-/// for what each does.
+/// A repository with blocking operations, for plain `fn main()` programs.
+/// See [`dman::Repo`](crate::Repo) for what each does.
+///
+/// In a program, `dman::blocking::repo!()?` opens the `.dman` folder above
+/// the working directory; [`open`] takes any location:
+///
+/// ```
+/// use dman::blocking::{self, prelude::*};
+/// use dman::{MList, Modelclass};
+///
+/// #[derive(Modelclass, Debug)]
+/// #[dman(name = "note", storable)]
+/// struct Note { text: String }
+///
+/// fn main() -> dman::Result<()> {
+///     let repo = blocking::open("memory://blocking-doc")?.with_generator("demo");
+///     let mut notes = MList::new();
+///     notes.push(Note { text: "a first note".into() });
+///     repo.save("notes", &notes)?; // demo/notes/notes.json and one file per note
+///
+///     let notes: MList<Note> = repo.load("notes")?;
+///     assert_eq!(notes.blocking_contents()?[0].text, "a first note");
+///     assert!(repo.exists("notes")?);
+///     Ok(())
+/// }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Repo {
     inner: crate::Repo,
@@ -111,8 +135,7 @@ pub fn open(location: &str) -> Result<Repo> {
 
 impl Repo {
     /// A repository on a backend of your own, whose base is the backend's
-    /// root (see [`dman::Repo::new`](crate::Repo::new)); configure the
-    /// async one and convert it (`blocking::Repo::from(repo)`) for more.
+    /// root (see [`dman::Repo::new`](crate::Repo::new)).
     pub fn new(store: Arc<dyn StorageBackend>) -> Self {
         Repo::from(crate::Repo::new(store))
     }
@@ -120,6 +143,52 @@ impl Repo {
     /// The async repository underneath.
     pub fn inner(&self) -> &crate::Repo {
         &self.inner
+    }
+
+    /// Uses `base` (a folder of the backend) as the base (see
+    /// [`crate::Repo::with_base`]).
+    pub fn with_base(self, base: StoragePath) -> Self {
+        Repo::from(self.inner.with_base(base))
+    }
+
+    /// Uses `generator` as the default generator folder (see
+    /// [`crate::Repo::with_generator`]).
+    pub fn with_generator(self, generator: impl Into<String>) -> Self {
+        Repo::from(self.inner.with_generator(generator))
+    }
+
+    /// How many times [`Repo::track`] tries before it gives up (see
+    /// [`crate::Repo::with_attempts`]).
+    pub fn with_attempts(self, attempts: u32) -> Self {
+        Repo::from(self.inner.with_attempts(attempts))
+    }
+
+    /// Writes up to `n` content files at once during a save (see
+    /// [`crate::Repo::with_concurrency`]).
+    pub fn with_concurrency(self, n: usize) -> Self {
+        Repo::from(self.inner.with_concurrency(n))
+    }
+
+    /// What to do when one save writes a file twice (see
+    /// [`crate::Repo::with_retouch`]).
+    pub fn with_retouch(self, retouch: RetouchPolicy) -> Self {
+        Repo::from(self.inner.with_retouch(retouch))
+    }
+
+    /// Whether files of removed items are deleted (see
+    /// [`crate::Repo::with_auto_clean`]).
+    pub fn with_auto_clean(self, auto_clean: bool) -> Self {
+        Repo::from(self.inner.with_auto_clean(auto_clean))
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &Arc<dyn StorageBackend> {
+        self.inner.backend()
+    }
+
+    /// The default generator folder.
+    pub fn generator(&self) -> &str {
+        self.inner.generator()
     }
 
     /// The base folder keys are under (see [`crate::Repo::base`]).

@@ -1,7 +1,7 @@
 //! dman: keep the results of numerical experiments (configurations, runs,
 //! large arrays) as a record graph of JSON files and content files, on a
-//! local folder, in memory or on other backends, in the very format of
-//! Python dman 1.0.1.
+//! local folder, in memory, in a zip archive or on S3, in the very format
+//! of Python dman 1.0.1: a tree written by one loads in the other.
 //!
 //! This is the crate to depend on. It re-exports the core
 //! ([`Repo`], [`Record`], the containers and derives), finds the `.dman`
@@ -9,35 +9,125 @@
 //! from URLs ([`open`]), and offers a [`blocking`] API for plain
 //! `fn main()` programs.
 //!
+//! # Getting started
+//!
+//! A configuration, a run that keeps its array in a `.npy` file of its
+//! own, and a list of runs that a program extends without repeating a
+//! configuration it has run before:
+//!
 //! ```
-//! use dman::{MRuns, MemoryBackend, Modelclass, Repo};
-//! use std::sync::Arc;
+//! use dman::blocking::{self, prelude::*};
+//! use dman::ndarray::Array2;
+//! use dman::{MRuns, Modelclass, Record};
 //!
 //! #[derive(Modelclass, Debug, Clone, PartialEq)]
 //! #[dman(name = "config")]
-//! struct Config { seed: i64, size: i64 }
+//! struct Config { seed: u64, size: usize }
 //!
-//! #[derive(Modelclass, Debug, Clone, PartialEq)]
-//! #[dman(name = "run", storable)]
-//! struct Run { config: Config, loss: f64 }
+//! #[derive(Modelclass, Debug)]
+//! #[dman(name = "run", storable)] // a run is a file of its own
+//! struct Run { config: Config, data: Option<Record<Array2<f64>>> }
 //!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> dman::Result<()> {
-//! // `dman::discover()` opens the `.dman` folder above the working
-//! // directory; any backend will do.
-//! let repo = Repo::new(Arc::new(MemoryBackend::new()));
-//! let mut runs = MRuns::new();
-//! runs.push(Run { config: Config { seed: 1234, size: 20 }, loss: 0.5 });
-//! repo.save("experiment", &runs).await?;
+//! fn experiment() -> MRuns<Run> {
+//!     MRuns::new().stem("experiment").subdir("results")
+//! }
 //!
-//! let runs: MRuns<Run> = repo.load("experiment").await?;
-//! assert_eq!(runs.contents().await?[0].config.seed, 1234);
+//! fn execute(repo: &blocking::Repo, cfg: Config) -> dman::Result<()> {
+//!     // Load, change, save: one transaction, safe with other writers.
+//!     repo.track("experiment", experiment, |runs| {
+//!         // Reads the run files, never an array.
+//!         if runs.blocking_contents()?.iter().any(|run| run.config == cfg) {
+//!             return Ok(());
+//!         }
+//!         let data = Array2::<f64>::zeros((cfg.size, 3));
+//!         runs.push(Run { config: cfg.clone(), data: Some(data.into()) });
+//!         Ok(())
+//!     })
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let workspace = tempfile::tempdir()?;
+//! # let folder = workspace.path().join(".dman");
+//! # std::fs::create_dir(&folder)?;
+//! # let folder = folder.to_string_lossy();
+//! // In a program: `let repo = blocking::repo!()?;` finds `.dman` above the
+//! // working directory. Here, a `.dman` folder in a temporary workspace:
+//! let repo = blocking::open(&folder)?.with_generator("cache/examples:demo");
+//! for seed in [1000, 1024, 1000] {
+//!     execute(&repo, Config { seed, size: 2 })?;
+//! }
+//!
+//! let runs: MRuns<Run> = repo.load("experiment")?;
+//! assert_eq!(runs.len(), 2); // the second 1000 was found and skipped
+//! let data = runs.blocking_contents()?[1].data.as_ref().ok_or("no data")?;
+//! assert_eq!(data.blocking_get()?.dim(), (2, 3)); // read from its .npy file
 //! # Ok(())
 //! # }
 //! ```
 //!
-//! The same with [`blocking::Repo`], for a plain `fn main()`:
-//! `repo.save("experiment", &runs)?`.
+//! The same with the async [`Repo`] (`dman::repo!()`, `repo.load(..).await`)
+//! in an async program.
+//!
+//! # Where the files go
+//!
+//! Python dman's layout, so either language reads what the other wrote.
+//! For the example above (`dman tree` shows it):
+//!
+//! ```text
+//! .dman/
+//! └── cache/examples:demo/            the generator: cache/ + the program's path
+//!     └── experiment/                 the key's folder
+//!         ├── experiment.json         the key file: the list, pointing at its runs
+//!         └── results/                MRuns subdir
+//!             ├── experiment-0/       stem + counter: one folder per run
+//!             │   ├── experiment.json the run: its config and records
+//!             │   └── <uuid>.npy      its array, as numpy.save writes it
+//!             └── experiment-1/ ...
+//! ```
+//!
+//! A save writes content files first and the key file last, so a crash
+//! leaves the old version or the new one; [`Repo::track`] retries when
+//! another process saved the key meanwhile.
+//!
+//! # Where it lives
+//!
+//! | location | opens |
+//! |---|---|
+//! | a folder, `file:///abs/path` | [`FsBackend`] |
+//! | `results.zip`, `zip:///abs/results.zip?root=.dman` | [`ZipBackend`] |
+//! | `s3://bucket/prefix` (feature `s3`) | [`S3Backend`](https://docs.rs/dman-s3), credentials from the environment and `~/.aws` |
+//! | `memory://name` | [`MemoryBackend`] |
+//!
+//! [`open`] takes any of them; [`Repo::new`] takes a backend of your own
+//! (any [`StorageBackend`]).
+//!
+//! # The `dman` command
+//!
+//! `cargo install dman-cli` gives `dman`, which works on any location:
+//! `dman tree`, `dman show experiment`, `dman ls`, `dman du`,
+//! `dman runs experiment`, `dman diff A B`, `dman cat PATH`, `dman check`,
+//! `dman copy .dman results.zip`, `dman gc`, `dman clean KEY`;
+//! `dman help COMMAND` explains each.
+//!
+//! # From Python dman
+//!
+//! | Python dman 1.0.1 | dman-rs |
+//! |---|---|
+//! | `@dman.modelclass(name="config")` | `#[derive(Modelclass)]` + `#[dman(name = "config")]` |
+//! | `@dman.modelclass(storable=True)` | `#[dman(storable)]` |
+//! | `dman.recordfield(stem="data")` | a field `Option<Record<T>>` with `#[dman(stem = "data")]` |
+//! | `barrayfield` / a numpy array | `Record<Array2<f64>>` (any `ndarray::Array`) |
+//! | `dman.mruns_factory(stem=.., subdir=..)` | `MRuns::new().stem(..).subdir(..)` |
+//! | `dman.mlist()`, `dman.mdict()` | [`MList`], [`MDict`] |
+//! | `with dman.track("key", default_factory=f) as runs:` | `repo.track("key", f, \|runs\| { .. })` |
+//! | `dman.save("key", obj)`, `dman.load("key")` | `repo.save("key", &obj)`, `repo.load("key")` |
+//! | `dman.tui.walk_directory(...)` | `dman tree`, or [`Repo::tree`] |
+//! | `@dman.serializable` on an `Enum` | `#[derive(Serializable)]` on an enum |
+//! | `@dman.storable` with `__write__`/`__read__` | `#[derive(Storable)]` with `to_bytes`/`from_bytes` |
+//!
+//! The derives' options (`name`, `storable`, `stem`, `subdir`, `skip`,
+//! `serde`, `default`, ...) are listed on [`Modelclass`],
+//! [`Serializable`](derive@Serializable) and [`Storable`](derive@Storable).
 
 #![warn(missing_docs)]
 
@@ -91,6 +181,20 @@ pub mod __private {
 /// repository the same way.
 ///
 /// [`discover`] finds the same folder and uses `cache/<program name>`.
+///
+/// ```no_run
+/// // src/bin/train.rs, run from inside a project with a `.dman` folder
+/// // (`dman init` makes one):
+/// #[tokio::main]
+/// async fn main() -> dman::Result<()> {
+///     let repo = dman::repo!()?; // generator `cache/src:bin:train`
+///     repo.save("answer", &42i64).await?; // .dman/cache/src:bin:train/answer/answer.json
+///     Ok(())
+/// }
+/// ```
+///
+/// Without a `.dman` folder above, it fails with [`Error::NoRoot`], whose
+/// message names the folder the search started from.
 #[cfg(feature = "fs")]
 #[macro_export]
 macro_rules! repo {

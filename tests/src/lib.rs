@@ -35,3 +35,10 @@ pub mod norm;
 pub mod python;
 pub mod refmodel;
 pub mod scenarios;
+
+/// The README's Rust blocks, compiled (and, unless marked `no_run`, run)
+/// as doc tests of this crate, which has every backend of the facade: a
+/// README example that stops compiling fails the tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct Readme;
