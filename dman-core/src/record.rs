@@ -386,14 +386,68 @@ pub(crate) async fn load_many<T: Storable>(records: &[&Record<T>]) {
     for (store, group) in groups {
         let paths: Vec<StoragePath> = group.iter().map(|(_, path)| path.clone()).collect();
         let read = store.read_many(&paths).await;
-        for ((record, path), bytes) in group.into_iter().zip(read) {
-            let Ok(bytes) = bytes else { continue };
-            if let Ok(value) = decode_stored::<T>(bytes, store.clone(), &path, None).await {
+        let files: Vec<ReadFile> = paths
+            .into_iter()
+            .zip(read)
+            .enumerate()
+            .filter_map(|(i, (path, bytes))| Some((i, path, bytes.ok()?)))
+            .collect();
+        for (i, value) in decode_all::<T>(files, &store).await {
+            if let Some((record, _)) = group.get(i) {
                 // Another task may have loaded it meanwhile: theirs stays.
                 let _ = record.content.set(Arc::new(value));
             }
         }
     }
+}
+
+/// A file read for [`load_many`]: its record's position, path and bytes.
+type ReadFile = (usize, StoragePath, bytes::Bytes);
+
+/// Fewer files than this per task are decoded where they are: a task
+/// costs more than a few small decodes.
+const DECODES_PER_TASK: usize = 32;
+
+/// Decodes files read together on every worker of the runtime. Decoding
+/// a run's JSON costs more than reading it from memory or the page cache,
+/// so one task decoding all of them would leave the other cores idle while
+/// a container loads. Files that fail are left out (their record's `get`
+/// reports why); a panicking task loses only its own files.
+async fn decode_all<T: Storable>(
+    mut files: Vec<ReadFile>,
+    store: &Arc<dyn StorageBackend>,
+) -> Vec<(usize, T)> {
+    let workers = tokio::runtime::Handle::try_current()
+        .map(|handle| handle.metrics().num_workers())
+        .unwrap_or(1);
+    let per_task = files.len().div_ceil(workers.max(1)).max(DECODES_PER_TASK);
+    // The tasks stop with the set if this future is dropped.
+    let mut tasks = tokio::task::JoinSet::new();
+    while files.len() > per_task {
+        let chunk = files.split_off(files.len() - per_task);
+        tasks.spawn(decode_each::<T>(chunk, store.clone()));
+    }
+    let mut decoded = decode_each::<T>(files, store.clone()).await;
+    while let Some(done) = tasks.join_next().await {
+        if let Ok(more) = done {
+            decoded.extend(more);
+        }
+    }
+    decoded
+}
+
+/// Decodes files one after the other.
+async fn decode_each<T: Storable>(
+    files: Vec<ReadFile>,
+    store: Arc<dyn StorageBackend>,
+) -> Vec<(usize, T)> {
+    let mut decoded = Vec::with_capacity(files.len());
+    for (i, path, bytes) in files {
+        if let Ok(value) = decode_stored::<T>(bytes, store.clone(), &path, None).await {
+            decoded.push((i, value));
+        }
+    }
+    decoded
 }
 
 /// Reads an opened file into `decoder` on a blocking thread (outside a
