@@ -66,7 +66,7 @@ enum Command {
     /// with its dtype and shape), and the totals.
     #[command(
         after_help = "Examples:\n  dman tree\n  dman tree results.zip --depth 2\n  \
-                            dman tree .dman/demo --content\n  dman tree s3://bucket/team/exp\n\n\
+                            dman tree .dman/demo --content\n  dman tree s3://bucket/team/exp --json\n\n\
                             See `dman help` for LOCATION."
     )]
     Tree {
@@ -80,6 +80,10 @@ enum Command {
         /// Show at most this many levels (deeper ones are one marked line).
         #[arg(long)]
         depth: Option<usize>,
+        /// Print one JSON document: every file with its size, time and,
+        /// for a `.npy`, dtype and shape.
+        #[arg(long, conflicts_with_all = ["content", "depth"])]
+        json: bool,
     },
     /// Show one file: JSON pretty, a `.npy` array's shape and dtype, text
     /// as it is.
@@ -473,8 +477,13 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
             location,
             content,
             depth,
+            json,
         } => {
             let (store, label) = open(location.as_deref())?;
+            if json {
+                read::files_json(&store, &label).await?;
+                return Ok(ExitCode::SUCCESS);
+            }
             let options = dman::tree::TreeOptions {
                 content,
                 depth,

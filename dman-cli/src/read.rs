@@ -35,6 +35,61 @@ pub async fn cat(store: &Arc<dyn StorageBackend>, path: &StoragePath) -> Result<
     }
 }
 
+/// `dman tree --json`: every file, its size and last modification, and
+/// for a `.npy` its header; then the totals.
+pub async fn files_json(store: &Arc<dyn StorageBackend>, label: &str) -> Result<(), Failure> {
+    let listed = store.list(&StoragePath::root()).await?;
+    let npys: Vec<StoragePath> = listed
+        .iter()
+        .filter(|m| m.path.suffix() == Some(".npy"))
+        .map(|m| m.path.clone())
+        .collect();
+    let bar = progress::bar(npys.len() as u64, "array headers read");
+    let headers: HashMap<StoragePath, Result<NpyHeader, String>> = futures::stream::iter(npys)
+        .map(|path| async move {
+            let header = dman::tree::npy_header(store, &path)
+                .await
+                .map_err(|e| e.to_string());
+            (path, header)
+        })
+        .buffer_unordered(HEADER_CONCURRENCY)
+        .inspect(|_| progress::inc(&bar))
+        .collect()
+        .await;
+    progress::finish(bar);
+    let files: Vec<Value> = listed
+        .iter()
+        .map(|meta| {
+            let mut m = Map::new();
+            m.insert("path".into(), Value::from(meta.path.as_str()));
+            m.insert("bytes".into(), Value::from(meta.size));
+            m.insert(
+                "modified".into(),
+                meta.last_modified
+                    .map_or(Value::Null, |t| Value::from(time_text(Some(t)))),
+            );
+            if let Some(header) = headers.get(&meta.path) {
+                let mut array = array_json(&meta.path, header);
+                array.shift_remove("path");
+                m.insert("array".into(), Value::Object(array));
+            }
+            Value::Object(m)
+        })
+        .collect();
+    let mut total = Map::new();
+    total.insert("files".into(), Value::from(listed.len()));
+    total.insert(
+        "bytes".into(),
+        Value::from(listed.iter().map(|m| m.size).sum::<u64>()),
+    );
+    let mut doc = Map::new();
+    doc.insert("location".into(), Value::from(label));
+    doc.insert("files".into(), Value::Array(files));
+    doc.insert("total".into(), Value::Object(total));
+    println!("{}", json::to_string_pretty(&Value::Object(doc)));
+    Ok(())
+}
+
 /// How many `.npy` headers are read at once (on S3 each is a request).
 const HEADER_CONCURRENCY: usize = 16;
 
@@ -198,7 +253,7 @@ pub async fn ls(
                 let arrays: Vec<Value> = k
                     .arrays
                     .iter()
-                    .map(|(path, header)| array_json(path, header))
+                    .map(|(path, header)| Value::Object(array_json(path, header)))
                     .collect();
                 m.insert("arrays".into(), Value::Array(arrays));
                 Value::Object(m)
@@ -255,7 +310,7 @@ pub async fn ls(
     Ok(())
 }
 
-fn array_json(path: &StoragePath, header: &Result<NpyHeader, String>) -> Value {
+fn array_json(path: &StoragePath, header: &Result<NpyHeader, String>) -> Map {
     let mut m = Map::new();
     m.insert("path".into(), Value::from(path.as_str()));
     match header {
@@ -272,7 +327,7 @@ fn array_json(path: &StoragePath, header: &Result<NpyHeader, String>) -> Value {
             m.insert("error".into(), Value::from(e.as_str()));
         }
     }
-    Value::Object(m)
+    m
 }
 
 /// Files and bytes.

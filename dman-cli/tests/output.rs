@@ -161,3 +161,25 @@ fn completion_scripts() {
     let o = dman(dir.path(), &["completion", "tcsh"]);
     assert_eq!(o.status.code(), Some(2), "{}", both(&o));
 }
+
+#[test]
+fn tree_json_lists_every_file_with_arrays() {
+    let fx = getting_started_workspace();
+    let o = dman(fx.path(), &["tree", "--json"]);
+    assert!(o.status.success(), "{}", both(&o));
+    let doc: dman::core::json::Value =
+        dman::core::json::from_str(&stdout(&o)).expect("one JSON document");
+    let files = doc.get("files").and_then(|f| f.as_array()).expect("files");
+    assert_eq!(files.len(), 11);
+    let arrays: Vec<_> = files.iter().filter_map(|f| f.get("array")).collect();
+    assert_eq!(arrays.len(), 4);
+    assert!(arrays
+        .iter()
+        .all(|a| a.get("dtype").and_then(|d| d.as_str()) == Some("float64")));
+    let total = doc.get("total").expect("total");
+    assert_eq!(total.get("files").and_then(|v| v.as_i64()), Some(11));
+    assert_eq!(
+        total.get("bytes").and_then(|v| v.as_i64()),
+        Some(648 + 2 * 603 + 2 * 160_128 + 2 * 800_128 + 2 * 149 + 33 + 22)
+    );
+}

@@ -12,12 +12,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+#[cfg(feature = "ndarray")]
 use futures::StreamExt;
 
+#[cfg(feature = "ndarray")]
 use crate::numeric::NpyHeader;
 use crate::{json, Result, StorageBackend, StoragePath};
 
 /// How many `.npy` headers are read at once (on S3 each is a request).
+#[cfg(feature = "ndarray")]
 const HEADER_CONCURRENCY: usize = 16;
 
 /// What to show.
@@ -29,7 +32,8 @@ pub struct TreeOptions {
     /// to [`MAX_LEVELS`]).
     pub depth: Option<usize>,
     /// Read each `.npy` file's header and show its dtype and shape next to
-    /// its size (one small read per array).
+    /// its size (one small read per array). Needs the `ndarray` feature,
+    /// whose parser reads the headers; without it, only sizes are shown.
     pub arrays: bool,
     /// End with a line counting the files and their total size.
     pub totals: bool,
@@ -78,10 +82,12 @@ pub fn human_size(size: u64) -> String {
 
 /// The most bytes read to find a `.npy` header: numpy's headers are a few
 /// hundred bytes; a larger one is an error, not a reason to read further.
+#[cfg(feature = "ndarray")]
 pub const NPY_HEADER_LIMIT: usize = 1 << 20;
 
 /// The header of the `.npy` file at `path`, reading only as much of the
 /// file as the header takes.
+#[cfg(feature = "ndarray")]
 pub async fn npy_header(store: &Arc<dyn StorageBackend>, path: &StoragePath) -> Result<NpyHeader> {
     let mut stream = store.read_stream(path).await?;
     let mut head: Vec<u8> = Vec::new();
@@ -100,6 +106,7 @@ pub async fn npy_header(store: &Arc<dyn StorageBackend>, path: &StoragePath) -> 
 
 /// An array's dtype and shape as the tree shows them: `float64 (100,
 /// 1000)`, with `, Fortran order` for column-major data.
+#[cfg(feature = "ndarray")]
 pub fn describe_npy(header: &NpyHeader) -> String {
     let dtype = header.dtype_name().unwrap_or_else(|| header.descr.clone());
     let order = if header.fortran_order {
@@ -139,11 +146,14 @@ pub async fn render(
     let listed = store.list(prefix).await?;
     let total_bytes: u64 = listed.iter().map(|m| m.size).sum();
     let total_files = listed.len();
+    #[cfg(feature = "ndarray")]
     let arrays = if options.arrays {
         array_notes(store, &listed).await
     } else {
         HashMap::new()
     };
+    #[cfg(not(feature = "ndarray"))]
+    let arrays = HashMap::new();
     for meta in listed {
         let Some(rel) = meta.path.strip_prefix(prefix) else {
             continue;
@@ -185,6 +195,7 @@ pub async fn render(
 
 /// What to show beside each `.npy` file: its dtype and shape, or why its
 /// header does not read.
+#[cfg(feature = "ndarray")]
 async fn array_notes(
     store: &Arc<dyn StorageBackend>,
     listed: &[crate::storage::ObjectMeta],
