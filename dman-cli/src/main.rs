@@ -62,8 +62,9 @@ enum Command {
     /// Make a `.dman` folder in the working directory (no error if it exists).
     #[command(after_help = "Example:\n  dman init")]
     Init,
-    /// Show the folders and files with their sizes as a tree (each `.npy`
-    /// with its dtype and shape), and the totals.
+    /// Show the folders and files with their sizes as a tree.
+    ///
+    /// Each `.npy` file with its dtype and shape; the totals last.
     #[command(
         after_help = "Examples:\n  dman tree\n  dman tree results.zip --depth 2\n  \
                             dman tree .dman/demo --content\n  dman tree s3://bucket/team/exp --json\n\n\
@@ -85,8 +86,10 @@ enum Command {
         #[arg(long, conflicts_with_all = ["content", "depth"])]
         json: bool,
     },
-    /// Show one file: JSON pretty, a `.npy` array's shape and dtype, text
-    /// as it is.
+    /// Show one file: JSON pretty, an array's header, text as it is.
+    ///
+    /// A `.npy` file is described from its header (shape, dtype, order,
+    /// size); its data is not read.
     #[command(
         after_help = "Examples:\n  dman show experiment\n  dman show demo/config.json\n  \
                             dman show config --generator demo\n  dman show experiment --follow\n  \
@@ -119,8 +122,10 @@ enum Command {
         #[arg(long)]
         generator: Option<String>,
     },
-    /// List the keys: generator/key, type, files, size, last modified and
-    /// arrays, then the totals.
+    /// List the keys with their type, files, size, time and arrays.
+    ///
+    /// One line per key (generator/key, `_ser__type`, number of files,
+    /// total size, last modified, `.npy` dtypes and shapes), then the totals.
     #[command(after_help = "Examples:\n  dman ls\n  dman ls results.zip --json\n\n\
                             See `dman help` for LOCATION.")]
     Ls {
@@ -132,7 +137,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Sizes per generator and key, largest first, and the total.
+    /// Show sizes per generator and key, largest first, and the total.
     #[command(
         after_help = "Examples:\n  dman du\n  dman du s3://bucket/team/exp --json\n\n\
                             See `dman help` for LOCATION."
@@ -146,9 +151,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// A table of the runs of an `mruns` (or the items of an `mlist`): one
-    /// row per item, its configuration's fields as columns (`config.seed`
-    /// for a field of a nested dataclass).
+    /// Show the runs of an `mruns` (or items of an `mlist`) as a table.
+    ///
+    /// One row per item, its scalar fields as columns, and one level of
+    /// nested dataclass fields as `config.seed`; records are left out.
     #[command(
         after_help = "Examples:\n  dman runs experiment\n  dman runs experiment --where config.seed=1024\n  \
                             dman runs results.zip experiment --csv > runs.csv\n\n\
@@ -173,10 +179,11 @@ enum Command {
         #[arg(long)]
         csv: bool,
     },
-    /// What differs between two locations, or two keys of one location:
-    /// keys and files added, removed and changed (by size, then content),
+    /// Show what differs between two locations, or two keys.
+    ///
+    /// Keys and files added, removed and changed (by size, then content),
     /// and for runs the fields that changed. Exit status 0 when the same,
-    /// 1 when they differ.
+    /// 1 when they differ, 2 when the comparison could not run.
     #[command(
         after_help = "Examples:\n  dman diff .dman backup.zip\n  dman diff .dman s3://bucket/team/exp\n  \
                             dman diff experiment experiment-v2\n  dman diff results.zip experiment experiment-v2\n\n\
@@ -195,7 +202,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Check every JSON file and the content files it reaches: bad JSON,
+    /// Check a tree for damage and garbage.
+    ///
+    /// Every JSON file and the content files it reaches: bad JSON,
     /// invalid markers, targets leaving the root or their key's folder,
     /// missing targets, truncated `.npy` files, skipped files, orphans and
     /// the files of first saves that never committed. Exit status 0 when
@@ -217,11 +226,12 @@ enum Command {
         #[arg(long)]
         deep: bool,
     },
-    /// Delete the garbage `check` reports (orphans, files of first saves
-    /// that never committed) and the backend's own leftovers (temporary
-    /// files of interrupted writes, incomplete multipart uploads), but
-    /// nothing younger than the grace period and nothing in a key whose JSON
-    /// does not parse. Asks first on a terminal.
+    /// Delete the garbage `check` reports, asking first on a terminal.
+    ///
+    /// Orphans, files of first saves that never committed, and the
+    /// backend's own leftovers (temporary files of interrupted writes,
+    /// incomplete multipart uploads), but nothing younger than the grace
+    /// period and nothing in a key whose JSON does not parse.
     #[command(
         after_help = "Examples:\n  dman gc --dry-run\n  dman gc\n  dman gc results.zip --grace 0 --yes\n\n\
                             See `dman help` for LOCATION."
@@ -255,7 +265,7 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Remove a key and every file its graph owns. Asks first on a
+    /// Remove a key and every file its graph owns, asking first on a
     /// terminal.
     #[command(
         after_help = "Examples:\n  dman clean experiment --dry-run\n  dman clean experiment\n  \
@@ -287,8 +297,7 @@ enum Command {
         #[arg(long, short = 'y')]
         yes: bool,
     },
-    /// Print the completion script for a shell (bash, zsh, fish, elvish,
-    /// powershell).
+    /// Print the completion script for a shell.
     #[command(
         after_help = "Examples:\n  dman completion bash > ~/.local/share/bash-completion/completions/dman\n  \
                             dman completion zsh > \"${fpath[1]}/_dman\"\n  \

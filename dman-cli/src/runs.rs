@@ -322,3 +322,43 @@ fn csv_field(text: &str) -> String {
         text.to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flat(text: &str) -> String {
+        let value = json::from_str(text).expect("JSON");
+        json::to_string_compact(&Value::Object(flatten(&value)))
+    }
+
+    #[test]
+    fn items_flatten_to_their_settings() {
+        // A run file: a nested dataclass, and records left out.
+        assert_eq!(
+            flat(
+                r#"{"config": {"_ser__type": "config", "_ser__content": {"seed": 1, "name": "a"}},
+                    "lr": 0.5,
+                    "data": {"_ser__type": "_ser__record", "_ser__content": {"target": "x.npy", "sto_type": "_num__barray"}}}"#
+            ),
+            r#"{"config.seed": 1, "config.name": "a", "lr": 0.5}"#
+        );
+        // An inline item of an mlist: an enveloped dataclass, or a scalar.
+        assert_eq!(
+            flat(r#"{"_ser__type": "point", "_ser__content": {"x": 1, "y": [1, 2]}}"#),
+            r#"{"x": 1, "y": "[1, 2]"}"#
+        );
+        assert_eq!(flat("3"), r#"{"value": 3}"#);
+        // Deeper levels than one are not columns.
+        assert_eq!(flat(r#"{"a": {"b": {"c": 1}}}"#), "{}");
+    }
+
+    #[test]
+    fn filters_compare_text_or_number() {
+        assert!(matches(&Value::from(1000i64), "1000"));
+        assert!(matches(&Value::from(1000i64), "1e3"));
+        assert!(matches(&Value::from("adam"), "adam"));
+        assert!(!matches(&Value::from("adam"), "\"adam\""));
+        assert!(!matches(&Value::from(1i64), "2"));
+    }
+}

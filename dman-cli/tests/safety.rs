@@ -29,6 +29,11 @@ fn missing_locations_are_errors_and_empty_ones_warnings() {
         assert!(!stdout(&o).contains("clean"), "{command}: {}", both(&o));
         assert!(!ws.join("missing.zip").exists(), "nothing made");
     }
+    // `copy` opens its source the same way: nothing is copied from a typo.
+    let o = dman(ws, &["copy", "missing.zip", "out"]);
+    assert_eq!(o.status.code(), Some(2), "{}", both(&o));
+    assert!(stderr(&o).contains("no archive"), "{}", both(&o));
+    assert!(!ws.join("out").exists(), "no destination made");
     let o = dman(ws, &["check", "file:///no/such/folder"]);
     assert_eq!(o.status.code(), Some(2), "{}", both(&o));
     assert!(!std::path::Path::new("/no/such/folder").exists());
