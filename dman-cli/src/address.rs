@@ -67,7 +67,10 @@ impl Location {
         if let Some(key) = self.key_if_any(arg, generator).await? {
             return Ok(Target::File(key.file));
         }
-        let looked: Vec<String> = tried.iter().map(|p| format!("`{p}`")).collect();
+        let looked: Vec<String> = tried
+            .iter()
+            .map(|p| format!("`{}`", escape_control(p.as_str())))
+            .collect();
         Err(Failure(format!(
             "no file or key `{}` in {}: looked for {}{}and for a key of that name{}",
             escape_control(arg),
@@ -100,7 +103,7 @@ impl Location {
                 let shown = if path.is_root() {
                     escape_control(&self.label).into_owned()
                 } else {
-                    format!("`{path}`")
+                    format!("`{}`", escape_control(path.as_str()))
                 };
                 Err(Failure(format!(
                     "{shown} is a folder ({files} file{}), not a file: `dman tree` shows it, \
@@ -129,8 +132,9 @@ impl Location {
             .cloned()
             .ok_or_else(|| {
                 Failure(format!(
-                    "`{file}` is not a key's file (a key is `<generator>/<key>/<key>.json` or \
-                     `<generator>/<key>.json` that no record points at)"
+                    "`{}` is not a key's file (a key is `<generator>/<key>/<key>.json` or \
+                     `<generator>/<key>.json` that no record points at)",
+                    escape_control(file.as_str())
                 ))
             })
     }

@@ -95,6 +95,7 @@ struct RunChange {
 pub async fn run(
     args: &[String],
     generator: Option<&str>,
+    size_only: bool,
     as_json: bool,
 ) -> Result<ExitCode, Failure> {
     let (a, b) = match args {
@@ -117,7 +118,7 @@ pub async fn run(
         },
         _ => return Err(Failure("expected A B, or LOCATION A B".into())),
     };
-    compare(&a, &b, as_json).await
+    compare(&a, &b, size_only, as_json).await
 }
 
 /// The two keys of the `.dman` folder above that `a` and `b` name, when
@@ -164,7 +165,7 @@ async fn digest(store: &Arc<dyn StorageBackend>, path: &StoragePath) -> Result<[
     Ok(hasher.finalize().into())
 }
 
-async fn compare(a: &Side, b: &Side, as_json: bool) -> Result<ExitCode, Failure> {
+async fn compare(a: &Side, b: &Side, size_only: bool, as_json: bool) -> Result<ExitCode, Failure> {
     let added_keys: Vec<&String> = b.keys.keys().filter(|k| !a.keys.contains_key(*k)).collect();
     let removed_keys: Vec<&String> = a.keys.keys().filter(|k| !b.keys.contains_key(*k)).collect();
     let added: Vec<(&String, u64)> = b
@@ -189,7 +190,7 @@ async fn compare(a: &Side, b: &Side, as_json: bool) -> Result<ExitCode, Failure>
                     a: *sa,
                     b: *sb,
                 });
-            } else {
+            } else if !size_only {
                 same_size.push((name, pa, pb, *sa));
             }
         }

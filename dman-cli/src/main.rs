@@ -198,6 +198,10 @@ enum Command {
         /// Look for keys under this generator only.
         #[arg(long)]
         generator: Option<String>,
+        /// Compare files by size alone: no file is read (on S3, no
+        /// download).
+        #[arg(long)]
+        size_only: bool,
         /// Print one JSON document.
         #[arg(long)]
         json: bool,
@@ -568,8 +572,9 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
         Command::Diff {
             args,
             generator,
+            size_only,
             json,
-        } => diff::run(&args, generator.as_deref(), json).await,
+        } => diff::run(&args, generator.as_deref(), size_only, json).await,
         Command::Check {
             location,
             json,

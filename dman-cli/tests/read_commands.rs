@@ -229,6 +229,24 @@ fn read_commands_on_a_folder() {
         json::to_string_compact(get(&d, &["runs"])),
         r#"[{"key": "cache/examples:patterns:common/experiment", "index": 1, "change": "changed", "fields": [{"field": "config.seed", "a": 1024, "b": 2048}]}]"#
     );
+    // By size alone the changed run file (same size) goes unseen; its
+    // changed field does not.
+    let o = dman(
+        &ws,
+        &[
+            "diff",
+            ".dman",
+            &other.to_string_lossy(),
+            "--json",
+            "--size-only",
+        ],
+    );
+    let d: Value = json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(
+        get(&d, &["files", "changed"]).as_array().map(Vec::len),
+        Some(0)
+    );
+    assert_eq!(get(&d, &["runs"]).as_array().map(Vec::len), Some(1));
     let o = dman(&ws, &["diff", ".dman", &other.to_string_lossy()]);
     let text = stdout(&o);
     assert!(text.contains("- key demo/config\n"), "{text}");
