@@ -326,6 +326,15 @@ impl<E: std::fmt::Display> From<E> for Failure {
 const GC_ROUNDS: usize = 32;
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, which turns every `println!` after the reader
+    // of a pipe has gone (`dman ls | head`) into a panic. A command-line
+    // tool ends quietly there instead, as `ls | head` does.
+    #[cfg(unix)]
+    // SAFETY: called first in `main`, before any thread exists, with a
+    // valid signal number and the default disposition; no handler runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     log::init(cli.verbose, cli.quiet);
     progress::set_quiet(cli.quiet);

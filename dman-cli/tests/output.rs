@@ -183,3 +183,22 @@ fn tree_json_lists_every_file_with_arrays() {
         Some(648 + 2 * 603 + 2 * 160_128 + 2 * 800_128 + 2 * 149 + 33 + 22)
     );
 }
+
+/// A reader that stops early (`dman tree | head -1`) ends the command
+/// quietly: no panic about a broken pipe.
+#[test]
+fn a_closed_pipe_is_no_panic() {
+    let fx = getting_started_workspace();
+    let mut child = pinned(&mut Command::new(env!("CARGO_BIN_EXE_dman")), fx.path())
+        .args(["tree", "--json"])
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run dman");
+    // The reading end closed before the command writes anything.
+    drop(child.stdout.take());
+    let o = child.wait_with_output().expect("wait");
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("Broken pipe"), "{}", stderr(&o));
+}
