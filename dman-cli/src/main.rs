@@ -406,8 +406,20 @@ pub fn open(location: Option<&str>) -> Result<(Arc<dyn StorageBackend>, String),
             let store = dman::open(loc)?.backend().clone();
             let label = loc.trim_end_matches('/').to_string();
             tracing::info!(location = %store.location(), "opened");
-            let root = archive.and_then(|(_, root)| root);
-            require_files(&store, &label, loc.starts_with("s3://"), root.as_deref())?;
+            let folder = (!is_url || loc.starts_with("file://")) && archive.is_none();
+            if folder {
+                warn_if_empty(
+                    std::path::Path::new(
+                        local_folder(loc)
+                            .as_deref()
+                            .unwrap_or(std::path::Path::new(loc)),
+                    ),
+                    &label,
+                );
+            } else {
+                let root = archive.and_then(|(_, root)| root);
+                require_files(&store, &label, loc.starts_with("s3://"), root.as_deref())?;
+            }
             Ok((store, label))
         }
         None => {
@@ -419,7 +431,7 @@ pub fn open(location: Option<&str>) -> Result<(Arc<dyn StorageBackend>, String),
                 .unwrap_or_else(|_| root.display().to_string());
             let store = dman::open(&root.to_string_lossy())?.backend().clone();
             tracing::info!(location = %store.location(), "opened");
-            require_files(&store, &label, false, None)?;
+            warn_if_empty(&root, &label);
             Ok((store, label))
         }
     }
@@ -450,9 +462,30 @@ fn local_folder(loc: &str) -> Option<std::path::PathBuf> {
     loc.strip_prefix("file://").map(std::path::PathBuf::from)
 }
 
+/// Warns when a local folder holds no file at any depth. Walks only until
+/// the first file: no listing of a large tree twice.
+fn warn_if_empty(folder: &std::path::Path, label: &str) {
+    let mut stack = vec![folder.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => stack.push(entry.path()),
+                // A file, or a link the backend will show or report.
+                Ok(_) => return,
+                Err(_) => {}
+            }
+        }
+    }
+    tracing::warn!("location `{}` is empty", escape_control(label));
+}
+
 /// Fails when a location that only exists through its files has none (an
 /// S3 prefix, an archive's `?root=` folder); warns when an existing one
-/// is empty. One listing; on S3 a few requests per thousand objects.
+/// is empty. One listing (on S3 a request per thousand objects; an
+/// archive's is its central directory, in memory).
 fn require_files(
     store: &Arc<dyn StorageBackend>,
     label: &str,
