@@ -801,9 +801,21 @@ async fn clean(location: Option<&str>, request: CleanRequest) -> Result<ExitCode
         {
             Ok(key) => key,
             Err(Failure(why)) => {
-                let known: Vec<String> = scan.keys.iter().take(20).map(|k| k.label()).collect();
+                let mut known: Vec<String> = scan.keys.iter().take(20).map(|k| k.label()).collect();
+                if scan.keys.len() > known.len() {
+                    known.push(format!(
+                        "… ({} in all: `dman ls` lists them)",
+                        scan.keys.len()
+                    ));
+                }
+                // The path lookup's own words only when they add something.
+                let why = if why.starts_with("no file or key") {
+                    String::new()
+                } else {
+                    format!(": {why}")
+                };
                 return Err(Failure(format!(
-                    "no key `{}` in {}{}: {why}; the keys there: {}",
+                    "no key `{}` in {}{}{why}; the keys there: {}",
                     escape_control(&request.key),
                     escape_control(&loc.label),
                     match &request.generator {
