@@ -15,7 +15,8 @@ use dman::tree::escape_control;
 use dman::{StorageBackend, StoragePath};
 use futures::StreamExt;
 
-use crate::Failure;
+use crate::keys::is_key_file;
+use crate::{progress, Failure};
 
 /// What kind of problem a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -127,6 +128,22 @@ pub struct Checked {
     pub findings: Vec<Finding>,
     /// Every file listed, by path.
     pub files: HashMap<StoragePath, ObjectMeta>,
+    /// How many keys the files hold.
+    pub keys: usize,
+}
+
+impl Checked {
+    /// The line `--json` ends with, clean or not: what was checked and how
+    /// many problems were found.
+    pub fn summary_json(&self) -> String {
+        let mut m = Map::new();
+        m.insert("kind".into(), Value::from("summary"));
+        m.insert("files".into(), Value::from(self.files.len()));
+        m.insert("keys".into(), Value::from(self.keys));
+        m.insert("problems".into(), Value::from(self.findings.len()));
+        m.insert("clean".into(), Value::from(self.findings.is_empty()));
+        json::to_string_compact(&Value::Object(m))
+    }
 }
 
 /// How many content files are checked at once.
@@ -155,8 +172,21 @@ pub async fn check(store: &Arc<dyn StorageBackend>, content: Content) -> Result<
     // Every JSON file, parsed once.
     let mut docs = Vec::new();
     let mut unreadable: Vec<&StoragePath> = Vec::new();
-    for path in all.iter().filter(|p| p.suffix() == Some(".json")) {
-        match Document::open(store.clone(), (*path).clone()).await {
+    let jsons: Vec<&StoragePath> = all
+        .iter()
+        .copied()
+        .filter(|p| p.suffix() == Some(".json"))
+        .collect();
+    let bar = progress::bar(jsons.len() as u64, "JSON files read");
+    let opened: Vec<_> = futures::stream::iter(jsons)
+        .map(|path| async move { (path, Document::open(store.clone(), path.clone()).await) })
+        .buffered(CONTENT_CONCURRENCY)
+        .inspect(|_| progress::inc(&bar))
+        .collect()
+        .await;
+    progress::finish(bar);
+    for (path, opened) in opened {
+        match opened {
             Ok(doc) => docs.push(doc),
             Err(e) => {
                 unreadable.push(path);
@@ -206,20 +236,14 @@ pub async fn check(store: &Arc<dyn StorageBackend>, content: Content) -> Result<
         }
     }
 
-    // A clustered key is `<dir>/<key>/<key>.json` that no record reaches:
-    // its folder holds only what its graph reaches (and `.gitignore`).
-    let is_key_file = |path: &StoragePath| {
-        path.suffix() == Some(".json")
-            && path
-                .parent()
-                .is_some_and(|dir| dir.file_name() == path.stem())
-            && !reached.contains(path)
-    };
+    // A clustered key's folder holds only what its graph reaches (and
+    // `.gitignore`).
     let keys: Vec<StoragePath> = all
         .iter()
-        .filter(|p| is_key_file(p))
+        .filter(|p| is_key_file(p, &reached))
         .filter_map(|p| p.parent())
         .collect();
+    let key_count = crate::keys::find_keys(all.clone(), &reached).len();
     let key_of = |path: &StoragePath| -> Option<&StoragePath> {
         // The innermost key folder holding the file.
         keys.iter()
@@ -273,6 +297,7 @@ pub async fn check(store: &Arc<dyn StorageBackend>, content: Content) -> Result<
         .filter(|t| content != Content::Skip && t.suffix() != Some(".json"))
         .filter_map(|t| files.get(t))
         .collect();
+    let bar = progress::bar(contents.len() as u64, "content files checked");
     let problems: Vec<(StoragePath, Option<String>)> = futures::stream::iter(contents)
         .map(|meta| async move {
             (
@@ -281,8 +306,10 @@ pub async fn check(store: &Arc<dyn StorageBackend>, content: Content) -> Result<
             )
         })
         .buffer_unordered(CONTENT_CONCURRENCY)
+        .inspect(|_| progress::inc(&bar))
         .collect()
         .await;
+    progress::finish(bar);
     for (path, problem) in problems {
         if let Some(problem) = problem {
             findings.push(Finding::new(Kind::BadContent, &path, "", problem));
@@ -290,7 +317,11 @@ pub async fn check(store: &Arc<dyn StorageBackend>, content: Content) -> Result<
     }
 
     findings.sort();
-    Ok(Checked { findings, files })
+    Ok(Checked {
+        findings,
+        files,
+        keys: key_count,
+    })
 }
 
 /// The files of keys whose first save never committed: a folder `…/N/`

@@ -5,22 +5,47 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use dman::tree::escape_control;
 use dman::{StorageBackend, StoragePath};
 
+mod address;
 mod check;
 mod color;
+mod diff;
+mod keys;
 mod log;
+mod progress;
+mod prompt;
+mod read;
+mod runs;
 mod show;
 
+/// What every command's help says about LOCATION.
+const LOCATION_HELP: &str = "\
+LOCATION is where a tree lives:
+  a folder                 .dman, ../other/.dman, /data/results
+  a zip archive            results.zip (its `.dman` folder, or its top); results.zip?root=FOLDER
+  a URL                    file:///data/results, zip:///data/results.zip,
+                           s3://bucket/prefix (credentials from AWS_* variables), memory://NAME
+Without one: the `.dman` folder in the working directory or the nearest one above it.
+A location that does not exist (a missing folder or archive, an S3 prefix with no
+object) is an error; an empty one is a warning.
+
+PATH and KEY arguments take a path below the location's root (demo/config.json), a
+path relative to the working directory (config.json inside .dman/demo), an absolute
+path inside the root, a leading `.dman/`, or a key's name (experiment), found under
+any generator (--generator narrows it).";
+
 /// Look at, check, copy and tidy dman record graphs.
-///
-/// A LOCATION is a local folder, a `.zip` file or a URL (`file://`,
-/// `s3://bucket/prefix`, `zip://`, `memory://`); without one, the `.dman`
-/// folder found from the working directory upward.
 #[derive(Parser)]
-#[command(name = "dman", version, about, long_about = None)]
+#[command(
+    name = "dman",
+    version,
+    about,
+    after_help = LOCATION_HELP,
+    after_long_help = LOCATION_HELP,
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -35,36 +60,169 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Make a `.dman` folder in the working directory (no error if it exists).
+    #[command(after_help = "Example:\n  dman init")]
     Init,
     /// Show the folders and files with their sizes as a tree.
+    ///
+    /// Each `.npy` file with its dtype and shape; the totals last.
+    #[command(
+        after_help = "Examples:\n  dman tree\n  dman tree results.zip --depth 2\n  \
+                            dman tree .dman/demo --content\n  dman tree s3://bucket/team/exp --json\n\n\
+                            See `dman help` for LOCATION."
+    )]
     Tree {
-        /// Where the graph lives.
+        /// Where the graph lives: a folder, a `.zip`, `s3://bucket/prefix`,
+        /// `file://`, `zip://` or `memory://` (default: the `.dman` found
+        /// upward).
         location: Option<String>,
         /// Show each JSON or text file's content under it.
         #[arg(long)]
         content: bool,
-        /// Show at most this many levels.
+        /// Show at most this many levels (deeper ones are one marked line).
         #[arg(long)]
         depth: Option<usize>,
+        /// Print one JSON document: every file with its size, time and,
+        /// for a `.npy`, dtype and shape.
+        #[arg(long, conflicts_with_all = ["content", "depth"])]
+        json: bool,
     },
-    /// Show one JSON file, pretty.
+    /// Show one file: JSON pretty, an array's header, text as it is.
+    ///
+    /// A `.npy` file is described from its header (shape, dtype, order,
+    /// size); its data is not read.
+    #[command(
+        after_help = "Examples:\n  dman show experiment\n  dman show demo/config.json\n  \
+                            dman show config --generator demo\n  dman show experiment --follow\n  \
+                            dman show results.zip demo/config.json\n\nSee `dman help` for LOCATION and PATH."
+    )]
     Show {
-        /// Where the graph lives (omit to use the `.dman` folder above).
+        /// Where the graph lives (a folder, a `.zip`, `s3://bucket/prefix`,
+        /// `file://`, `zip://`, `memory://`; omit to use the `.dman` found
+        /// upward), and the file: a path or a key's name.
         #[arg(num_args = 1..=2, value_names = ["LOCATION", "PATH"], required = true)]
         args: Vec<String>,
         /// Expand the records the file points to.
         #[arg(long)]
         follow: bool,
+        /// Look for a key under this generator only.
+        #[arg(long)]
+        generator: Option<String>,
     },
-    /// Check every JSON file and the content files it reaches: bad JSON,
+    /// Write one file's bytes to standard output, from any location.
+    #[command(after_help = "Examples:\n  dman cat demo/config.json\n  \
+                            dman cat s3://bucket/team/exp demo/config.json > config.json\n\n\
+                            See `dman help` for LOCATION and PATH.")]
+    Cat {
+        /// Where the graph lives (a folder, a `.zip`, `s3://bucket/prefix`,
+        /// `file://`, `zip://`, `memory://`; omit to use the `.dman` found
+        /// upward), and the file: a path or a key's name.
+        #[arg(num_args = 1..=2, value_names = ["LOCATION", "PATH"], required = true)]
+        args: Vec<String>,
+        /// Look for a key under this generator only.
+        #[arg(long)]
+        generator: Option<String>,
+    },
+    /// List the keys with their type, files, size, time and arrays.
+    ///
+    /// One line per key (generator/key, `_ser__type`, number of files,
+    /// total size, last modified, `.npy` dtypes and shapes), then the totals.
+    #[command(after_help = "Examples:\n  dman ls\n  dman ls results.zip --json\n\n\
+                            See `dman help` for LOCATION.")]
+    Ls {
+        /// Where the graph lives: a folder, a `.zip`, `s3://bucket/prefix`,
+        /// `file://`, `zip://` or `memory://` (default: the `.dman` found
+        /// upward).
+        location: Option<String>,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show sizes per generator and key, largest first, and the total.
+    #[command(
+        after_help = "Examples:\n  dman du\n  dman du s3://bucket/team/exp --json\n\n\
+                            See `dman help` for LOCATION."
+    )]
+    Du {
+        /// Where the graph lives: a folder, a `.zip`, `s3://bucket/prefix`,
+        /// `file://`, `zip://` or `memory://` (default: the `.dman` found
+        /// upward).
+        location: Option<String>,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the runs of an `mruns` (or items of an `mlist`) as a table.
+    ///
+    /// One row per item, its scalar fields as columns, and one level of
+    /// nested dataclass fields as `config.seed`; records are left out.
+    #[command(
+        after_help = "Examples:\n  dman runs experiment\n  dman runs experiment --where config.seed=1024\n  \
+                            dman runs results.zip experiment --csv > runs.csv\n\n\
+                            See `dman help` for LOCATION and KEY."
+    )]
+    Runs {
+        /// Where the graph lives (a folder, a `.zip`, `s3://bucket/prefix`,
+        /// `file://`, `zip://`, `memory://`; omit to use the `.dman` found
+        /// upward), and the key.
+        #[arg(num_args = 1..=2, value_names = ["LOCATION", "KEY"], required = true)]
+        args: Vec<String>,
+        /// Look for the key under this generator only.
+        #[arg(long)]
+        generator: Option<String>,
+        /// Keep the rows whose FIELD is VALUE (repeat: all must hold).
+        #[arg(long = "where", value_name = "FIELD=VALUE")]
+        filters: Vec<String>,
+        /// Print one JSON document.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Print comma-separated values.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Show what differs between two locations, or two keys.
+    ///
+    /// Keys and files added, removed and changed (by size, then content),
+    /// and for runs the fields that changed. Exit status 0 when the same,
+    /// 1 when they differ, 2 when the comparison could not run.
+    #[command(
+        after_help = "Examples:\n  dman diff .dman backup.zip\n  dman diff .dman s3://bucket/team/exp\n  \
+                            dman diff experiment experiment-v2\n  dman diff results.zip experiment experiment-v2\n\n\
+                            With two arguments that both name keys of the `.dman` folder above, the keys are\n\
+                            compared; otherwise the two locations. With three, the keys of the first.\n\
+                            See `dman help` for LOCATION and KEY."
+    )]
+    Diff {
+        /// Two locations; two keys; or a location and two of its keys.
+        #[arg(num_args = 2..=3, value_names = ["A", "B"], required = true)]
+        args: Vec<String>,
+        /// Look for keys under this generator only.
+        #[arg(long)]
+        generator: Option<String>,
+        /// Compare files by size alone: no file is read (on S3, no
+        /// download).
+        #[arg(long)]
+        size_only: bool,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a tree for damage and garbage.
+    ///
+    /// Every JSON file and the content files it reaches: bad JSON,
     /// invalid markers, targets leaving the root or their key's folder,
     /// missing targets, truncated `.npy` files, skipped files, orphans and
     /// the files of first saves that never committed. Exit status 0 when
     /// clean, 1 when problems were found, 2 when the check could not run.
+    #[command(
+        after_help = "Examples:\n  dman check\n  dman check results.zip --deep\n  \
+                            dman check s3://bucket/team/exp --json\n\nSee `dman help` for LOCATION."
+    )]
     Check {
-        /// Where the graph lives.
+        /// Where the graph lives: a folder, a `.zip`, `s3://bucket/prefix`,
+        /// `file://`, `zip://` or `memory://` (default: the `.dman` found
+        /// upward).
         location: Option<String>,
-        /// Print one JSON object per finding.
+        /// Print one JSON object per finding, then one of kind `summary`.
         #[arg(long)]
         json: bool,
         /// Read every content file whole (by default only `.npy` headers
@@ -72,13 +230,20 @@ enum Command {
         #[arg(long)]
         deep: bool,
     },
-    /// Delete the garbage `check` reports (orphans, files of first saves
-    /// that never committed) and the backend's own leftovers (temporary
-    /// files of interrupted writes, incomplete multipart uploads), but
-    /// nothing younger than the grace period and nothing in a key whose JSON
-    /// does not parse.
+    /// Delete the garbage `check` reports, asking first on a terminal.
+    ///
+    /// Orphans, files of first saves that never committed, and the
+    /// backend's own leftovers (temporary files of interrupted writes,
+    /// incomplete multipart uploads), but nothing younger than the grace
+    /// period and nothing in a key whose JSON does not parse.
+    #[command(
+        after_help = "Examples:\n  dman gc --dry-run\n  dman gc\n  dman gc results.zip --grace 0 --yes\n\n\
+                            See `dman help` for LOCATION."
+    )]
     Gc {
-        /// Where the graph lives.
+        /// Where the graph lives: a folder, a `.zip`, `s3://bucket/prefix`,
+        /// `file://`, `zip://` or `memory://` (default: the `.dman` found
+        /// upward).
         location: Option<String>,
         /// List what would be deleted, delete nothing.
         #[arg(long)]
@@ -89,6 +254,9 @@ enum Command {
         /// until it commits. Must exceed the longest save.
         #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
         grace: std::time::Duration,
+        /// Delete without asking (required when no terminal can answer).
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// Copy a whole tree from one location to another (a folder into a zip
     /// archive to share it, an archive back to a folder, a folder to S3).
@@ -101,12 +269,20 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Remove a key and every file its graph owns.
+    /// Remove a key and every file its graph owns, asking first on a
+    /// terminal.
+    #[command(
+        after_help = "Examples:\n  dman clean experiment --dry-run\n  dman clean experiment\n  \
+                            dman clean config --generator demo --yes\n  dman clean results.zip experiment --yes\n\n\
+                            See `dman help` for LOCATION and KEY."
+    )]
     Clean {
-        /// The key.
-        key: String,
-        /// The generator folder (default: `cache/dman`, the label Python would
-        /// give a script named `dman`).
+        /// Where the graph lives (a folder, a `.zip`, `s3://bucket/prefix`,
+        /// `file://`, `zip://`, `memory://`; omit to use the `.dman` found
+        /// upward), and the key: its name, GENERATOR/KEY, or its file's path.
+        #[arg(num_args = 1..=2, value_names = ["LOCATION", "KEY"], required = true)]
+        args: Vec<String>,
+        /// The generator folder (default: any generator holding the key).
         #[arg(long)]
         generator: Option<String>,
         /// A folder between the generator and the key.
@@ -115,9 +291,25 @@ enum Command {
         /// The key has no folder of its own.
         #[arg(long)]
         no_cluster: bool,
-        /// Where the graph lives.
-        #[arg(long)]
+        /// Where the graph lives (the first argument says it too).
+        #[arg(long, hide = true)]
         location: Option<String>,
+        /// List what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Delete without asking (required when no terminal can answer).
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Print the completion script for a shell.
+    #[command(
+        after_help = "Examples:\n  dman completion bash > ~/.local/share/bash-completion/completions/dman\n  \
+                            dman completion zsh > \"${fpath[1]}/_dman\"\n  \
+                            dman completion fish > ~/.config/fish/completions/dman.fish"
+    )]
+    Completion {
+        /// The shell.
+        shell: clap_complete::Shell,
     },
 }
 
@@ -134,8 +326,18 @@ impl<E: std::fmt::Display> From<E> for Failure {
 const GC_ROUNDS: usize = 32;
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, which turns every `println!` after the reader
+    // of a pipe has gone (`dman ls | head`) into a panic. A command-line
+    // tool ends quietly there instead, as `ls | head` does.
+    #[cfg(unix)]
+    // SAFETY: called first in `main`, before any thread exists, with a
+    // valid signal number and the default disposition; no handler runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     log::init(cli.verbose, cli.quiet);
+    progress::set_quiet(cli.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -161,14 +363,35 @@ pub fn colored() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// A location's backend and a label for it.
+/// A location's backend and a label for it. A location that does not
+/// exist is an error: a missing folder or archive, an S3 prefix with no
+/// object, an archive's `?root=` folder with no entry. Nothing reads as an
+/// empty tree when the name has a typo. An existing location with no file
+/// is a warning on standard error.
 pub fn open(location: Option<&str>) -> Result<(Arc<dyn StorageBackend>, String), Failure> {
     match location {
         Some(loc) => {
             let is_url = loc.contains("://");
-            if !is_url && !loc.ends_with(".zip") && !std::path::Path::new(loc).is_dir() {
+            let archive = archive_file(loc);
+            if let Some((file, _)) = &archive {
+                if !file.is_file() {
+                    return Err(Failure(format!(
+                        "location `{}`: no archive {} (a zip archive is read, not made, here)",
+                        escape_control(loc),
+                        escape_control(&file.display().to_string())
+                    )));
+                }
+            } else if let Some(folder) = local_folder(loc) {
+                if !folder.is_dir() {
+                    return Err(Failure(format!(
+                        "location `{}` does not exist or is not a folder",
+                        escape_control(loc)
+                    )));
+                }
+            } else if !is_url && !std::path::Path::new(loc).is_dir() {
                 return Err(Failure(format!(
-                    "location `{loc}` does not exist or is not a folder"
+                    "location `{}` does not exist or is not a folder",
+                    escape_control(loc)
                 )));
             }
             if loc.starts_with("s3://")
@@ -180,10 +403,24 @@ pub fn open(location: Option<&str>) -> Result<(Arc<dyn StorageBackend>, String),
                      (and AWS_REGION, and AWS_ENDPOINT_URL for a server other than AWS)"
                 )));
             }
-            Ok((
-                dman::open(loc)?.backend().clone(),
-                loc.trim_end_matches('/').to_string(),
-            ))
+            let store = dman::open(loc)?.backend().clone();
+            let label = loc.trim_end_matches('/').to_string();
+            tracing::info!(location = %store.location(), "opened");
+            let folder = (!is_url || loc.starts_with("file://")) && archive.is_none();
+            if folder {
+                warn_if_empty(
+                    std::path::Path::new(
+                        local_folder(loc)
+                            .as_deref()
+                            .unwrap_or(std::path::Path::new(loc)),
+                    ),
+                    &label,
+                );
+            } else {
+                let root = archive.and_then(|(_, root)| root);
+                require_files(&store, &label, loc.starts_with("s3://"), root.as_deref())?;
+            }
+            Ok((store, label))
         }
         None => {
             let cwd = std::env::current_dir()?;
@@ -192,12 +429,95 @@ pub fn open(location: Option<&str>) -> Result<(Arc<dyn StorageBackend>, String),
                 .strip_prefix(&cwd)
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|_| root.display().to_string());
-            Ok((
-                dman::open(&root.to_string_lossy())?.backend().clone(),
-                label,
-            ))
+            let store = dman::open(&root.to_string_lossy())?.backend().clone();
+            tracing::info!(location = %store.location(), "opened");
+            warn_if_empty(&root, &label);
+            Ok((store, label))
         }
     }
+}
+
+/// The archive file a location names and the `?root=` it asks for, when it
+/// names one (as `dman::open` decides: `zip://`, or a plain path or
+/// `file://` URL ending in `.zip` that is not a folder).
+fn archive_file(loc: &str) -> Option<(std::path::PathBuf, Option<String>)> {
+    let rest = if let Some(rest) = loc.strip_prefix("zip://") {
+        rest
+    } else if loc.contains("://") && !loc.starts_with("file://") {
+        return None;
+    } else {
+        loc.strip_prefix("file://").unwrap_or(loc)
+    };
+    let (path, root) = match rest.rsplit_once("?root=") {
+        Some((path, root)) => (path, Some(root.trim_matches('/').to_string())),
+        None => (rest, None),
+    };
+    let is_zip = loc.starts_with("zip://")
+        || (path.to_ascii_lowercase().ends_with(".zip") && !std::path::Path::new(path).is_dir());
+    is_zip.then(|| (std::path::PathBuf::from(path), root))
+}
+
+/// The folder a `file://` URL names (`dman::open` would make it if missing).
+fn local_folder(loc: &str) -> Option<std::path::PathBuf> {
+    loc.strip_prefix("file://").map(std::path::PathBuf::from)
+}
+
+/// Warns when a local folder holds no file at any depth. Walks only until
+/// the first file: no listing of a large tree twice.
+fn warn_if_empty(folder: &std::path::Path, label: &str) {
+    let mut stack = vec![folder.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => stack.push(entry.path()),
+                // A file, or a link the backend will show or report.
+                Ok(_) => return,
+                Err(_) => {}
+            }
+        }
+    }
+    tracing::warn!("location `{}` is empty", escape_control(label));
+}
+
+/// Fails when a location that only exists through its files has none (an
+/// S3 prefix, an archive's `?root=` folder); warns when an existing one
+/// is empty. One listing (on S3 a request per thousand objects; an
+/// archive's is its central directory, in memory).
+fn require_files(
+    store: &Arc<dyn StorageBackend>,
+    label: &str,
+    is_s3: bool,
+    zip_root: Option<&str>,
+) -> Result<(), Failure> {
+    // `open` is called from inside the runtime and keeps its synchronous
+    // signature: the listing runs on this worker, which tokio lets block.
+    let listed = tokio::task::block_in_place(|| {
+        tokio::runtime::Handle::current().block_on(store.list(&StoragePath::root()))
+    })?;
+    // The files this listing skipped are reported by the command's own
+    // listing (`check`, `copy`): once, not twice.
+    drop(log::take_skips());
+    if !listed.is_empty() {
+        return Ok(());
+    }
+    let label = escape_control(label);
+    if is_s3 {
+        return Err(Failure(format!(
+            "location `{label}` does not exist: no object under that bucket and prefix \
+             (S3 has no empty folders; check the spelling)"
+        )));
+    }
+    if let Some(root) = zip_root.filter(|r| !r.is_empty()) {
+        return Err(Failure(format!(
+            "location `{label}` does not exist: the archive has no entry under `{}`",
+            escape_control(root)
+        )));
+    }
+    tracing::warn!("location `{label}` is empty");
+    Ok(())
 }
 
 async fn run(command: Command) -> Result<ExitCode, Failure> {
@@ -212,9 +532,19 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
             location,
             content,
             depth,
+            json,
         } => {
             let (store, label) = open(location.as_deref())?;
-            let options = dman::tree::TreeOptions { content, depth };
+            if json {
+                read::files_json(&store, &label).await?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let options = dman::tree::TreeOptions {
+                content,
+                depth,
+                arrays: true,
+                totals: true,
+            };
             let mut text =
                 dman::tree::render(&store, &StoragePath::root(), &label, &options).await?;
             if colored() && content {
@@ -223,18 +553,19 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
             print!("{text}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Show { args, follow } => {
-            let (location, path) = match args.as_slice() {
-                [path] => (None, path.as_str()),
-                [location, path] => (Some(location.as_str()), path.as_str()),
-                _ => return Err(Failure("expected [LOCATION] PATH".into())),
-            };
-            let (store, _) = open(location)?;
-            let path = StoragePath::parse(path)?;
-            let text = show::show(&store, &path, follow).await?;
+        Command::Show {
+            args,
+            follow,
+            generator,
+        } => {
+            let (location, path) = split_location(&args)?;
+            let loc = address::Location::open(location)?;
+            let path = loc.resolve_file(path, generator.as_deref()).await?;
+            let text = show::show(&loc.store, &path, follow).await?;
+            let json = path.suffix() == Some(".json");
             println!(
                 "{}",
-                if colored() {
+                if colored() && json {
                     color::colorize_json(&text)
                 } else {
                     text
@@ -242,6 +573,50 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Cat { args, generator } => {
+            let (location, path) = split_location(&args)?;
+            let loc = address::Location::open(location)?;
+            let path = loc.resolve_file(path, generator.as_deref()).await?;
+            read::cat(&loc.store, &path).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ls { location, json } => {
+            let (store, label) = open(location.as_deref())?;
+            read::ls(&store, &label, json).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Du { location, json } => {
+            let (store, label) = open(location.as_deref())?;
+            read::du(&store, &label, json).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Runs {
+            args,
+            generator,
+            filters,
+            json,
+            csv,
+        } => {
+            let (location, key) = split_location(&args)?;
+            let loc = address::Location::open(location)?;
+            let scan = keys::Scan::read(&loc.store).await?;
+            let key = loc.resolve_key(&scan, key, generator.as_deref()).await?;
+            let format = if json {
+                runs::Format::Json
+            } else if csv {
+                runs::Format::Csv
+            } else {
+                runs::Format::Table
+            };
+            runs::print(&loc.store, &key, &filters, format).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Diff {
+            args,
+            generator,
+            size_only,
+            json,
+        } => diff::run(&args, generator.as_deref(), size_only, json).await,
         Command::Check {
             location,
             json,
@@ -253,18 +628,28 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
             } else {
                 check::Content::Headers
             };
-            let findings = check::check(&store, content).await?.findings;
-            for f in &findings {
+            let checked = check::check(&store, content).await?;
+            let findings = &checked.findings;
+            for f in findings {
                 if json {
                     println!("{}", f.to_json());
                 } else {
                     println!("{f}");
                 }
             }
-            if !json {
+            let what = format!(
+                "checked {} file{} in {} key{}",
+                checked.files.len(),
+                if checked.files.len() == 1 { "" } else { "s" },
+                checked.keys,
+                if checked.keys == 1 { "" } else { "s" },
+            );
+            if json {
+                println!("{}", checked.summary_json());
+            } else {
                 match findings.len() {
-                    0 => println!("clean"),
-                    n => eprintln!("{n} problem{} found", if n == 1 { "" } else { "s" }),
+                    0 => println!("{what}: clean"),
+                    n => eprintln!("{what}: {n} problem{} found", if n == 1 { "" } else { "s" }),
                 }
             }
             Ok(if findings.is_empty() {
@@ -277,9 +662,10 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
             location,
             dry_run,
             grace,
+            yes,
         } => {
             let (store, _) = open(location.as_deref())?;
-            gc(&store, dry_run, grace).await
+            gc(&store, dry_run, grace, yes).await
         }
         Command::Copy { src, dst, force } => {
             let (from, _) = open(Some(&src))?;
@@ -340,37 +726,154 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
             })
         }
         Command::Clean {
-            key,
+            args,
             generator,
             subdir,
             no_cluster,
             location,
+            dry_run,
+            yes,
         } => {
-            let (store, _) = open(location.as_deref())?;
-            let repo = dman::Repo::new(store)
-                .with_generator(generator.unwrap_or_else(|| "cache/dman".into()));
-            let mut k = dman::Key::new(key.clone()).cluster(!no_cluster);
-            if let Some(s) = subdir {
-                k = k.subdir(s);
-            }
-            let file = repo.locate(&k, ".json", true)?.file;
-            let report = repo.clean(k).await?;
-            if report.deleted.is_empty() && report.warnings.is_empty() {
-                return Err(Failure(format!("no key `{key}` at {file}")));
-            }
-            for path in &report.deleted {
-                println!("deleted {}", escape_control(path.as_str()));
-            }
-            for warning in &report.warnings {
-                eprintln!("warning: {}", escape_control(&warning.to_string()));
-            }
-            Ok(if report.warnings.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            let (location, key) = match (args.as_slice(), location) {
+                ([key], location) => (location, key.clone()),
+                ([location, key], None) => (Some(location.clone()), key.clone()),
+                (_, Some(_)) => {
+                    return Err(Failure(
+                        "the location is given twice (as an argument and as --location)".into(),
+                    ))
+                }
+                _ => return Err(Failure("expected [LOCATION] KEY".into())),
+            };
+            let request = CleanRequest {
+                key,
+                generator,
+                subdir,
+                no_cluster,
+                dry_run,
+                yes,
+            };
+            clean(location.as_deref(), request).await
+        }
+        Command::Completion { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "dman", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `[LOCATION] PATH`: the optional location and the path.
+fn split_location(args: &[String]) -> Result<(Option<&str>, &str), Failure> {
+    match args {
+        [path] => Ok((None, path.as_str())),
+        [location, path] => Ok((Some(location.as_str()), path.as_str())),
+        _ => Err(Failure("expected [LOCATION] PATH".into())),
+    }
+}
+
+/// What `dman clean` was asked.
+struct CleanRequest {
+    key: String,
+    generator: Option<String>,
+    subdir: Option<String>,
+    no_cluster: bool,
+    dry_run: bool,
+    yes: bool,
+}
+
+/// `dman clean`: finds the key under any generator (or the one given),
+/// lists what it owns, asks, and deletes it.
+async fn clean(location: Option<&str>, request: CleanRequest) -> Result<ExitCode, Failure> {
+    let loc = address::Location::open(location)?;
+    let scan = keys::Scan::read(&loc.store).await?;
+    let mut candidates = address::matching(&scan, &request.key, request.generator.as_deref());
+    candidates.retain(|k| !request.no_cluster || !k.cluster);
+    if let Some(subdir) = &request.subdir {
+        let subdir = subdir.trim_matches('/');
+        candidates.retain(|k| {
+            k.generator.as_str() == subdir || k.generator.as_str().ends_with(&format!("/{subdir}"))
+        });
+    }
+    let key = match candidates.as_slice() {
+        [one] => (*one).clone(),
+        [] => match loc
+            .resolve_key(&scan, &request.key, request.generator.as_deref())
+            .await
+        {
+            Ok(key) => key,
+            Err(Failure(why)) => {
+                let mut known: Vec<String> = scan.keys.iter().take(20).map(|k| k.label()).collect();
+                if scan.keys.len() > known.len() {
+                    known.push(format!(
+                        "… ({} in all: `dman ls` lists them)",
+                        scan.keys.len()
+                    ));
+                }
+                // The path lookup's own words only when they add something.
+                let why = if why.starts_with("no file or key") {
+                    String::new()
+                } else {
+                    format!(": {why}")
+                };
+                return Err(Failure(format!(
+                    "no key `{}` in {}{}{why}; the keys there: {}",
+                    escape_control(&request.key),
+                    escape_control(&loc.label),
+                    match &request.generator {
+                        Some(g) => format!(" under `{}`", escape_control(g)),
+                        None => " under any generator".into(),
+                    },
+                    if known.is_empty() {
+                        "none".into()
+                    } else {
+                        escape_control(&known.join(", ")).into_owned()
+                    }
+                )));
+            }
+        },
+        many => return Err(address::ambiguous(&request.key, many)),
+    };
+    let owned = scan.files_of(&key);
+    let bytes: u64 = owned
+        .iter()
+        .filter_map(|p| scan.files.get(p))
+        .map(|m| m.size)
+        .sum();
+    let what = format!(
+        "key `{}` ({} file{}, {})",
+        escape_control(&key.label()),
+        owned.len(),
+        if owned.len() == 1 { "" } else { "s" },
+        dman::tree::human_size(bytes)
+    );
+    if request.dry_run {
+        for path in &owned {
+            println!("would delete {}", escape_control(path.as_str()));
+        }
+        println!("would delete {what}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !prompt::confirm(&format!("delete {what}?"), request.yes)? {
+        eprintln!("nothing deleted");
+        return Ok(ExitCode::from(1));
+    }
+    let repo = dman::Repo::new(loc.store.clone()).with_generator(key.generator.as_str());
+    let report = repo
+        .clean(dman::Key::new(key.name.clone()).cluster(key.cluster))
+        .await?;
+    if report.deleted.is_empty() && report.warnings.is_empty() {
+        return Err(Failure(format!("no key `{}` at {}", key.name, key.file)));
+    }
+    for path in &report.deleted {
+        println!("deleted {}", escape_control(path.as_str()));
+    }
+    for warning in &report.warnings {
+        eprintln!("warning: {}", escape_control(&warning.to_string()));
+    }
+    Ok(if report.warnings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// `dman gc`: deletes the garbage `check` finds that is older than `grace`,
@@ -380,6 +883,7 @@ async fn gc(
     store: &Arc<dyn StorageBackend>,
     dry_run: bool,
     grace: std::time::Duration,
+    yes: bool,
 ) -> Result<ExitCode, Failure> {
     let now = std::time::SystemTime::now();
     // Unknown times count as young, unless the grace period is zero.
@@ -391,10 +895,41 @@ async fn gc(
     };
     let mut deleted = 0usize;
     let mut young: std::collections::BTreeSet<String> = Default::default();
+    // Garbage is decided by what reaches a file, not by what it holds:
+    // no content reads, round after round.
+    let mut first = Some(check::check(store, check::Content::Skip).await?);
+    let leftovers = store.leftovers().await?;
+    if !dry_run {
+        let garbage = first.as_ref().map_or(0, |checked| {
+            checked
+                .findings
+                .iter()
+                .filter(|f| f.kind.is_garbage())
+                .filter(|f| {
+                    StoragePath::parse(&f.file)
+                        .ok()
+                        .and_then(|p| checked.files.get(&p))
+                        .is_some_and(|m| old_enough(m.last_modified))
+                })
+                .count()
+        }) + leftovers
+            .iter()
+            .filter(|l| old_enough(l.last_modified))
+            .count();
+        let question = format!(
+            "delete {garbage} file{} of garbage (and what deleting them leaves unreached)?",
+            if garbage == 1 { "" } else { "s" }
+        );
+        if garbage > 0 && !prompt::confirm(&question, yes)? {
+            eprintln!("nothing deleted");
+            return Ok(ExitCode::from(1));
+        }
+    }
     for _round in 0..GC_ROUNDS {
-        // Garbage is decided by what reaches a file, not by what it holds:
-        // no content reads, round after round.
-        let checked = check::check(store, check::Content::Skip).await?;
+        let checked = match first.take() {
+            Some(checked) => checked,
+            None => check::check(store, check::Content::Skip).await?,
+        };
         let mut this_round = 0;
         for finding in checked.findings.iter().filter(|f| f.kind.is_garbage()) {
             let path = StoragePath::parse(&finding.file)?;
@@ -417,7 +952,7 @@ async fn gc(
             break;
         }
     }
-    for leftover in store.leftovers().await? {
+    for leftover in leftovers {
         let shown = escape_control(&leftover.to_string()).into_owned();
         if !old_enough(leftover.last_modified) {
             young.insert(shown);

@@ -25,6 +25,12 @@ pub async fn show(
     path: &StoragePath,
     follow: bool,
 ) -> Result<String, Failure> {
+    if path.suffix() == Some(".npy") {
+        return npy(store, path).await;
+    }
+    if path.suffix() != Some(".json") {
+        return other(store, path).await;
+    }
     let doc = Document::open(store.clone(), path.clone()).await?;
     if !follow {
         return Ok(json::to_string_pretty(&doc.value));
@@ -36,6 +42,49 @@ pub async fn show(
     };
     let value = expander.expand(&doc, &doc.value, 0);
     Ok(json::to_string_pretty(&value))
+}
+
+/// A `.npy` array described from its header alone: the data is not read.
+async fn npy(store: &Arc<dyn StorageBackend>, path: &StoragePath) -> Result<String, Failure> {
+    let size = store.head(path).await?.size;
+    let header = dman::tree::npy_header(store, path)
+        .await
+        .map_err(|e| Failure(format!("{path}: {e}")))?;
+    let dtype = match header.dtype_name() {
+        Some(name) => format!("{name} (`{}`)", header.descr),
+        None => format!("`{}`", header.descr),
+    };
+    let elements = header
+        .len()
+        .map_or_else(|| "too many to count".into(), |n| n.to_string());
+    Ok(format!(
+        "{path}: numpy array\n  shape    {}\n  dtype    {dtype}\n  order    {}\n  \
+         elements {elements}\n  size     {} ({size} bytes, data from byte {})",
+        header.shape_text(),
+        if header.fortran_order {
+            "Fortran (column-major)"
+        } else {
+            "C (row-major)"
+        },
+        dman::tree::human_size(size),
+        header.data_offset,
+    ))
+}
+
+/// Any other file: its text when it is UTF-8 and small, else what it is.
+async fn other(store: &Arc<dyn StorageBackend>, path: &StoragePath) -> Result<String, Failure> {
+    let size = store.head(path).await?.size;
+    if size <= dman::tree::CONTENT_LIMIT {
+        let bytes = store.read(path).await?;
+        if let Ok(text) = std::str::from_utf8(&bytes) {
+            let lines: Vec<_> = text.lines().map(dman::tree::escape_control).collect();
+            return Ok(lines.join("\n"));
+        }
+    }
+    Ok(format!(
+        "{path}: {} of binary data (not shown; `dman cat` writes it out)",
+        dman::tree::human_size(size)
+    ))
 }
 
 /// How many sizes are asked for at once.

@@ -58,7 +58,11 @@ fn tree_shows_sizes_and_content() {
         .find(|(_, bytes)| bytes.len() == 800_128)
         .expect("an output array in the fixture");
     let name = output.rsplit('/').next().expect("a file name");
-    assert!(out.contains(&format!("📄 {name} (800.1 kB)")), "{out}");
+    assert!(
+        out.contains(&format!("📄 {name} (781.4 KiB, float64 (100, 1000))")),
+        "{out}"
+    );
+    assert!(out.ends_with("\n11 files, 1.8 MiB\n"), "totals last: {out}");
     assert!(!out.contains('\u{1b}'), "no colour when piped");
 
     let o = dman(fx.path(), &["tree", ".dman/demo", "--content"]);
@@ -70,7 +74,8 @@ fn tree_shows_sizes_and_content() {
     assert_eq!(
         stdout(&o),
         "📂 .dman\n┣━━ 📂 cache\n┃   ┗━━ … 9 files in deeper folders not shown\n\
-         ┗━━ 📂 demo\n    ┗━━ … 2 files in deeper folders not shown\n"
+         ┗━━ 📂 demo\n    ┗━━ … 2 files in deeper folders not shown\n\
+         11 files, 1.8 MiB\n"
     );
 }
 
@@ -106,7 +111,7 @@ fn check_reports_a_clean_tree_as_clean() {
     let fx = fixture();
     let o = dman(fx.path(), &["check"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    assert_eq!(stdout(&o), "clean\n");
+    assert_eq!(stdout(&o), "checked 11 files in 3 keys: clean\n");
 }
 
 #[test]
@@ -126,7 +131,17 @@ fn check_finds_a_deleted_npy() {
         out.contains("\"kind\": \"missing-target\"") && out.contains(&name),
         "{out}"
     );
-    assert_eq!(out.lines().count(), 1, "one finding per line: {out}");
+    assert_eq!(
+        out.lines().count(),
+        2,
+        "one finding per line, then the summary: {out}"
+    );
+    assert!(
+        out.lines().last().is_some_and(
+            |l| l.starts_with("{\"kind\": \"summary\"") && l.contains("\"problems\": 1")
+        ),
+        "{out}"
+    );
 }
 
 #[test]
@@ -192,7 +207,7 @@ fn check_and_gc_handle_an_extra_file() {
         stdout(&o)
     );
     assert!(extra.exists());
-    let o = dman(fx.path(), &["gc", "--grace", "0"]);
+    let o = dman(fx.path(), &["gc", "--grace", "0", "--yes"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!extra.exists());
     assert_eq!(dman(fx.path(), &["check"]).status.code(), Some(0));
@@ -208,6 +223,7 @@ fn clean_removes_a_key() {
             "experiment",
             "--generator",
             "cache/examples:patterns:common",
+            "--yes",
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
@@ -226,14 +242,24 @@ fn clean_removes_a_key() {
     assert_eq!(gitignore, ".gitignore\nconfig.json");
     let o = dman(
         fx.path(),
-        &["clean", "config", "--generator", "demo", "--no-cluster"],
+        &[
+            "clean",
+            "config",
+            "--generator",
+            "demo",
+            "--no-cluster",
+            "--yes",
+        ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         !fx.path().join(".dman/demo").exists(),
         "empty folder pruned with its .gitignore"
     );
-    let o = dman(fx.path(), &["clean", "nothing", "--generator", "demo"]);
+    let o = dman(
+        fx.path(),
+        &["clean", "nothing", "--generator", "demo", "--yes"],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no key `nothing`"), "{}", stderr(&o));
 }
@@ -264,7 +290,7 @@ fn copy_refuses_a_non_empty_destination_without_force() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
-        format!("copied 11 files (1.9 MB) to {target_s}\n")
+        format!("copied 11 files (1.8 MiB) to {target_s}\n")
     );
     let o = dman(fx.path(), &["copy", ".dman", &target_s]);
     assert_eq!(o.status.code(), Some(2));
@@ -353,7 +379,13 @@ fn the_commands_on_a_tree_the_example_writes() {
     assert_eq!(stdout(&o), "no garbage\n");
     let o = dman(
         work.path(),
-        &["clean", "experiment", "--generator", "cache/common"],
+        &[
+            "clean",
+            "experiment",
+            "--generator",
+            "cache/common",
+            "--yes",
+        ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).lines().count() == 7, "{}", stdout(&o));

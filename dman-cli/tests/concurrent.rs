@@ -247,7 +247,7 @@ fn killed_writers(place: &Place) {
     }
     assert!(kills >= 20, "only {kills} kills");
     // No writer runs any more: what the killed ones left may go now.
-    let out = place.dman_with("gc", &["--grace", "0"]);
+    let out = place.dman_with("gc", &["--grace", "0", "--yes"]);
     assert!(
         out.status.success(),
         "dman gc: {}",
@@ -286,7 +286,7 @@ fn gc_during_appends(place: &Place, gc_args: &[&str]) {
         for _ in 0..2 {
             scope.spawn(|| {
                 while !done.load(std::sync::atomic::Ordering::SeqCst) {
-                    let out = place.dman_with("gc", gc_args);
+                    let out = place.dman_with("gc", &[gc_args, &["--yes"]].concat());
                     assert!(
                         out.status.success(),
                         "dman gc: {}",
@@ -464,7 +464,11 @@ async fn kill_points_leave_only_orphans_that_gc_removes() {
             .output()
             .expect("dman check");
         let report = String::from_utf8_lossy(&check.stdout).into_owned();
-        for line in report.lines().filter(|l| l.contains(": ")) {
+        // Findings, not the closing `checked N files in K keys: …` line.
+        for line in report
+            .lines()
+            .filter(|l| l.contains(": ") && !l.starts_with("checked "))
+        {
             assert!(
                 line.starts_with("orphan: "),
                 "killed after {budget} changes, check reports more than orphans: {report}"
@@ -472,7 +476,7 @@ async fn kill_points_leave_only_orphans_that_gc_removes() {
         }
         let gc = Command::new(env!("CARGO_BIN_EXE_dman"))
             // The killed save is over: its files may go at once.
-            .args(["gc", &location, "--grace", "0"])
+            .args(["gc", &location, "--grace", "0", "--yes"])
             .output()
             .expect("dman gc");
         assert!(

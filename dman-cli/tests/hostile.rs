@@ -98,7 +98,7 @@ with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED, compresslevel=1) as
     let out = stdout(&o);
     assert!(out.contains("deeper folders not shown"), "{out}");
     assert!(
-        out.contains("(not shown: 4.2 GB, more than 262.1 kB)"),
+        out.contains("(not shown: 3.9 GiB, more than 256.0 KiB)"),
         "{out}"
     );
     assert!(out.len() < 1 << 20, "output stays small: {}", out.len());
@@ -197,6 +197,7 @@ fn clean_stays_inside_the_key() {
         "cache/g",
         "--location",
         root,
+        "--yes",
     ]);
     assert_eq!(o.status.code(), Some(1), "a warning: {}", stderr(&o));
     assert!(
@@ -309,7 +310,7 @@ fn gc_grace_period_uncommitted_saves_and_leftovers() {
     let o = dman(&["gc", root, "--dry-run"]);
     assert!(stdout(&o).contains("would delete"), "{}", stdout(&o));
     assert!(stray.exists(), "a dry run deletes nothing");
-    let o = dman(&["gc", root]);
+    let o = dman(&["gc", root, "--yes"]);
     assert!(o.status.success(), "{}", stderr(&o));
     for file in [&stray, &lost, &lost_run, &temp] {
         assert!(!file.exists(), "{} deleted", file.display());
@@ -364,6 +365,7 @@ fn symlinks_are_reported_by_copy_and_check() {
         out.contains("skipped: folder-link: skipping a symbolic link to a folder"),
         "{out}"
     );
+    assert_eq!(out.matches("skipped: ").count(), 2, "each once: {out}");
 
     let dst = dir.path().join("dst");
     let o = dman(&["copy", src, dst.to_str().expect("utf-8")]);

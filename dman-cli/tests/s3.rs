@@ -89,6 +89,7 @@ fn every_command_works_on_an_s3_location() {
             "--no-cluster",
             "--location",
             "s3://results/team/exp",
+            "--yes",
         ],
     );
     assert!(o.status.success(), "{}", text(&o));

@@ -8,11 +8,20 @@
 //! [`CONTENT_LIMIT`] bytes, [`BOX_LINES`] lines of at most [`BOX_WIDTH`]
 //! characters, each cut marked as such.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+#[cfg(feature = "ndarray")]
+use futures::StreamExt;
+
+#[cfg(feature = "ndarray")]
+use crate::numeric::NpyHeader;
 use crate::{json, Result, StorageBackend, StoragePath};
+
+/// How many `.npy` headers are read at once (on S3 each is a request).
+#[cfg(feature = "ndarray")]
+const HEADER_CONCURRENCY: usize = 16;
 
 /// What to show.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +31,12 @@ pub struct TreeOptions {
     /// Show at most this many levels below the top (all when `None`, up
     /// to [`MAX_LEVELS`]).
     pub depth: Option<usize>,
+    /// Read each `.npy` file's header and show its dtype and shape next to
+    /// its size (one small read per array). Needs the `ndarray` feature,
+    /// whose parser reads the headers; without it, only sizes are shown.
+    pub arrays: bool,
+    /// End with a line counting the files and their total size.
+    pub totals: bool,
 }
 
 /// The deepest level shown when no depth is asked for: deeper folders are
@@ -45,23 +60,61 @@ struct Folder {
     total_files: u64,
 }
 
-/// A size as Python's `rich.filesize.decimal` writes it (`603 bytes`,
-/// `160.1 kB`).
+/// A size in IEC binary units, the one unit system of every size the
+/// command and the library print: `603 bytes`, `156.4 KiB`, `1.8 MiB`.
 pub fn human_size(size: u64) -> String {
     match size {
         1 => "1 byte".into(),
-        s if s < 1000 => format!("{s} bytes"),
+        s if s < 1024 => format!("{s} bytes"),
         s => {
-            let units = ["kB", "MB", "GB", "TB", "PB", "EB"];
-            let mut unit = 1000f64;
+            let units = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+            let mut unit = 1024f64;
             let mut i = 0;
-            while i + 1 < units.len() && s as f64 >= unit * 1000.0 {
-                unit *= 1000.0;
+            // Rounded as printed, so that 1023.96 KiB reads `1.0 MiB`.
+            while i + 1 < units.len() && (s as f64 / unit * 10.0).round() / 10.0 >= 1024.0 {
+                unit *= 1024.0;
                 i += 1;
             }
             format!("{:.1} {}", s as f64 / unit, units[i])
         }
     }
+}
+
+/// The most bytes read to find a `.npy` header: numpy's headers are a few
+/// hundred bytes; a larger one is an error, not a reason to read further.
+#[cfg(feature = "ndarray")]
+pub const NPY_HEADER_LIMIT: usize = 1 << 20;
+
+/// The header of the `.npy` file at `path`, reading only as much of the
+/// file as the header takes.
+#[cfg(feature = "ndarray")]
+pub async fn npy_header(store: &Arc<dyn StorageBackend>, path: &StoragePath) -> Result<NpyHeader> {
+    let mut stream = store.read_stream(path).await?;
+    let mut head: Vec<u8> = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        let room = NPY_HEADER_LIMIT - head.len();
+        head.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        match NpyHeader::parse(&head) {
+            Ok(header) => return Ok(header),
+            Err(e) if head.len() >= NPY_HEADER_LIMIT => return Err(e),
+            Err(_) => {}
+        }
+    }
+    NpyHeader::parse(&head)
+}
+
+/// An array's dtype and shape as the tree shows them: `float64 (100,
+/// 1000)`, with `, Fortran order` for column-major data.
+#[cfg(feature = "ndarray")]
+pub fn describe_npy(header: &NpyHeader) -> String {
+    let dtype = header.dtype_name().unwrap_or_else(|| header.descr.clone());
+    let order = if header.fortran_order {
+        ", Fortran order"
+    } else {
+        ""
+    };
+    format!("{dtype} {}{order}", header.shape_text())
 }
 
 /// `text` with control characters (terminal escape sequences among them)
@@ -90,7 +143,18 @@ pub async fn render(
     options: &TreeOptions,
 ) -> Result<String> {
     let mut folders = vec![Folder::default()];
-    for meta in store.list(prefix).await? {
+    let listed = store.list(prefix).await?;
+    let total_bytes: u64 = listed.iter().map(|m| m.size).sum();
+    let total_files = listed.len();
+    #[cfg(feature = "ndarray")]
+    let arrays = if options.arrays {
+        array_notes(store, &listed).await
+    } else {
+        HashMap::new()
+    };
+    #[cfg(not(feature = "ndarray"))]
+    let arrays = HashMap::new();
+    for meta in listed {
         let Some(rel) = meta.path.strip_prefix(prefix) else {
             continue;
         };
@@ -117,8 +181,36 @@ pub async fn render(
             .insert((*name).to_string(), (meta.path.clone(), meta.size));
     }
     let mut out = format!("📂 {}\n", escape_control(label));
-    write_tree(store, &folders, options, &mut out).await?;
+    write_tree(store, &folders, options, &arrays, &mut out).await?;
+    if options.totals {
+        let _ = writeln!(
+            out,
+            "{total_files} file{}, {}",
+            if total_files == 1 { "" } else { "s" },
+            human_size(total_bytes)
+        );
+    }
     Ok(out)
+}
+
+/// What to show beside each `.npy` file: its dtype and shape, or why its
+/// header does not read.
+#[cfg(feature = "ndarray")]
+async fn array_notes(
+    store: &Arc<dyn StorageBackend>,
+    listed: &[crate::storage::ObjectMeta],
+) -> HashMap<StoragePath, String> {
+    futures::stream::iter(listed.iter().filter(|m| m.path.suffix() == Some(".npy")))
+        .map(|meta| async move {
+            let note = match npy_header(store, &meta.path).await {
+                Ok(header) => describe_npy(&header),
+                Err(_) => "unreadable .npy header".to_string(),
+            };
+            (meta.path.clone(), note)
+        })
+        .buffer_unordered(HEADER_CONCURRENCY)
+        .collect()
+        .await
 }
 
 /// One line of a folder's listing, in the order rich's `walk_directory`
@@ -145,6 +237,7 @@ async fn write_tree(
     store: &Arc<dyn StorageBackend>,
     folders: &[Folder],
     options: &TreeOptions,
+    arrays: &HashMap<StoragePath, String>,
     out: &mut String,
 ) -> Result<()> {
     let limit = options.depth.unwrap_or(MAX_LEVELS);
@@ -174,9 +267,13 @@ async fn write_tree(
                 }
             }
             Entry::File(name, path, size) => {
+                let note = match arrays.get(path) {
+                    Some(note) => format!(", {note}"),
+                    None => String::new(),
+                };
                 let _ = writeln!(
                     out,
-                    "{indent}{branch}📄 {} ({})",
+                    "{indent}{branch}📄 {} ({}{note})",
                     escape_control(name),
                     human_size(size)
                 );

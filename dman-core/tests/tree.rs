@@ -1,4 +1,4 @@
-//! The tree renderer (`dman_core::tree`): sizes as rich writes them,
+//! The tree renderer (`dman_core::tree`): sizes in IEC binary units,
 //! escaped names, and output that stays bounded whatever the tree holds.
 
 use std::sync::Arc;
@@ -8,12 +8,16 @@ use dman_core::tree::*;
 use dman_core::{StorageBackend, StoragePath};
 
 #[test]
-fn sizes_as_rich_writes_them() {
+fn sizes_in_iec_binary_units() {
     assert_eq!(human_size(1), "1 byte");
     assert_eq!(human_size(603), "603 bytes");
-    assert_eq!(human_size(160_128), "160.1 kB");
-    assert_eq!(human_size(800_128), "800.1 kB");
-    assert_eq!(human_size(1_850_509), "1.9 MB");
+    assert_eq!(human_size(160_128), "156.4 KiB");
+    assert_eq!(human_size(800_128), "781.4 KiB");
+    assert_eq!(human_size(1_850_509), "1.8 MiB");
+    assert_eq!(human_size(1023), "1023 bytes");
+    assert_eq!(human_size(1024), "1.0 KiB");
+    // Rounded as printed: never `1024.0 KiB`.
+    assert_eq!(human_size(1024 * 1024 - 1), "1.0 MiB");
 }
 
 #[test]
@@ -87,14 +91,14 @@ fn content_boxes_are_bounded() {
         &store,
         &TreeOptions {
             content: true,
-            depth: None,
+            ..TreeOptions::default()
         },
     );
     assert!(text.len() < 200_000, "output stays small: {}", text.len());
     assert!(text.lines().all(|l| l.chars().count() < BOX_WIDTH + 16));
     assert!(text.contains('…'), "the long line is cut with a mark");
     assert!(text.contains("… 4500 more lines not shown"), "{text}");
-    assert!(text.contains("(not shown: 600.0 kB, more than 262.1 kB)"));
+    assert!(text.contains("(not shown: 585.9 KiB, more than 256.0 KiB)"));
     assert!(!text.contains('\u{1b}'), "escapes are not printed raw");
     assert!(text.contains("\\u{1b}]0;owned\\u{7}"), "{text}");
 }
@@ -105,8 +109,8 @@ fn depth_cuts_with_a_mark() {
     let text = render_blocking(
         &store,
         &TreeOptions {
-            content: false,
             depth: Some(1),
+            ..TreeOptions::default()
         },
     );
     assert_eq!(
