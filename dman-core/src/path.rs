@@ -622,7 +622,7 @@ mod tests {
         for rel in ["x", "x/y.npy", "x/D:", "a b/ü.json", "...", ".x/..y"] {
             for base in [p("a/b"), StoragePath::root()] {
                 let resolved =
-                    StoragePath::parse(&format!("{}/{rel}", base.as_str()).trim_start_matches('/'));
+                    StoragePath::parse(format!("{}/{rel}", base.as_str()).trim_start_matches('/'));
                 assert_eq!(base.join(rel).ok(), resolved.ok(), "{base:?} + {rel}");
             }
         }
