@@ -126,7 +126,7 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode, Failure> {
         dman::open(&dst.open)?.backend().clone()
     };
     let options = CopyOptions::new().dry_run(args.dry_run).delete(args.delete);
-    let bar = progress_bar();
+    let bar = progress_bar("{bar:40} {msg}");
     let mut planned: Vec<(Action, StoragePath)> = Vec::new();
     let summary = copy::copy_tree_with(from.as_ref(), &root, to.as_ref(), &root, &options, |p| {
         if let Some(bar) = &bar {
@@ -272,7 +272,8 @@ async fn verify(
     object: Option<Map>,
 ) -> Result<ExitCode, Failure> {
     let root = StoragePath::root();
-    let bar = progress_bar();
+    // The total is not known before the listing: a spinner and the bytes.
+    let bar = progress_bar("{spinner} {msg}");
     let report = copy::verify_tree(from.as_ref(), &root, to.as_ref(), &root, |size| {
         if let Some(bar) = &bar {
             bar.inc(size);
@@ -362,10 +363,10 @@ fn plural(n: usize) -> &'static str {
 
 /// A progress bar on standard error when a person watches it; none when
 /// it is piped.
-fn progress_bar() -> Option<indicatif::ProgressBar> {
+fn progress_bar(template: &str) -> Option<indicatif::ProgressBar> {
     std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(0);
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {msg}") {
+        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
             bar.set_style(style);
         }
         bar

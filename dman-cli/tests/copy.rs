@@ -354,6 +354,11 @@ fn missing_sources_and_ambiguous_destinations_are_errors() {
     let o = dman(cwd, &["copy", "empty", "out"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("warning: source `empty` holds no files"));
+    // ... and never mirrors nothing onto a destination.
+    let o = dman(cwd, &["copy", "empty", "project/.dman", "--delete"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stderr(&o).contains("refusing to delete every file"), "{}", stderr(&o));
+    assert!(cwd.join("project/.dman/k/k.json").exists());
 }
 
 /// A folder's `.dman` goes under `.dman/` at the archive's top (what

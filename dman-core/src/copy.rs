@@ -96,7 +96,8 @@ pub struct CopyOptions {
     /// After every file is copied, delete the destination's files under its
     /// prefix that the source does not have, making the destination a
     /// mirror of the source (`rclone sync`; default: off). Nothing is
-    /// deleted if a copy failed.
+    /// deleted if a copy failed, and a source without files is an error
+    /// rather than an order to empty the destination.
     pub delete: bool,
 }
 
@@ -254,6 +255,19 @@ pub async fn copy_tree_with(
     mut progress: impl FnMut(Progress),
 ) -> StorageResult<CopySummary> {
     let files = from.list(from_prefix).await?;
+    if options.delete && files.is_empty() {
+        // An empty listing is more often a mistyped prefix (or a source
+        // that is not there) than a wish to empty the destination.
+        return Err(crate::StorageError::unsupported(
+            to.location(),
+            crate::Operation::Delete,
+            format!(
+                "the source {} holds no files under `{from_prefix}`: refusing to delete \
+                 every file of the destination",
+                from.location()
+            ),
+        ));
+    }
     let files_total = files.len();
     let bytes_total = files.iter().map(|meta| meta.size).sum();
     // What the destination holds, by path relative to its prefix: the

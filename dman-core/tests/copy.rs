@@ -312,3 +312,25 @@ async fn verify_names_every_difference() {
     );
     assert_eq!(check.extra, [p("extra")]);
 }
+
+#[tokio::test]
+async fn delete_refuses_an_empty_source() {
+    let from = source().await;
+    let to = logged(half_copied().await, Log::default());
+    let err = copy_tree_with(
+        &from,
+        &p("typo"),
+        to.as_ref(),
+        &StoragePath::root(),
+        &CopyOptions::new().delete(true),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("holds no files under `typo`"),
+        "{err}"
+    );
+    assert!(to.hook().lines().is_empty(), "{:?}", to.hook().lines());
+    assert!(to.exists(&p("extra")).await.unwrap());
+}
