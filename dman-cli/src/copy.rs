@@ -125,6 +125,29 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode, Failure> {
     } else {
         dman::open(&dst.open)?.backend().clone()
     };
+    if args.delete {
+        // A file the source's listing leaves out (a symbolic link out of
+        // the root) is absent to the copy, so `--delete` would delete the
+        // destination's copy of it: refuse rather than lose it.
+        log::take_skips();
+        from.list(&root).await?;
+        let unreadable = log::take_skips();
+        if !unreadable.is_empty() {
+            for skip in &unreadable {
+                eprintln!(
+                    "cannot copy: {}: {}",
+                    escape_control(&skip.path),
+                    escape_control(&skip.reason)
+                );
+            }
+            return Err(Failure(format!(
+                "refusing --delete: {} file{} of the source cannot be copied, and their \
+                 namesakes at the destination would be deleted",
+                unreadable.len(),
+                plural(unreadable.len())
+            )));
+        }
+    }
     let options = CopyOptions::new().dry_run(args.dry_run).delete(args.delete);
     let bar = progress_bar("{bar:40} {msg}");
     let mut planned: Vec<(Action, StoragePath)> = Vec::new();

@@ -357,7 +357,11 @@ fn missing_sources_and_ambiguous_destinations_are_errors() {
     // ... and never mirrors nothing onto a destination.
     let o = dman(cwd, &["copy", "empty", "project/.dman", "--delete"]);
     assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
-    assert!(stderr(&o).contains("refusing to delete every file"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("refusing to delete every file"),
+        "{}",
+        stderr(&o)
+    );
     assert!(cwd.join("project/.dman/k/k.json").exists());
 }
 
@@ -486,5 +490,35 @@ fn copies_to_and_from_s3_skip_identical_files() {
     assert_eq!(
         read_tree(&cwd.join(".dman")),
         read_tree(&cwd.join("back/.dman"))
+    );
+}
+
+/// A file the source's listing leaves out (a symbolic link out of the
+/// root) would look absent: `--delete` refuses instead of deleting its
+/// namesake at the destination.
+#[test]
+fn delete_refuses_when_source_files_cannot_be_read() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let cwd = work.path();
+    let src = cwd.join("src/.dman");
+    std::fs::create_dir_all(src.join("k")).expect("mkdir");
+    std::fs::write(src.join("k/k.json"), "[1]").expect("write");
+    std::fs::write(cwd.join("outside.txt"), "elsewhere").expect("write");
+    std::os::unix::fs::symlink(cwd.join("outside.txt"), src.join("k/link.txt")).expect("symlink");
+    let kept = cwd.join("dst/.dman/k/link.txt");
+    std::fs::create_dir_all(kept.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&kept, "the only copy").expect("write");
+
+    let o = dman(cwd, &["copy", "src", "dst", "--delete"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("cannot copy: k/link.txt")
+            && stderr(&o).contains("refusing --delete: 1 file of the source cannot be copied"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&kept).expect("kept"),
+        "the only copy"
     );
 }

@@ -53,8 +53,9 @@
 //! use dman_s3::S3Builder;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! // Credentials and region from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-//! // AWS_REGION (and AWS_ENDPOINT_URL for a server other than Amazon's).
+//! // Credentials, region and endpoint from the standard chain: AWS_ACCESS_KEY_ID
+//! // and AWS_SECRET_ACCESS_KEY, else the profile AWS_PROFILE of ~/.aws, else
+//! // the instance metadata service (see `S3Builder::from_env`).
 //! let backend = S3Builder::from_env().url("s3://results/dman")?.build()?;
 //! let repo = Repo::new(Arc::new(backend)).with_concurrency(16);
 //! # Ok(())

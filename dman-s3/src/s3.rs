@@ -410,9 +410,12 @@ impl S3Builder {
     }
 
     /// Whether, without credentials, to ask the instance metadata service
-    /// of an AWS machine (EC2, ECS on EC2) for them. Off by default: off an
-    /// AWS machine nothing answers there, and the request ends in an error
-    /// that reads like refused credentials. (Setting AWS_METADATA_ENDPOINT
+    /// of an AWS machine (EC2, ECS on EC2) for them. Off for
+    /// [`S3Builder::new`]: off an AWS machine nothing answers there, and the
+    /// request ends in an error on the first request. On for
+    /// [`S3Builder::from_env`] when neither the environment nor the profile
+    /// has keys, as the last step of the standard chain (unless
+    /// `AWS_EC2_METADATA_DISABLED=true`). (Setting AWS_METADATA_ENDPOINT
     /// turns it on too.) Without credentials and without this, building
     /// fails with [`S3ConfigError::MissingCredentials`], which names where
     /// credentials are looked for.
