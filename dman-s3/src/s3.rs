@@ -238,9 +238,10 @@ impl S3Builder {
             inner = inner.with_disable_bulk_delete(true);
         }
         let mut builder = S3Builder::with_amazon_s3(inner);
-        builder.endpoint_origin = if var("AWS_ENDPOINT_URL_S3").is_some() {
+        // Named as set, empty or not: an empty one is an error to name.
+        builder.endpoint_origin = if vars.contains_key("AWS_ENDPOINT_URL_S3") {
             "AWS_ENDPOINT_URL_S3".into()
-        } else if var("AWS_ENDPOINT_URL").is_some() {
+        } else if vars.contains_key("AWS_ENDPOINT_URL") {
             "AWS_ENDPOINT_URL".into()
         } else {
             "AWS_ENDPOINT".into()
@@ -761,6 +762,11 @@ fn check_endpoint(endpoint: &str, origin: &str) -> Result<(), S3ConfigError> {
         origin: origin.to_owned(),
         reason,
     };
+    if endpoint.is_empty() {
+        return Err(invalid(
+            "is empty; unset it, or name the server (http://HOST:PORT)".into(),
+        ));
+    }
     let Some((scheme, rest)) = endpoint.split_once("://") else {
         return Err(invalid(format!("has no scheme; use http://{endpoint}")));
     };

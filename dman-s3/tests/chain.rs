@@ -223,6 +223,10 @@ fn endpoints_say_what_to_set() {
         message(&[("AWS_ENDPOINT_URL", "http://")]),
         "AWS_ENDPOINT_URL `http://` has no host"
     );
+    assert_eq!(
+        message(&[("AWS_ENDPOINT_URL", "")]),
+        "AWS_ENDPOINT_URL `` is empty; unset it, or name the server (http://HOST:PORT)"
+    );
     let lan = message(&[("AWS_ENDPOINT_URL", "http://10.1.2.3:9000")]);
     assert!(
         lan.starts_with("plain HTTP to `http://10.1.2.3:9000` (AWS_ENDPOINT_URL) is refused")
