@@ -12,6 +12,7 @@ use dman::{StorageBackend, StoragePath};
 mod address;
 mod check;
 mod color;
+mod copy;
 mod diff;
 mod keys;
 mod log;
@@ -27,7 +28,7 @@ LOCATION is where a tree lives:
   a folder                 .dman, ../other/.dman, /data/results
   a zip archive            results.zip (its `.dman` folder, or its top); results.zip?root=FOLDER
   a URL                    file:///data/results, zip:///data/results.zip,
-                           s3://bucket/prefix (credentials from AWS_* variables), memory://NAME
+                           s3://bucket/prefix (credentials: AWS_* variables, AWS_PROFILE, ~/.aws), memory://NAME
 Without one: the `.dman` folder in the working directory or the nearest one above it.
 A location that does not exist (a missing folder or archive, an S3 prefix with no
 object) is an error; an empty one is a warning.
@@ -259,16 +260,10 @@ enum Command {
         yes: bool,
     },
     /// Copy a whole tree from one location to another (a folder into a zip
-    /// archive to share it, an archive back to a folder, a folder to S3).
-    Copy {
-        /// Where the tree is.
-        src: String,
-        /// Where it goes (created if missing).
-        dst: String,
-        /// Copy even when the destination is not empty.
-        #[arg(long)]
-        force: bool,
-    },
+    /// archive to share it, an archive back to a folder, a folder to S3),
+    /// skipping files already identical there: run again, an interrupted
+    /// copy copies only the rest.
+    Copy(copy::CopyArgs),
     /// Remove a key and every file its graph owns, asking first on a
     /// terminal.
     #[command(
@@ -394,15 +389,8 @@ pub fn open(location: Option<&str>) -> Result<(Arc<dyn StorageBackend>, String),
                     escape_control(loc)
                 )));
             }
-            if loc.starts_with("s3://")
-                && (std::env::var_os("AWS_ACCESS_KEY_ID").is_none()
-                    || std::env::var_os("AWS_SECRET_ACCESS_KEY").is_none())
-            {
-                return Err(Failure(format!(
-                    "S3 credentials missing for `{loc}`: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY \
-                     (and AWS_REGION, and AWS_ENDPOINT_URL for a server other than AWS)"
-                )));
-            }
+            // S3 credentials: the library's chain (environment, AWS_PROFILE
+            // and ~/.aws, instance metadata), named at `-v`.
             let store = dman::open(loc)?.backend().clone();
             let label = loc.trim_end_matches('/').to_string();
             tracing::info!(location = %store.location(), "opened");
@@ -667,64 +655,7 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
             let (store, _) = open(location.as_deref())?;
             gc(&store, dry_run, grace, yes).await
         }
-        Command::Copy { src, dst, force } => {
-            let (from, _) = open(Some(&src))?;
-            let to = dman::open(&dst)?.backend().clone();
-            let existing = to.list(&StoragePath::root()).await?;
-            if !existing.is_empty() && !force {
-                return Err(Failure(format!(
-                    "destination `{dst}` is not empty ({} files); add --force to copy over it",
-                    existing.len()
-                )));
-            }
-            // A progress bar for a person watching; none when piped.
-            let bar = std::io::stderr().is_terminal().then(|| {
-                let bar = indicatif::ProgressBar::new(0);
-                if let Ok(style) =
-                    indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}")
-                {
-                    bar.set_style(style);
-                }
-                bar
-            });
-            let root = StoragePath::root();
-            let summary =
-                dman::core::copy::copy_tree(from.as_ref(), &root, to.as_ref(), &root, |p| {
-                    if let Some(bar) = &bar {
-                        bar.set_length(p.bytes_total);
-                        bar.set_position(p.bytes_done);
-                        bar.set_message(p.path.to_string());
-                    }
-                })
-                .await?;
-            if let Some(bar) = bar {
-                bar.finish_and_clear();
-            }
-            println!(
-                "copied {} files ({}) to {dst}",
-                summary.files,
-                dman::tree::human_size(summary.bytes)
-            );
-            // A copy that left files out is not a copy: say which, and fail.
-            let skipped = log::take_skips();
-            for skip in &skipped {
-                eprintln!(
-                    "not copied: {}: {}",
-                    escape_control(&skip.path),
-                    escape_control(&skip.reason)
-                );
-            }
-            Ok(if skipped.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                eprintln!(
-                    "{} file{} not copied",
-                    skipped.len(),
-                    if skipped.len() == 1 { "" } else { "s" }
-                );
-                ExitCode::from(1)
-            })
-        }
+        Command::Copy(args) => copy::run(args).await,
         Command::Clean {
             args,
             generator,

@@ -281,23 +281,29 @@ fn user_mistakes_are_plain_errors() {
 }
 
 #[test]
-fn copy_refuses_a_non_empty_destination_without_force() {
+fn copy_into_a_non_empty_destination_skips_identical_files() {
     let fx = fixture();
     let dst = tempfile::tempdir().expect("temp dir");
     let target = dst.path().join("copy");
     let target_s = target.to_string_lossy().into_owned();
     let o = dman(fx.path(), &["copy", ".dman", &target_s]);
     assert!(o.status.success(), "{}", stderr(&o));
+    let size = dman::tree::human_size(1922719);
     assert_eq!(
         stdout(&o),
-        format!("copied 11 files (1.8 MiB) to {target_s}\n")
+        format!(
+            "copied 11 files ({size}), skipped 0 identical ({}) to {target_s}/.dman\n",
+            dman::tree::human_size(0)
+        )
     );
     let o = dman(fx.path(), &["copy", ".dman", &target_s]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("not empty (11 files); add --force"),
-        "{}",
-        stderr(&o)
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "copied 0 files ({}), skipped 11 identical ({size}) to {target_s}/.dman\n",
+            dman::tree::human_size(0)
+        )
     );
     let o = dman(fx.path(), &["copy", ".dman", &target_s, "--force"]);
     assert!(o.status.success(), "{}", stderr(&o));

@@ -376,7 +376,7 @@ fn symlinks_are_reported_by_copy_and_check() {
         stderr(&o)
     );
     assert!(stderr(&o).contains("2 files not copied"), "{}", stderr(&o));
-    assert!(dst.join("k/k.json").exists(), "the rest is copied");
+    assert!(dst.join(".dman/k/k.json").exists(), "the rest is copied");
 }
 
 /// A `.npy` cut short is found by `check` from its header and size alone;

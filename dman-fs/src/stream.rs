@@ -58,6 +58,7 @@ impl FsBackend {
                 path: path.clone(),
                 size: stat.size,
                 last_modified: stat.modified,
+                e_tag: None,
             }),
             None => Err(self.not_found(path)),
         }

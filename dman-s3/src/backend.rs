@@ -441,6 +441,7 @@ impl StorageBackend for ObjectStoreBackend {
                 path: path.clone(),
                 size: meta.size,
                 last_modified: Some(meta.last_modified.into()),
+                e_tag: meta.e_tag,
             }),
             Err(err @ object_store::Error::NotFound { .. }) => {
                 self.not_found(path, Operation::Head, err).await?;
@@ -681,6 +682,7 @@ impl StorageBackend for ObjectStoreBackend {
                         path,
                         size: meta.size,
                         last_modified: Some(meta.last_modified.into()),
+                        e_tag: meta.e_tag,
                     })
                 }
                 // `dman check` and `dman copy` report these (`dman::skipped`).

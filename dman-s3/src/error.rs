@@ -23,6 +23,10 @@ pub enum FailureKind {
     /// The operation makes no sense for the path: writing the root, which
     /// is a folder.
     NotAFile,
+    /// No credentials: none in the environment or the profile, and the
+    /// instance metadata service, asked last, did not answer (not an AWS
+    /// machine).
+    NoCredentials,
     /// Anything else (a server error after the retries, a response that
     /// could not be read, ...).
     Other,
@@ -39,6 +43,12 @@ impl FailureKind {
             FailureKind::TimedOut => "the request timed out",
             FailureKind::InvalidKey => "not a valid object key",
             FailureKind::NotAFile => "the root of the backend is a folder, not a file",
+            FailureKind::NoCredentials => {
+                "no credentials: none in the environment (AWS_ACCESS_KEY_ID, \
+                 AWS_SECRET_ACCESS_KEY) or in the profile (AWS_PROFILE, ~/.aws/credentials), \
+                 and the instance metadata service asked last did not answer (set \
+                 AWS_EC2_METADATA_DISABLED=true off AWS to fail at once)"
+            }
             FailureKind::Other => "the request failed",
         }
     }
@@ -103,15 +113,26 @@ impl ObjectStoreFailure {
 
 impl fmt::Display for ObjectStoreFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.kind {
-            FailureKind::MissingContainer => write!(
+        // An S3 error body (XML) is reduced to its code and message; the
+        // whole of it stays in the source, for `{:?}` and logs.
+        let source = self.source.as_ref().map(|source| source.to_string());
+        let reduced = source.as_deref().and_then(s3_error_code);
+        match (self.kind, &reduced) {
+            (FailureKind::MissingContainer, Some((code, _))) => {
+                write!(f, "{} {} ({code})", self.container, self.kind.describe())?;
+                if !self.key.is_empty() {
+                    write!(f, ", key `{}`", self.key)?;
+                }
+                return Ok(());
+            }
+            (FailureKind::MissingContainer, None) => write!(
                 f,
                 "{} {} (key `{}`)",
                 self.container,
                 self.kind.describe(),
                 self.key
             )?,
-            kind => write!(
+            (kind, _) => write!(
                 f,
                 "{}, key `{}`: {}",
                 self.container,
@@ -119,11 +140,25 @@ impl fmt::Display for ObjectStoreFailure {
                 kind.describe()
             )?,
         }
-        if let Some(source) = &self.source {
-            write!(f, ": {source}")?;
+        match (reduced, source) {
+            (Some((code, Some(message))), _) => write!(f, ": {code}: {message}"),
+            (Some((code, None)), _) => write!(f, ": {code}"),
+            (None, Some(source)) => write!(f, ": {source}"),
+            (None, None) => Ok(()),
         }
-        Ok(())
     }
+}
+
+/// The `<Code>` and `<Message>` of an S3 error body quoted in `text`.
+fn s3_error_code(text: &str) -> Option<(String, Option<String>)> {
+    let element = |name: &str| {
+        let open = format!("<{name}>");
+        let start = text.find(&open)? + open.len();
+        let end = text[start..].find(&format!("</{name}>"))? + start;
+        let value = text[start..end].trim();
+        (!value.is_empty() && !value.contains('<')).then(|| value.to_owned())
+    };
+    Some((element("Code")?, element("Message")))
 }
 
 impl std::error::Error for ObjectStoreFailure {
@@ -161,6 +196,11 @@ pub(crate) fn classify(err: &object_store::Error) -> FailureKind {
     // S3's error codes, found in the response body that object_store
     // quotes.
     let message = err.to_string();
+    // The instance metadata service, asked last for credentials, did not
+    // answer: its address or the path of its token request is in the error.
+    if message.contains("169.254.169.254") || message.contains("latest/api/token") {
+        return FailureKind::NoCredentials;
+    }
     if message.contains("NoSuchBucket") {
         FailureKind::MissingContainer
     } else if [
@@ -203,16 +243,65 @@ pub enum S3ConfigError {
     #[error(
         "no S3 credentials for bucket `{bucket}`: set AWS_ACCESS_KEY_ID and \
          AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones), or \
+         a profile with aws_access_key_id and aws_secret_access_key in \
+         ~/.aws/credentials (AWS_PROFILE names it, AWS_SHARED_CREDENTIALS_FILE the file), or \
          AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN, or \
          AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / AWS_CONTAINER_CREDENTIALS_FULL_URI, \
-         or give them with `S3Builder::credentials`; profiles in ~/.aws are not read. \
+         or give them with `S3Builder::credentials`. \
          On an AWS machine, turn on the instance metadata service with \
-         `S3Builder::instance_metadata(true)` or by setting AWS_METADATA_ENDPOINT; \
+         `S3Builder::instance_metadata(true)` (or leave AWS_EC2_METADATA_DISABLED unset); \
          for a public bucket, set AWS_SKIP_SIGNATURE=true"
     )]
     MissingCredentials {
         /// The bucket being configured.
         bucket: String,
+    },
+    /// A shared AWS file (`~/.aws/credentials`, `~/.aws/config`) exists but
+    /// cannot be read or parsed.
+    #[error("cannot read the AWS file {}: {reason}", file.display())]
+    SharedFile {
+        /// The file.
+        file: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The profile named by `AWS_PROFILE` cannot give credentials.
+    #[error("AWS profile `{profile}`: {reason}")]
+    Profile {
+        /// The profile.
+        profile: String,
+        /// Why, and what to do.
+        reason: String,
+    },
+    /// The endpoint is not an `http://` or `https://` URL with a host.
+    #[error("{origin} `{endpoint}` {reason}")]
+    InvalidEndpoint {
+        /// The endpoint given.
+        endpoint: String,
+        /// What gave it (`AWS_ENDPOINT_URL`, a profile, the builder).
+        origin: String,
+        /// What is wrong, and what to write instead.
+        reason: String,
+    },
+    /// A setting that cannot be sent (a control character in the region,
+    /// a key id or a token).
+    #[error("invalid S3 {setting}: {reason}")]
+    InvalidSetting {
+        /// Which setting.
+        setting: String,
+        /// Why.
+        reason: String,
+    },
+    /// A plain-HTTP endpoint off the local machine, without permission.
+    #[error(
+        "plain HTTP to `{endpoint}` ({origin}) is refused, as it is not on this machine: \
+         set AWS_ALLOW_HTTP=true (or `S3Builder::allow_http(true)`) to allow it, or use https://"
+    )]
+    PlainHttp {
+        /// The endpoint.
+        endpoint: String,
+        /// What gave it.
+        origin: String,
     },
     /// `object_store` refused the configuration.
     #[error("invalid S3 configuration for bucket `{bucket}`: {source}")]

@@ -13,7 +13,8 @@
 //!   `/`-terminated prefix, `HEAD` for `exists`, server-side copy, and
 //!   errors that name the bucket and key.
 //! * [`S3Backend`], configured by [`S3Builder`] (bucket, prefix, region,
-//!   endpoint, credentials from the `AWS_*` environment variables or code,
+//!   endpoint, credentials from the standard chain (environment, profile
+//!   of `~/.aws`, instance metadata) or code,
 //!   timeouts, retries), is that backend over `object_store`'s S3 client,
 //!   at the location `s3://bucket/prefix`.
 //!
@@ -52,8 +53,9 @@
 //! use dman_s3::S3Builder;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! // Credentials and region from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-//! // AWS_REGION (and AWS_ENDPOINT_URL for a server other than Amazon's).
+//! // Credentials, region and endpoint from the standard chain: AWS_ACCESS_KEY_ID
+//! // and AWS_SECRET_ACCESS_KEY, else the profile AWS_PROFILE of ~/.aws, else
+//! // the instance metadata service (see `S3Builder::from_env`).
 //! let backend = S3Builder::from_env().url("s3://results/dman")?.build()?;
 //! let repo = Repo::new(Arc::new(backend)).with_concurrency(16);
 //! # Ok(())
@@ -64,6 +66,7 @@
 
 mod backend;
 mod error;
+mod profile;
 mod s3;
 mod stream;
 mod uploads;
@@ -72,7 +75,10 @@ pub use backend::{
     ObjectStoreBackend, DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_CONCURRENCY, DEFAULT_PART_SIZE,
 };
 pub use error::{FailureKind, ObjectStoreFailure, S3ConfigError};
-pub use s3::{default_retry, S3Backend, S3Builder, DEFAULT_MAX_RETRIES, DEFAULT_RETRY_TIMEOUT};
+pub use s3::{
+    default_retry, CredentialSource, S3Backend, S3Builder, DEFAULT_MAX_RETRIES,
+    DEFAULT_RETRY_TIMEOUT,
+};
 
 /// The `object_store` crate this backend is built on, for its store types
 /// and configuration (`RetryConfig`, `ClientOptions`, `AmazonS3ConfigKey`).

@@ -11,6 +11,7 @@ use crate::backend::{
     ObjectStoreBackend, DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_CONCURRENCY, DEFAULT_PART_SIZE,
 };
 use crate::error::S3ConfigError;
+use crate::profile;
 use crate::uploads::Uploads;
 
 /// How many times a failed request is retried by default (5). Connection
@@ -42,12 +43,12 @@ pub fn default_retry() -> RetryConfig {
 /// Configures an [`S3Backend`]: bucket, key prefix, region, endpoint,
 /// credentials, timeouts, retries and uploads.
 ///
-/// [`S3Builder::from_env`] starts from the usual environment variables
-/// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
-/// `AWS_REGION` or `AWS_DEFAULT_REGION`, `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`,
-/// `AWS_BUCKET`, and the others `object_store` knows); what is set in code
-/// overrides them. Without credentials in the environment or in code,
-/// `object_store` asks the instance metadata service, as the AWS SDKs do.
+/// [`S3Builder::from_env`] follows the standard credential chain of the
+/// AWS tools (the environment, then a profile of `~/.aws/credentials` and
+/// `~/.aws/config`, then the instance metadata service) and reads the usual
+/// environment variables (`AWS_REGION` or `AWS_DEFAULT_REGION`,
+/// `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`, `AWS_BUCKET`, and the others
+/// `object_store` knows); what is set in code overrides them.
 ///
 /// Defaults:
 ///
@@ -94,6 +95,79 @@ pub struct S3Builder {
     /// service (`None`: only when `object_store` was configured already,
     /// see [`S3Builder::with_amazon_s3`]).
     instance_metadata: Option<bool>,
+    /// Where the credentials come from, as far as the builder knows.
+    credential_source: Option<CredentialSource>,
+    /// What names the endpoint, for error messages.
+    endpoint_origin: String,
+    /// An error of the credential chain, reported by `build`.
+    chain_error: Option<ChainError>,
+}
+
+/// Where an [`S3Backend`]'s credentials come from: the step of the
+/// credential chain of [`S3Builder::from_env`] that gave them, or code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CredentialSource {
+    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` (with
+    /// `AWS_SESSION_TOKEN` when set).
+    Environment,
+    /// Another source named in the environment, which `object_store`
+    /// follows: `AWS_WEB_IDENTITY_TOKEN_FILE`, the container credentials
+    /// of ECS, or `AWS_SKIP_SIGNATURE` (no credentials, unsigned requests).
+    EnvironmentProvider(&'static str),
+    /// A profile of the shared files.
+    Profile {
+        /// The profile's name (`AWS_PROFILE`, or `default`).
+        name: String,
+        /// The file that holds its keys.
+        file: std::path::PathBuf,
+    },
+    /// The instance metadata service of an AWS machine, which
+    /// `object_store` asks when it has no keys.
+    InstanceMetadata,
+    /// Given in code ([`S3Builder::credentials`]).
+    Code,
+}
+
+impl std::fmt::Display for CredentialSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CredentialSource::Environment => {
+                f.write_str("the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)")
+            }
+            CredentialSource::EnvironmentProvider(name) => write!(f, "the environment ({name})"),
+            CredentialSource::Profile { name, file } => {
+                write!(f, "profile `{name}` of {}", file.display())
+            }
+            CredentialSource::InstanceMetadata => f.write_str(
+                "the instance metadata service (no keys in the environment or the profile)",
+            ),
+            CredentialSource::Code => f.write_str("the builder (S3Builder::credentials)"),
+        }
+    }
+}
+
+/// An error of the credential chain, kept until `build` (the builder is
+/// `Clone`, `S3ConfigError` is not).
+#[derive(Debug, Clone)]
+enum ChainError {
+    SharedFile {
+        file: std::path::PathBuf,
+        reason: String,
+    },
+    Profile {
+        profile: String,
+        reason: String,
+    },
+}
+
+impl From<ChainError> for S3ConfigError {
+    fn from(err: ChainError) -> Self {
+        match err {
+            ChainError::SharedFile { file, reason } => S3ConfigError::SharedFile { file, reason },
+            ChainError::Profile { profile, reason } => S3ConfigError::Profile { profile, reason },
+        }
+    }
 }
 
 impl Default for S3Builder {
@@ -111,14 +185,203 @@ impl S3Builder {
         builder
     }
 
-    /// A builder filled from the `AWS_*` environment variables.
+    /// A builder filled from the environment by the standard credential
+    /// chain of the AWS tools, each step tried when the one before gave no
+    /// keys:
+    ///
+    /// 1. the environment: `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`
+    ///    (and `AWS_SESSION_TOKEN`); or a source it names, which
+    ///    `object_store` follows (`AWS_WEB_IDENTITY_TOKEN_FILE`, the
+    ///    container credentials of ECS, `AWS_SKIP_SIGNATURE`);
+    /// 2. the profile `AWS_PROFILE` (default `default`) of the shared files
+    ///    `~/.aws/credentials` (or `AWS_SHARED_CREDENTIALS_FILE`) and
+    ///    `~/.aws/config` (or `AWS_CONFIG_FILE`): `aws_access_key_id`,
+    ///    `aws_secret_access_key`, `aws_session_token`. A profile that gets
+    ///    its credentials otherwise (`credential_process`, SSO, `role_arn`)
+    ///    is an error at [`build`](Self::build) that says so, as is an
+    ///    `AWS_PROFILE` found in neither file;
+    /// 3. the instance metadata service of an AWS machine, which
+    ///    `object_store`'s S3 client asks itself when it has no keys (unless
+    ///    `AWS_EC2_METADATA_DISABLED=true`: then building fails with
+    ///    [`S3ConfigError::MissingCredentials`]).
+    ///
+    /// The profile's `region` and `endpoint_url` are used too, unless
+    /// `AWS_REGION` (or `AWS_DEFAULT_REGION`) and `AWS_ENDPOINT_URL` (or
+    /// `AWS_ENDPOINT_URL_S3`) are set. The other `AWS_*` variables that
+    /// `object_store` knows are read as it reads them. The step that gave
+    /// the credentials is logged (`tracing`, level info) when the backend
+    /// is built, and is [`S3Backend::credential_source`].
     pub fn from_env() -> Self {
-        let mut inner = AmazonS3Builder::from_env();
-        if std::env::var_os("AWS_DISABLE_BULK_DELETE").is_none() {
+        // Variables that are not UTF-8 are left out, as object_store does.
+        Self::from_vars(
+            std::env::vars_os().filter_map(|(key, value)| {
+                Some((key.into_string().ok()?, value.into_string().ok()?))
+            }),
+        )
+    }
+
+    /// As [`from_env`](Self::from_env), with the variables given instead
+    /// of read from the process's environment (`HOME` among them, for
+    /// `~/.aws`).
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Self {
+        let vars: std::collections::HashMap<String, String> = vars.into_iter().collect();
+        let var = |key: &str| vars.get(key).map(String::as_str).filter(|v| !v.is_empty());
+        let mut inner = AmazonS3Builder::new();
+        for (key, value) in &vars {
+            if key.starts_with("AWS_") {
+                if let Ok(config_key) = key.to_ascii_lowercase().parse() {
+                    inner = inner.with_config(config_key, value);
+                }
+            }
+        }
+        if var("AWS_DISABLE_BULK_DELETE").is_none() {
             inner = inner.with_disable_bulk_delete(true);
         }
         let mut builder = S3Builder::with_amazon_s3(inner);
-        builder.instance_metadata = Some(false);
+        // Named as set, empty or not: an empty one is an error to name.
+        builder.endpoint_origin = if vars.contains_key("AWS_ENDPOINT_URL_S3") {
+            "AWS_ENDPOINT_URL_S3".into()
+        } else if vars.contains_key("AWS_ENDPOINT_URL") {
+            "AWS_ENDPOINT_URL".into()
+        } else {
+            "AWS_ENDPOINT".into()
+        };
+
+        let home = var("HOME").or_else(|| var("USERPROFILE"));
+        let shared = |variable: &str, name: &str| {
+            var(variable)
+                .map(std::path::PathBuf::from)
+                .or_else(|| home.map(|home| std::path::Path::new(home).join(".aws").join(name)))
+        };
+        let explicit = var("AWS_PROFILE").or_else(|| var("AWS_DEFAULT_PROFILE"));
+        let name = explicit.unwrap_or("default");
+        let loaded = match (
+            shared("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+            shared("AWS_CONFIG_FILE", "config"),
+        ) {
+            (Some(credentials), Some(config)) => {
+                profile::load(name, &credentials, &config).map(|p| Some((p, credentials, config)))
+            }
+            // No home and no files named: no profile.
+            _ => Ok(None),
+        };
+        let env_keys = var("AWS_ACCESS_KEY_ID").is_some() && var("AWS_SECRET_ACCESS_KEY").is_some();
+        let provider = [
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_WEB_IDENTITY_TOKEN_FILE"),
+            (
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            ),
+            (
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            ),
+        ]
+        .into_iter()
+        .find(|(key, _)| var(key).is_some())
+        .map(|(_, name)| name)
+        .or_else(|| {
+            var("AWS_SKIP_SIGNATURE")
+                .filter(|v| v.eq_ignore_ascii_case("true"))
+                .map(|_| "AWS_SKIP_SIGNATURE")
+        });
+
+        // The profile's region and endpoint, whoever gives the keys.
+        if let Ok(Some((profile, _, _))) = &loaded {
+            if var("AWS_REGION").is_none() && var("AWS_DEFAULT_REGION").is_none() {
+                if let Some(region) = &profile.region {
+                    builder.inner = builder.inner.with_region(region);
+                }
+            }
+            if var("AWS_ENDPOINT_URL").is_none()
+                && var("AWS_ENDPOINT_URL_S3").is_none()
+                && var("AWS_ENDPOINT").is_none()
+            {
+                if let Some((url, file)) = &profile.endpoint_url {
+                    builder.inner = builder.inner.with_endpoint(url);
+                    builder.endpoint_origin =
+                        format!("endpoint_url of profile `{name}` in {}", file.display());
+                }
+            }
+        }
+
+        if env_keys {
+            builder.credential_source = Some(CredentialSource::Environment);
+            builder.instance_metadata = Some(false);
+            return builder;
+        }
+        if let Some(provider) = provider {
+            builder.credential_source = Some(CredentialSource::EnvironmentProvider(provider));
+            builder.instance_metadata = Some(false);
+            return builder;
+        }
+        match loaded {
+            Err(S3ConfigError::SharedFile { file, reason }) => {
+                builder.chain_error = Some(ChainError::SharedFile { file, reason });
+                return builder;
+            }
+            Err(other) => {
+                builder.chain_error = Some(ChainError::Profile {
+                    profile: name.to_owned(),
+                    reason: other.to_string(),
+                });
+                return builder;
+            }
+            Ok(Some((profile, credentials, config))) => {
+                if let (Some(key), Some(secret), Some(file)) = (
+                    &profile.access_key_id,
+                    &profile.secret_access_key,
+                    &profile.keys_file,
+                ) {
+                    builder.inner = builder
+                        .inner
+                        .with_access_key_id(key)
+                        .with_secret_access_key(secret);
+                    if let Some(token) = &profile.session_token {
+                        builder.inner = builder.inner.with_token(token);
+                    }
+                    builder.credential_source = Some(CredentialSource::Profile {
+                        name: name.to_owned(),
+                        file: file.clone(),
+                    });
+                    builder.instance_metadata = Some(false);
+                    return builder;
+                }
+                if let Some((setting, file)) = &profile.unsupported {
+                    builder.chain_error = Some(ChainError::Profile {
+                        profile: name.to_owned(),
+                        reason: format!(
+                            "it gets its credentials by `{setting}` (in {}), which dman does not \
+                             follow; export them with `aws configure export-credentials --profile \
+                             {name} --format env`, or give the profile aws_access_key_id and \
+                             aws_secret_access_key",
+                            file.display()
+                        ),
+                    });
+                    return builder;
+                }
+                if explicit.is_some() && !profile.found {
+                    builder.chain_error = Some(ChainError::Profile {
+                        profile: name.to_owned(),
+                        reason: format!(
+                            "AWS_PROFILE names it, but neither {} nor {} has it",
+                            credentials.display(),
+                            config.display()
+                        ),
+                    });
+                    return builder;
+                }
+            }
+            Ok(None) => {}
+        }
+        let metadata_disabled =
+            var("AWS_EC2_METADATA_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if metadata_disabled {
+            builder.instance_metadata = Some(false);
+        } else {
+            builder.credential_source = Some(CredentialSource::InstanceMetadata);
+            builder.instance_metadata = Some(true);
+        }
         builder
     }
 
@@ -141,13 +404,19 @@ impl S3Builder {
             // It may carry a credential provider of its own, which the
             // builder cannot see: leave the choice to object_store.
             instance_metadata: None,
+            credential_source: None,
+            endpoint_origin: "the endpoint".into(),
+            chain_error: None,
         }
     }
 
     /// Whether, without credentials, to ask the instance metadata service
-    /// of an AWS machine (EC2, ECS on EC2) for them. Off by default: off an
-    /// AWS machine nothing answers there, and the request ends in an error
-    /// that reads like refused credentials. (Setting AWS_METADATA_ENDPOINT
+    /// of an AWS machine (EC2, ECS on EC2) for them. Off for
+    /// [`S3Builder::new`]: off an AWS machine nothing answers there, and the
+    /// request ends in an error on the first request. On for
+    /// [`S3Builder::from_env`] when neither the environment nor the profile
+    /// has keys, as the last step of the standard chain (unless
+    /// `AWS_EC2_METADATA_DISABLED=true`). (Setting AWS_METADATA_ENDPOINT
     /// turns it on too.) Without credentials and without this, building
     /// fails with [`S3ConfigError::MissingCredentials`], which names where
     /// credentials are looked for.
@@ -188,6 +457,7 @@ impl S3Builder {
     /// `http://127.0.0.1:9000` (default: Amazon's, or `AWS_ENDPOINT_URL`).
     pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.inner = self.inner.with_endpoint(endpoint);
+        self.endpoint_origin = "the endpoint".into();
         self
     }
 
@@ -210,6 +480,8 @@ impl S3Builder {
     /// The access key id.
     pub fn access_key_id(mut self, access_key_id: impl Into<String>) -> Self {
         self.inner = self.inner.with_access_key_id(access_key_id);
+        self.credential_source = Some(CredentialSource::Code);
+        self.chain_error = None;
         self
     }
 
@@ -308,6 +580,9 @@ impl S3Builder {
         self,
         wrap: impl FnOnce(Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore>,
     ) -> Result<S3Backend, S3ConfigError> {
+        if let Some(err) = self.chain_error {
+            return Err(err.into());
+        }
         let bucket = match self.bucket {
             Some(bucket) => bucket,
             None => self
@@ -319,18 +594,63 @@ impl S3Builder {
             return Err(S3ConfigError::MissingBucket);
         }
         let prefix = StoragePath::parse(&self.prefix)?;
+        let given_endpoint = self
+            .inner
+            .get_config_value(&AmazonS3ConfigKey::S3Endpoint)
+            .or_else(|| self.inner.get_config_value(&AmazonS3ConfigKey::Endpoint));
+        if let Some(endpoint) = &given_endpoint {
+            check_endpoint(endpoint, &self.endpoint_origin)?;
+        }
+        check_header_values(&self.inner)?;
+        // The URLs of the other credential sources, which object_store
+        // requests with `expect` as well.
+        for (key, origin) in [
+            (
+                AmazonS3ConfigKey::ContainerCredentialsFullUri,
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            ),
+            (AmazonS3ConfigKey::MetadataEndpoint, "AWS_METADATA_ENDPOINT"),
+        ] {
+            if let Some(url) = self.inner.get_config_value(&key).filter(|v| !v.is_empty()) {
+                check_endpoint(&url, origin)?;
+            }
+        }
+        if let Some(relative) = self
+            .inner
+            .get_config_value(&AmazonS3ConfigKey::ContainerCredentialsRelativeUri)
+            .filter(|v| !v.is_empty())
+        {
+            check_endpoint(
+                &format!("http://169.254.170.2{relative}"),
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (after http://169.254.170.2)",
+            )?;
+        }
         let allow_http = match self.allow_http {
             Some(allow) => Some(allow),
-            None => {
-                let endpoint = self
-                    .inner
-                    .get_config_value(&AmazonS3ConfigKey::S3Endpoint)
-                    .or_else(|| self.inner.get_config_value(&AmazonS3ConfigKey::Endpoint));
-                endpoint
-                    .filter(|endpoint| is_local_http(endpoint))
-                    .map(|_| true)
-            }
+            None => given_endpoint
+                .as_deref()
+                .filter(|endpoint| is_local_http(endpoint))
+                .map(|_| true),
         };
+        let http_allowed = match allow_http {
+            Some(allow) => allow,
+            // object_store's reading of AWS_ALLOW_HTTP; a value it cannot
+            // read is its error, at its build below.
+            None => self
+                .inner
+                .get_config_value(&AmazonS3ConfigKey::Client(ClientConfigKey::AllowHttp))
+                .is_some_and(|v| {
+                    ["1", "true", "on", "yes", "y"].contains(&v.to_ascii_lowercase().as_str())
+                }),
+        };
+        if let Some(endpoint) = &given_endpoint {
+            if has_scheme(endpoint, "http") && !http_allowed {
+                return Err(S3ConfigError::PlainHttp {
+                    endpoint: endpoint.clone(),
+                    origin: self.endpoint_origin.clone(),
+                });
+            }
+        }
         if self.instance_metadata == Some(false) && !has_credentials(&self.inner) {
             return Err(S3ConfigError::MissingCredentials { bucket });
         }
@@ -378,10 +698,102 @@ impl S3Builder {
             .with_part_size(self.part_size)
             .with_part_concurrency(self.part_concurrency)
             .with_conditional_writes(self.conditional_writes);
+        let credential_source = self.credential_source.or(match self.instance_metadata {
+            Some(true) => Some(CredentialSource::InstanceMetadata),
+            _ => None,
+        });
+        match &credential_source {
+            Some(source) => tracing::info!("S3 credentials for bucket `{bucket}`: {source}"),
+            None => tracing::info!("S3 credentials for bucket `{bucket}`: object_store's own"),
+        }
         Ok(S3Backend {
             inner: backend,
             bucket,
+            credential_source,
         })
+    }
+}
+
+/// Refuses settings that go into request headers (or the signature's scope)
+/// with characters a header cannot carry: object_store builds those headers
+/// with `unwrap` and would panic on the first request.
+fn check_header_values(inner: &AmazonS3Builder) -> Result<(), S3ConfigError> {
+    let sendable = |value: &str| value.bytes().all(|b| (0x20..0x7f).contains(&b));
+    // object_store does not export the type of the encryption keys: named.
+    let kms = "aws_sse_kms_key_id".parse::<AmazonS3ConfigKey>().ok();
+    for (key, what, shown) in [
+        (Some(AmazonS3ConfigKey::Region), "region (AWS_REGION)", true),
+        (Some(AmazonS3ConfigKey::AccessKeyId), "access key id", false),
+        (Some(AmazonS3ConfigKey::Token), "session token", false),
+        (kms, "KMS key id (AWS_SSE_KMS_KEY_ID)", true),
+    ] {
+        if let Some(value) = key.and_then(|key| inner.get_config_value(&key)) {
+            if !sendable(&value) {
+                // A secret is not repeated in a message that may be logged.
+                let value = if shown {
+                    format!(" {value:?}")
+                } else {
+                    String::new()
+                };
+                return Err(S3ConfigError::InvalidSetting {
+                    setting: what.to_owned(),
+                    reason: format!(
+                        "the value{value} holds characters a request header cannot carry \
+                         (control characters or non-ASCII)"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether `url` starts with `scheme://`, in any case.
+fn has_scheme(url: &str, scheme: &str) -> bool {
+    url.split_once("://")
+        .is_some_and(|(given, _)| given.eq_ignore_ascii_case(scheme))
+}
+
+/// Refuses an endpoint that `object_store` would choke on (some of which
+/// make it panic), saying what to write instead.
+fn check_endpoint(endpoint: &str, origin: &str) -> Result<(), S3ConfigError> {
+    let invalid = |reason: String| S3ConfigError::InvalidEndpoint {
+        endpoint: endpoint.to_owned(),
+        origin: origin.to_owned(),
+        reason,
+    };
+    if endpoint.is_empty() {
+        return Err(invalid(
+            "is empty; unset it, or name the server (http://HOST:PORT)".into(),
+        ));
+    }
+    let Some((scheme, rest)) = endpoint.split_once("://") else {
+        return Err(invalid(format!("has no scheme; use http://{endpoint}")));
+    };
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return Err(invalid(format!(
+            "has the scheme `{scheme}`; use http:// or https://"
+        )));
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() {
+        return Err(invalid("has no host".into()));
+    }
+    // A URL is visible ASCII; and it must pass both parsers object_store
+    // builds requests with, which unwrap their results: what passes here
+    // cannot make it panic there.
+    if let Some(c) = endpoint.chars().find(|c| !c.is_ascii_graphic()) {
+        return Err(invalid(format!(
+            "holds {c:?}, which a URL cannot (percent-encode it)"
+        )));
+    }
+    if let Err(e) = endpoint.parse::<http::Uri>() {
+        return Err(invalid(format!("is not a valid URL ({e})")));
+    }
+    match url::Url::parse(endpoint) {
+        Ok(url) if url.host_str().is_some_and(|host| !host.is_empty()) => Ok(()),
+        Ok(_) => Err(invalid("has no host".into())),
+        Err(e) => Err(invalid(format!("is not a valid URL ({e})"))),
     }
 }
 
@@ -453,6 +865,7 @@ fn parse_location(location: &str) -> Result<(&str, &str), S3ConfigError> {
 pub struct S3Backend {
     inner: ObjectStoreBackend,
     bucket: String,
+    credential_source: Option<CredentialSource>,
 }
 
 impl S3Backend {
@@ -461,8 +874,9 @@ impl S3Backend {
         S3Builder::new()
     }
 
-    /// The backend of `s3://bucket/prefix`, configured from the `AWS_*`
-    /// environment variables (see [`S3Builder::from_env`]).
+    /// The backend of `s3://bucket/prefix`, configured from the
+    /// environment by the standard credential chain (see
+    /// [`S3Builder::from_env`]).
     pub fn from_url(location: &str) -> Result<Self, S3ConfigError> {
         S3Builder::from_env().url(location)?.build()
     }
@@ -470,6 +884,12 @@ impl S3Backend {
     /// The bucket.
     pub fn bucket(&self) -> &str {
         &self.bucket
+    }
+
+    /// Where the credentials come from, when the builder knows (not for a
+    /// builder of `object_store`'s configured by the caller).
+    pub fn credential_source(&self) -> Option<&CredentialSource> {
+        self.credential_source.as_ref()
     }
 
     /// The key prefix.

@@ -778,6 +778,7 @@ impl StorageBackend for ZipBackend {
             path: path.clone(),
             size,
             last_modified,
+            e_tag: None,
         })
     }
 
@@ -990,6 +991,7 @@ impl StorageBackend for ZipBackend {
                     path: path.strip_prefix(root)?,
                     size,
                     last_modified,
+                    e_tag: None,
                 })
             })
             .collect())
