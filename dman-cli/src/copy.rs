@@ -22,6 +22,7 @@ use dman::core::json::{self, Map, Value};
 use dman::tree::{escape_control, human_size};
 use dman::{StorageBackend, StoragePath};
 
+use crate::location::{self, is_dman, DMAN};
 use crate::{log, Failure};
 
 /// The arguments of `dman copy`.
@@ -397,32 +398,6 @@ fn progress_bar(template: &str) -> Option<indicatif::ProgressBar> {
 }
 
 /// The folder name of Python dman's tree.
-const DMAN: &str = ".dman";
-
-/// Splits a zip location into the archive's path and its `?root=`.
-fn zip_parts(location: &str) -> (&str, Option<&str>) {
-    let rest = location
-        .strip_prefix("zip://")
-        .or_else(|| location.strip_prefix("file://"))
-        .unwrap_or(location);
-    match rest.rsplit_once("?root=") {
-        Some((path, root)) => (path, Some(root)),
-        None => (rest, None),
-    }
-}
-
-/// Whether a location names a zip archive, as `dman::open` decides.
-fn is_zip(location: &str) -> bool {
-    if location.starts_with("zip://") {
-        return true;
-    }
-    if location.contains("://") && !location.starts_with("file://") {
-        return false;
-    }
-    let (path, _) = zip_parts(location);
-    path.to_ascii_lowercase().ends_with(".zip") && !Path::new(path).is_dir()
-}
-
 /// The place of an S3 or memory location, or `None` for the others.
 fn remote_place(location: &str) -> Option<Place> {
     if let Some(rest) = location.strip_prefix("s3://") {
@@ -452,17 +427,17 @@ fn source(location: &str) -> Result<Endpoint, Failure> {
             missing: false,
         });
     }
-    if is_zip(location) {
-        let (path, _) = zip_parts(location);
-        if !Path::new(path).is_file() {
+    if let Some(archive) = location::archive(location) {
+        if !archive.path.is_file() {
             return Err(Failure(format!(
-                "source `{location}` does not exist (no archive `{path}`)"
+                "source `{location}` does not exist (no archive `{}`)",
+                archive.path.display()
             )));
         }
         return Ok(Endpoint {
             open: location.to_string(),
             label,
-            place: Place::Zip(absolute(Path::new(path))?),
+            place: Place::Zip(absolute(&archive.path)?),
             missing: false,
         });
     }
@@ -475,10 +450,9 @@ fn source(location: &str) -> Result<Endpoint, Failure> {
             "source `{location}` does not exist or is not a folder"
         )));
     }
-    let folder = if !literal && !is_dman(path) && path.join(DMAN).is_dir() {
-        path.join(DMAN)
-    } else {
-        path.to_path_buf()
+    let folder = match location::workspace_dman(path).filter(|_| !literal) {
+        Some(dman) => dman,
+        None => path.to_path_buf(),
     };
     Ok(Endpoint {
         open: folder.to_string_lossy().into_owned(),
@@ -499,21 +473,21 @@ fn destination(location: &str) -> Result<Endpoint, Failure> {
             missing: false,
         });
     }
-    if is_zip(location) {
-        let (path, root) = zip_parts(location);
-        let exists = Path::new(path).exists();
+    if let Some(archive) = location::archive(location) {
+        let path = archive.path.as_path();
+        let exists = path.exists();
         // A new archive keeps the graph under `.dman/`, as an archive of a
         // workspace does; an existing one keeps the root `dman::open` finds
         // in it (or the one named).
-        let open = if root.is_none() && !exists {
-            format!("zip://{path}?root={DMAN}")
+        let open = if archive.root.is_none() && !exists {
+            format!("zip://{}?root={DMAN}", path.display())
         } else {
             location.to_string()
         };
         return Ok(Endpoint {
             open,
             label,
-            place: Place::Zip(absolute(Path::new(path))?),
+            place: Place::Zip(absolute(path)?),
             missing: !exists,
         });
     }
@@ -544,12 +518,6 @@ fn destination(location: &str) -> Result<Endpoint, Failure> {
         missing: !folder.exists(),
         place: Place::Folder(absolute(&folder)?),
     })
-}
-
-fn is_dman(path: &Path) -> bool {
-    path.components()
-        .next_back()
-        .is_some_and(|last| last.as_os_str() == DMAN)
 }
 
 fn is_missing_or_empty(path: &Path) -> Result<bool, Failure> {

@@ -15,6 +15,7 @@ mod color;
 mod copy;
 mod diff;
 mod keys;
+mod location;
 mod log;
 mod progress;
 mod prompt;
@@ -365,18 +366,27 @@ pub fn colored() -> bool {
 /// is a warning on standard error.
 pub fn open(location: Option<&str>) -> Result<(Arc<dyn StorageBackend>, String), Failure> {
     match location {
-        Some(loc) => {
+        Some(given) => {
+            // A workspace folder stands for its `.dman`, as in `dman copy`.
+            let workspace = (!given.contains("://") && location::archive(given).is_none())
+                .then(|| location::workspace_dman(std::path::Path::new(given)))
+                .flatten();
+            let loc = match &workspace {
+                Some(dman) => dman.to_string_lossy().into_owned(),
+                None => given.to_string(),
+            };
+            let loc = loc.as_str();
             let is_url = loc.contains("://");
-            let archive = archive_file(loc);
-            if let Some((file, _)) = &archive {
-                if !file.is_file() {
+            let archive = location::archive(loc);
+            if let Some(archive) = &archive {
+                if !archive.path.is_file() {
                     return Err(Failure(format!(
                         "location `{}`: no archive {} (a zip archive is read, not made, here)",
                         escape_control(loc),
-                        escape_control(&file.display().to_string())
+                        escape_control(&archive.path.display().to_string())
                     )));
                 }
-            } else if let Some(folder) = local_folder(loc) {
+            } else if let Some(folder) = location::file_url(loc) {
                 if !folder.is_dir() {
                     return Err(Failure(format!(
                         "location `{}` does not exist or is not a folder",
@@ -396,16 +406,10 @@ pub fn open(location: Option<&str>) -> Result<(Arc<dyn StorageBackend>, String),
             tracing::info!(location = %store.location(), "opened");
             let folder = (!is_url || loc.starts_with("file://")) && archive.is_none();
             if folder {
-                warn_if_empty(
-                    std::path::Path::new(
-                        local_folder(loc)
-                            .as_deref()
-                            .unwrap_or(std::path::Path::new(loc)),
-                    ),
-                    &label,
-                );
+                let path = location::file_url(loc).unwrap_or_else(|| loc.into());
+                warn_if_empty(&path, &label);
             } else {
-                let root = archive.and_then(|(_, root)| root);
+                let root = archive.and_then(|archive| archive.root);
                 require_files(&store, &label, loc.starts_with("s3://"), root.as_deref())?;
             }
             Ok((store, label))
@@ -423,31 +427,6 @@ pub fn open(location: Option<&str>) -> Result<(Arc<dyn StorageBackend>, String),
             Ok((store, label))
         }
     }
-}
-
-/// The archive file a location names and the `?root=` it asks for, when it
-/// names one (as `dman::open` decides: `zip://`, or a plain path or
-/// `file://` URL ending in `.zip` that is not a folder).
-fn archive_file(loc: &str) -> Option<(std::path::PathBuf, Option<String>)> {
-    let rest = if let Some(rest) = loc.strip_prefix("zip://") {
-        rest
-    } else if loc.contains("://") && !loc.starts_with("file://") {
-        return None;
-    } else {
-        loc.strip_prefix("file://").unwrap_or(loc)
-    };
-    let (path, root) = match rest.rsplit_once("?root=") {
-        Some((path, root)) => (path, Some(root.trim_matches('/').to_string())),
-        None => (rest, None),
-    };
-    let is_zip = loc.starts_with("zip://")
-        || (path.to_ascii_lowercase().ends_with(".zip") && !std::path::Path::new(path).is_dir());
-    is_zip.then(|| (std::path::PathBuf::from(path), root))
-}
-
-/// The folder a `file://` URL names (`dman::open` would make it if missing).
-fn local_folder(loc: &str) -> Option<std::path::PathBuf> {
-    loc.strip_prefix("file://").map(std::path::PathBuf::from)
 }
 
 /// Warns when a local folder holds no file at any depth. Walks only until
@@ -533,8 +512,10 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
                 arrays: true,
                 totals: true,
             };
-            let mut text =
-                dman::tree::render(&store, &StoragePath::root(), &label, &options).await?;
+            let spinner = progress::spinner("reading the tree");
+            let rendered = dman::tree::render(&store, &StoragePath::root(), &label, &options).await;
+            progress::finish(spinner);
+            let mut text = rendered?;
             if colored() && content {
                 text = color::colorize_tree(&text);
             }

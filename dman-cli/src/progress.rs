@@ -29,6 +29,19 @@ pub fn bar(len: u64, what: &str) -> Option<ProgressBar> {
     Some(bar)
 }
 
+/// A spinner saying `what`, for a step whose length is not known in
+/// advance (the tree reads every array's header, 16 at a time), when
+/// someone can see it.
+pub fn spinner(what: &str) -> Option<ProgressBar> {
+    if QUIET.load(Ordering::Relaxed) || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_message(what.to_string());
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(spinner)
+}
+
 /// One step done.
 pub fn inc(bar: &Option<ProgressBar>) {
     if let Some(bar) = bar {

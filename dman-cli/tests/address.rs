@@ -168,3 +168,36 @@ fn folders_and_arrays_say_what_they_are() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(o.stdout, std::fs::read(&npy).expect("read"));
 }
+
+#[test]
+fn a_workspace_folder_stands_for_its_dman_in_every_command() {
+    let fx = getting_started_workspace();
+    let ws = fx.path();
+    let backup = tempfile::tempdir().expect("temporary folder");
+    let backup_s = backup.path().to_string_lossy().into_owned();
+    // `copy` writes a workspace's graph into the destination's `.dman` ...
+    let o = dman(ws, &["copy", ".", &backup_s]);
+    assert!(o.status.success(), "{}", both(&o));
+    assert!(backup.path().join(".dman/demo/config.json").is_file());
+    // ... and every other command reads the same folder back through it.
+    let o = dman(ws, &["diff", ".", &backup_s]);
+    assert!(o.status.success(), "{}", both(&o));
+    assert!(
+        stdout(&o).contains("the same (11 files compared)"),
+        "{}",
+        both(&o)
+    );
+    let by_workspace = dman(ws, &["tree", &backup_s]);
+    let by_dman = dman(ws, &["tree", &format!("{backup_s}/.dman")]);
+    assert!(by_workspace.status.success(), "{}", both(&by_workspace));
+    let body = |o: &Output| stdout(o).lines().skip(1).collect::<Vec<_>>().join("\n");
+    assert_eq!(body(&by_workspace), body(&by_dman));
+    assert!(
+        !stdout(&by_workspace).contains("📂 .dman\n"),
+        "{}",
+        both(&by_workspace)
+    );
+    // A `file://` URL names the folder itself.
+    let o = dman(ws, &["tree", &format!("file://{backup_s}")]);
+    assert!(stdout(&o).contains("📂 .dman"), "{}", both(&o));
+}

@@ -116,10 +116,13 @@ pub fn discover_for_source(source: &str) -> Result<Repo> {
 /// `dman_zip::ZipBackend::open_location`.
 ///
 /// With the feature `s3`, `s3://bucket/prefix` names a bucket and key
-/// prefix on Amazon S3 or an S3-compatible server, configured from the
-/// `AWS_*` environment variables (`AWS_ACCESS_KEY_ID`,
-/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`,
-/// `AWS_ENDPOINT_URL`): see `dman_s3::S3Builder::from_env`.
+/// prefix on Amazon S3 or an S3-compatible server, with credentials found
+/// as the AWS tools find them: the environment (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), then the profile
+/// `AWS_PROFILE` of `~/.aws/credentials` and `~/.aws/config` (with its
+/// region and endpoint), then the instance metadata; `AWS_REGION` and
+/// `AWS_ENDPOINT_URL` override the profile. See
+/// `dman_s3::S3Builder::from_env`.
 ///
 /// The backend alone is [`Repo::backend`]: `dman::open(url)?.backend()`.
 ///
