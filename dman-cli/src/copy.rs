@@ -416,16 +416,21 @@ fn remote_place(location: &str) -> Option<Place> {
         .map(|_| Place::Other)
 }
 
+/// An S3 or memory location, opened as it is given.
+fn remote(location: &str) -> Option<Endpoint> {
+    remote_place(location).map(|place| Endpoint {
+        open: location.to_string(),
+        label: location.trim_end_matches('/').to_string(),
+        place,
+        missing: false,
+    })
+}
+
 /// Resolves the source: it must exist.
 fn source(location: &str) -> Result<Endpoint, Failure> {
     let label = location.trim_end_matches('/').to_string();
-    if let Some(place) = remote_place(location) {
-        return Ok(Endpoint {
-            open: location.to_string(),
-            label,
-            place,
-            missing: false,
-        });
+    if let Some(remote) = remote(location) {
+        return Ok(remote);
     }
     if let Some(archive) = location::archive(location) {
         if !archive.path.is_file() {
@@ -465,13 +470,8 @@ fn source(location: &str) -> Result<Endpoint, Failure> {
 /// Resolves the destination, which may not exist yet.
 fn destination(location: &str) -> Result<Endpoint, Failure> {
     let label = location.trim_end_matches('/').to_string();
-    if let Some(place) = remote_place(location) {
-        return Ok(Endpoint {
-            open: location.to_string(),
-            label,
-            place,
-            missing: false,
-        });
+    if let Some(remote) = remote(location) {
+        return Ok(remote);
     }
     if let Some(archive) = location::archive(location) {
         let path = archive.path.as_path();

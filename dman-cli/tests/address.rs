@@ -10,7 +10,7 @@ use dman_test_support::files::pinned;
 use dman_test_support::fixture::getting_started_workspace;
 
 mod common;
-use common::{dman, stderr, stdout};
+use common::{both, dman, stderr, stdout};
 
 /// `dman ARGS` run in `cwd`, a folder inside `workspace` (the test's
 /// temporary folder), its search for `.dman` pinned to `workspace`.
@@ -21,10 +21,6 @@ fn dman_inside(workspace: &Path, cwd: &Path, args: &[&str]) -> Output {
         .env("NO_COLOR", "1")
         .output()
         .expect("run dman")
-}
-
-fn both(o: &Output) -> String {
-    format!("{}{}", stdout(o), stderr(o))
 }
 
 #[test]

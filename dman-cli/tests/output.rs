@@ -3,17 +3,13 @@
 //! logs through `-v` and `RUST_LOG`, `.npy` dtype and shape in `tree`,
 //! `--help` explaining LOCATION with examples, and shell completion.
 
-use std::process::{Command, Output};
+use std::process::Command;
 
 use dman_test_support::files::pinned;
 use dman_test_support::fixture::getting_started_workspace;
 
 mod common;
-use common::{dman, stderr, stdout};
-
-fn both(o: &Output) -> String {
-    format!("{}{}", stdout(o), stderr(o))
-}
+use common::{both, dman, stderr, stdout};
 
 #[test]
 fn tree_sizes_totals_cuts_and_arrays() {

@@ -11,11 +11,7 @@ use dman_test_support::fixture::{getting_started_workspace, getting_started_zip}
 use dman_test_support::s3::{aws_env, upload, MotoServer};
 
 mod common;
-use common::{dman, stderr, stdout};
-
-fn both(o: &Output) -> String {
-    format!("{}{}", stdout(o), stderr(o))
-}
+use common::{both, dman, stderr, stdout};
 
 /// The JSON document a command printed.
 fn parsed(o: &Output) -> Value {

@@ -8,6 +8,9 @@ use dman_test_support::files::pinned;
 use dman_test_support::fixture::getting_started_workspace;
 use dman_test_support::s3::{aws_env, MotoServer, REGION};
 
+mod common;
+use common::both;
+
 /// The `dman` binary in `cwd` (its search for `.dman` pinned there), with
 /// the environment of the S3 server.
 fn dman(moto: &MotoServer, cwd: &Path, args: &[&str]) -> Output {
@@ -19,14 +22,6 @@ fn dman(moto: &MotoServer, cwd: &Path, args: &[&str]) -> Output {
         .expect("run dman")
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 #[test]
 fn every_command_works_on_an_s3_location() {
     let moto = MotoServer::start();
@@ -35,19 +30,19 @@ fn every_command_works_on_an_s3_location() {
     let cwd = fx.path();
 
     let o = dman(&moto, cwd, &["copy", ".dman", "s3://results/team/exp"]);
-    assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("copied 11 files"), "{}", text(&o));
+    assert!(o.status.success(), "{}", both(&o));
+    assert!(both(&o).contains("copied 11 files"), "{}", both(&o));
 
     let o = dman(
         &moto,
         cwd,
         &["tree", "s3://results/team/exp", "--depth", "2"],
     );
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{}", both(&o));
     assert!(
-        text(&o).contains("┃   ┗━━ 📂 examples:patterns:common"),
+        both(&o).contains("┃   ┗━━ 📂 examples:patterns:common"),
         "{}",
-        text(&o)
+        both(&o)
     );
 
     let o = dman(
@@ -55,13 +50,13 @@ fn every_command_works_on_an_s3_location() {
         cwd,
         &["show", "s3://results/team/exp", "demo/config.json"],
     );
-    assert!(text(&o).contains("\"seed\": 1234"), "{}", text(&o));
+    assert!(both(&o).contains("\"seed\": 1234"), "{}", both(&o));
 
     let o = dman(&moto, cwd, &["check", "s3://results/team/exp"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
 
     let o = dman(&moto, cwd, &["gc", "s3://results/team/exp", "--dry-run"]);
-    assert!(text(&o).contains("no garbage"), "{}", text(&o));
+    assert!(both(&o).contains("no garbage"), "{}", both(&o));
 
     let back = cwd.join("back");
     let o = dman(
@@ -69,14 +64,14 @@ fn every_command_works_on_an_s3_location() {
         cwd,
         &["copy", "s3://results/team/exp", &back.to_string_lossy()],
     );
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{}", both(&o));
     let o = Command::new("diff")
         .arg("-r")
         .arg(cwd.join(".dman"))
         .arg(back.join(".dman"))
         .output()
         .expect("diff");
-    assert!(o.status.success(), "copied back identical: {}", text(&o));
+    assert!(o.status.success(), "copied back identical: {}", both(&o));
 
     let o = dman(
         &moto,
@@ -92,13 +87,13 @@ fn every_command_works_on_an_s3_location() {
             "--yes",
         ],
     );
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{}", both(&o));
     let o = dman(
         &moto,
         cwd,
         &["show", "s3://results/team/exp", "demo/config.json"],
     );
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", both(&o));
 }
 
 #[test]
@@ -114,12 +109,12 @@ fn missing_credentials_are_a_plain_error() {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .output()
         .expect("run dman");
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(!text(&o).contains("panicked"), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", both(&o));
+    assert!(!both(&o).contains("panicked"), "{}", both(&o));
     assert!(
-        text(&o).starts_with("dman: ")
-            && text(&o).contains("no S3 credentials for bucket `nobucket`"),
+        both(&o).starts_with("dman: ")
+            && both(&o).contains("no S3 credentials for bucket `nobucket`"),
         "{}",
-        text(&o)
+        both(&o)
     );
 }

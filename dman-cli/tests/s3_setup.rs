@@ -14,6 +14,9 @@ use dman_test_support::files::pinned;
 use dman_test_support::fixture::getting_started_workspace;
 use dman_test_support::s3::{aws_env, MotoServer, ACCESS_KEY, REGION, SECRET_KEY};
 
+mod common;
+use common::both;
+
 /// `dman ARGS` in `cwd` with exactly the `AWS_*` variables of `env`.
 fn dman(cwd: &Path, home: &Path, env: &[(&str, String)], args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_dman"));
@@ -31,14 +34,6 @@ fn dman(cwd: &Path, home: &Path, env: &[(&str, String)], args: &[&str]) -> Outpu
         .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .expect("run dman")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[test]
@@ -78,18 +73,18 @@ fn profiles_reach_the_server_and_v_names_the_source() {
         &profile,
         &["-v", "copy", ".", "s3://results/exp"],
     );
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{}", both(&o));
     assert!(
-        text(&o).contains(&format!(
+        both(&o).contains(&format!(
             "S3 credentials for bucket `results`: profile `team` of {}",
             credentials.display()
         )),
         "{}",
-        text(&o)
+        both(&o)
     );
-    assert!(text(&o).contains("copied 11 files"), "{}", text(&o));
+    assert!(both(&o).contains("copied 11 files"), "{}", both(&o));
     let o = dman(cwd, home.path(), &profile, &["check", "s3://results/exp"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
 
     // The environment's keys: named as such.
     let env = aws_env(moto.endpoint());
@@ -99,13 +94,13 @@ fn profiles_reach_the_server_and_v_names_the_source() {
         &env,
         &["-v", "copy", ".", "s3://results/exp"],
     );
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{}", both(&o));
     assert!(
-        text(&o).contains(
+        both(&o).contains(
             "S3 credentials for bucket `results`: the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)"
         ),
         "{}",
-        text(&o)
+        both(&o)
     );
 
     // A missing bucket: its code and message, not the server's XML.
@@ -115,22 +110,22 @@ fn profiles_reach_the_server_and_v_names_the_source() {
         &env,
         &["copy", "s3://no-such-bucket/exp", "out"],
     );
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", both(&o));
     assert!(
-        text(&o).contains("bucket `no-such-bucket` does not exist (NoSuchBucket)"),
+        both(&o).contains("bucket `no-such-bucket` does not exist (NoSuchBucket)"),
         "{}",
-        text(&o)
+        both(&o)
     );
-    assert!(!text(&o).contains('<'), "{}", text(&o));
+    assert!(!both(&o).contains('<'), "{}", both(&o));
 
     // No credentials anywhere: said, with where they are looked for.
     let o = dman(cwd, home.path(), &[], &["copy", ".", "s3://results/exp"]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", both(&o));
     assert!(
-        text(&o).contains("no S3 credentials for bucket `results`")
-            && text(&o).contains("AWS_PROFILE"),
+        both(&o).contains("no S3 credentials for bucket `results`")
+            && both(&o).contains("AWS_PROFILE"),
         "{}",
-        text(&o)
+        both(&o)
     );
 }
 
@@ -151,14 +146,14 @@ fn endpoints_say_what_to_set() {
         &keys("127.0.0.1:5077"),
         &["copy", ".", "s3://b/p"],
     );
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", both(&o));
     assert!(
-        text(&o)
+        both(&o)
             .contains("AWS_ENDPOINT_URL `127.0.0.1:5077` has no scheme; use http://127.0.0.1:5077"),
         "{}",
-        text(&o)
+        both(&o)
     );
-    assert!(!text(&o).contains("panicked"), "{}", text(&o));
+    assert!(!both(&o).contains("panicked"), "{}", both(&o));
 
     let o = dman(
         fx.path(),
@@ -166,12 +161,12 @@ fn endpoints_say_what_to_set() {
         &keys("http://192.168.1.20:9000"),
         &["copy", ".", "s3://b/p"],
     );
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", both(&o));
     assert!(
-        text(&o).contains("plain HTTP to `http://192.168.1.20:9000` (AWS_ENDPOINT_URL) is refused")
-            && text(&o).contains("set AWS_ALLOW_HTTP=true"),
+        both(&o).contains("plain HTTP to `http://192.168.1.20:9000` (AWS_ENDPOINT_URL) is refused")
+            && both(&o).contains("set AWS_ALLOW_HTTP=true"),
         "{}",
-        text(&o)
+        both(&o)
     );
 }
 
@@ -247,18 +242,18 @@ fn no_environment_value_makes_it_panic() {
             matches!(o.status.code(), Some(0..=2)),
             "{key}={value:?}: {:?} {}",
             o.status,
-            text(&o)
+            both(&o)
         );
         assert!(
-            !text(&o).contains("panicked"),
+            !both(&o).contains("panicked"),
             "{key}={value:?}: {}",
-            text(&o)
+            both(&o)
         );
         if o.status.code() == Some(2) {
             assert!(
-                text(&o).starts_with("dman: "),
+                both(&o).starts_with("dman: "),
                 "{key}={value:?}: {}",
-                text(&o)
+                both(&o)
             );
         }
     }

@@ -3,16 +3,11 @@
 //! location like every other command, has a dry run, and neither `clean`
 //! nor `gc` deletes without being told to when no terminal can ask.
 
-use std::process::Output;
 
 use dman_test_support::fixture::{getting_started_workspace, getting_started_zip};
 
 mod common;
-use common::{dman, stderr, stdout};
-
-fn both(o: &Output) -> String {
-    format!("{}{}", stdout(o), stderr(o))
-}
+use common::{both, dman, stderr, stdout};
 
 #[test]
 fn missing_locations_are_errors_and_empty_ones_warnings() {

@@ -1,6 +1,9 @@
 //! What the command's test files share: running the built `dman` and
 //! reading its output.
 
+// Each test binary compiles this module and uses a part of it.
+#![allow(dead_code)]
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -24,4 +27,9 @@ pub fn stdout(o: &Output) -> String {
 /// Its standard error, as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Its standard output and standard error, as one text for messages.
+pub fn both(o: &Output) -> String {
+    format!("{}{}", stdout(o), stderr(o))
 }
