@@ -16,7 +16,7 @@ use dman_test_support::files::{pinned, read_tree};
 use dman_test_support::fixture::{getting_started_workspace, getting_started_zip, zip_files};
 
 mod common;
-use common::{dman, stderr, stdout};
+use common::{dman, dman_s3, stderr, stdout};
 
 fn s(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
@@ -420,19 +420,12 @@ fn folder_and_zip_keep_dman_at_the_top() {
 /// another object's ETag; a changed file is found and copied again.
 #[test]
 fn copies_to_and_from_s3_skip_identical_files() {
-    use dman_test_support::s3::{aws_env, MotoServer};
+    use dman_test_support::s3::MotoServer;
     let moto = MotoServer::start();
     moto.create_bucket("results");
     let fx = getting_started_workspace();
     let cwd = fx.path();
-    let run = |args: &[&str]| {
-        pinned(&mut Command::new(env!("CARGO_BIN_EXE_dman")), cwd)
-            .args(args)
-            .env("NO_COLOR", "1")
-            .envs(aws_env(moto.endpoint()))
-            .output()
-            .expect("run dman")
-    };
+    let run = |args: &[&str]| dman_s3(moto.endpoint(), cwd, args);
     let copied_skipped = |o: &std::process::Output| {
         assert!(o.status.success(), "{}{}", stdout(o), stderr(o));
         let done = summary(&stdout(o));

@@ -6,12 +6,11 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use dman::core::json::{self, Value};
-use dman_test_support::files::pinned;
 use dman_test_support::fixture::{getting_started_workspace, getting_started_zip};
-use dman_test_support::s3::{aws_env, upload, MotoServer};
+use dman_test_support::s3::{upload, MotoServer};
 
 mod common;
-use common::{both, dman, stderr, stdout};
+use common::{both, dman, dman_s3, stderr, stdout};
 
 /// The JSON document a command printed.
 fn parsed(o: &Output) -> Value {
@@ -295,14 +294,7 @@ fn read_commands_on_s3() {
         upload(moto.endpoint(), &ws.join(".dman"), "results", "team/exp"),
         11
     );
-    let run = |args: &[&str]| {
-        pinned(&mut Command::new(env!("CARGO_BIN_EXE_dman")), &ws)
-            .args(args)
-            .env("NO_COLOR", "1")
-            .envs(aws_env(moto.endpoint()))
-            .output()
-            .expect("run dman")
-    };
+    let run = |args: &[&str]| dman_s3(moto.endpoint(), &ws, args);
     read_commands_work("s3://results/team/exp", &run);
     let o = run(&["diff", ".dman", "s3://results/team/exp"]);
     assert_eq!(o.status.code(), Some(0), "{}", both(&o));

@@ -6,20 +6,14 @@ use std::process::{Command, Output};
 
 use dman_test_support::files::pinned;
 use dman_test_support::fixture::getting_started_workspace;
-use dman_test_support::s3::{aws_env, MotoServer, REGION};
+use dman_test_support::s3::{MotoServer, REGION};
 
 mod common;
-use common::both;
+use common::{both, dman_s3};
 
-/// The `dman` binary in `cwd` (its search for `.dman` pinned there), with
-/// the environment of the S3 server.
+/// The `dman` binary in `cwd`, with the environment of the S3 server.
 fn dman(moto: &MotoServer, cwd: &Path, args: &[&str]) -> Output {
-    pinned(&mut Command::new(env!("CARGO_BIN_EXE_dman")), cwd)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .envs(aws_env(moto.endpoint()))
-        .output()
-        .expect("run dman")
+    dman_s3(moto.endpoint(), cwd, args)
 }
 
 #[test]

@@ -3,7 +3,6 @@
 //! location like every other command, has a dry run, and neither `clean`
 //! nor `gc` deletes without being told to when no terminal can ask.
 
-
 use dman_test_support::fixture::{getting_started_workspace, getting_started_zip};
 
 mod common;

@@ -33,3 +33,14 @@ pub fn stderr(o: &Output) -> String {
 pub fn both(o: &Output) -> String {
     format!("{}{}", stdout(o), stderr(o))
 }
+
+/// `dman ARGS` in `cwd` (its search for `.dman` pinned there) with the
+/// credentials and endpoint of the test S3 server at `endpoint`.
+pub fn dman_s3(endpoint: &str, cwd: &Path, args: &[&str]) -> Output {
+    pinned(&mut Command::new(env!("CARGO_BIN_EXE_dman")), cwd)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .envs(dman_test_support::s3::aws_env(endpoint))
+        .output()
+        .expect("run dman")
+}
