@@ -37,9 +37,9 @@ pub enum Target {
 }
 
 impl Location {
-    /// Opens `location` (see [`crate::open`]).
+    /// Opens `location` (see [`crate::location::open`]).
     pub fn open(location: Option<&str>) -> Result<Location, Failure> {
-        let (store, label) = crate::open(location)?;
+        let (store, label) = crate::location::open(location)?;
         Ok(Location {
             store,
             label,

@@ -3,11 +3,9 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use dman::tree::escape_control;
-use dman::{StorageBackend, StoragePath};
+use dman::StoragePath;
 
 mod address;
 mod check;
@@ -22,6 +20,7 @@ mod prompt;
 mod read;
 mod runs;
 mod show;
+mod tidy;
 
 /// What every command's help says about LOCATION.
 const LOCATION_HELP: &str = "\
@@ -318,9 +317,6 @@ impl<E: std::fmt::Display> From<E> for Failure {
     }
 }
 
-/// How many times `gc` looks again for files that its deletions orphaned.
-const GC_ROUNDS: usize = 32;
-
 fn main() -> ExitCode {
     // Rust ignores SIGPIPE, which turns every `println!` after the reader
     // of a pipe has gone (`dman ls | head`) into a panic. A command-line
@@ -359,134 +355,6 @@ pub fn colored() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// A location's backend and a label for it. A location that does not
-/// exist is an error: a missing folder or archive, an S3 prefix with no
-/// object, an archive's `?root=` folder with no entry. Nothing reads as an
-/// empty tree when the name has a typo. An existing location with no file
-/// is a warning on standard error.
-pub fn open(location: Option<&str>) -> Result<(Arc<dyn StorageBackend>, String), Failure> {
-    match location {
-        Some(given) => {
-            // A workspace folder stands for its `.dman`, as in `dman copy`.
-            let workspace = (!given.contains("://") && location::archive(given).is_none())
-                .then(|| location::workspace_dman(std::path::Path::new(given)))
-                .flatten();
-            let loc = match &workspace {
-                Some(dman) => dman.to_string_lossy().into_owned(),
-                None => given.to_string(),
-            };
-            let loc = loc.as_str();
-            let is_url = loc.contains("://");
-            let archive = location::archive(loc);
-            if let Some(archive) = &archive {
-                if !archive.path.is_file() {
-                    return Err(Failure(format!(
-                        "location `{}`: no archive {} (a zip archive is read, not made, here)",
-                        escape_control(loc),
-                        escape_control(&archive.path.display().to_string())
-                    )));
-                }
-            } else if let Some(folder) = location::file_url(loc) {
-                if !folder.is_dir() {
-                    return Err(Failure(format!(
-                        "location `{}` does not exist or is not a folder",
-                        escape_control(loc)
-                    )));
-                }
-            } else if !is_url && !std::path::Path::new(loc).is_dir() {
-                return Err(Failure(format!(
-                    "location `{}` does not exist or is not a folder",
-                    escape_control(loc)
-                )));
-            }
-            // S3 credentials: the library's chain (environment, AWS_PROFILE
-            // and ~/.aws, instance metadata), named at `-v`.
-            let store = dman::open(loc)?.backend().clone();
-            let label = loc.trim_end_matches('/').to_string();
-            tracing::info!(location = %store.location(), "opened");
-            let folder = (!is_url || loc.starts_with("file://")) && archive.is_none();
-            if folder {
-                let path = location::file_url(loc).unwrap_or_else(|| loc.into());
-                warn_if_empty(&path, &label);
-            } else {
-                let root = archive.and_then(|archive| archive.root);
-                require_files(&store, &label, loc.starts_with("s3://"), root.as_deref())?;
-            }
-            Ok((store, label))
-        }
-        None => {
-            let cwd = std::env::current_dir()?;
-            let root = dman::find_root(&cwd)?;
-            let label = root
-                .strip_prefix(&cwd)
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|_| root.display().to_string());
-            let store = dman::open(&root.to_string_lossy())?.backend().clone();
-            tracing::info!(location = %store.location(), "opened");
-            warn_if_empty(&root, &label);
-            Ok((store, label))
-        }
-    }
-}
-
-/// Warns when a local folder holds no file at any depth. Walks only until
-/// the first file: no listing of a large tree twice.
-fn warn_if_empty(folder: &std::path::Path, label: &str) {
-    let mut stack = vec![folder.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            match entry.file_type() {
-                Ok(t) if t.is_dir() => stack.push(entry.path()),
-                // A file, or a link the backend will show or report.
-                Ok(_) => return,
-                Err(_) => {}
-            }
-        }
-    }
-    tracing::warn!("location `{}` is empty", escape_control(label));
-}
-
-/// Fails when a location that only exists through its files has none (an
-/// S3 prefix, an archive's `?root=` folder); warns when an existing one
-/// is empty. One listing (on S3 a request per thousand objects; an
-/// archive's is its central directory, in memory).
-fn require_files(
-    store: &Arc<dyn StorageBackend>,
-    label: &str,
-    is_s3: bool,
-    zip_root: Option<&str>,
-) -> Result<(), Failure> {
-    // `open` is called from inside the runtime and keeps its synchronous
-    // signature: the listing runs on this worker, which tokio lets block.
-    let listed = tokio::task::block_in_place(|| {
-        tokio::runtime::Handle::current().block_on(store.list(&StoragePath::root()))
-    })?;
-    // The files this listing skipped are reported by the command's own
-    // listing (`check`, `copy`): once, not twice.
-    drop(log::take_skips());
-    if !listed.is_empty() {
-        return Ok(());
-    }
-    let label = escape_control(label);
-    if is_s3 {
-        return Err(Failure(format!(
-            "location `{label}` does not exist: no object under that bucket and prefix \
-             (S3 has no empty folders; check the spelling)"
-        )));
-    }
-    if let Some(root) = zip_root.filter(|r| !r.is_empty()) {
-        return Err(Failure(format!(
-            "location `{label}` does not exist: the archive has no entry under `{}`",
-            escape_control(root)
-        )));
-    }
-    tracing::warn!("location `{label}` is empty");
-    Ok(())
-}
-
 async fn run(command: Command) -> Result<ExitCode, Failure> {
     match command {
         Command::Init => {
@@ -501,7 +369,7 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
             depth,
             json,
         } => {
-            let (store, label) = open(location.as_deref())?;
+            let (store, label) = location::open(location.as_deref())?;
             if json {
                 read::files_json(&store, &label).await?;
                 return Ok(ExitCode::SUCCESS);
@@ -550,12 +418,12 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Ls { location, json } => {
-            let (store, label) = open(location.as_deref())?;
+            let (store, label) = location::open(location.as_deref())?;
             read::ls(&store, &label, json).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Du { location, json } => {
-            let (store, label) = open(location.as_deref())?;
+            let (store, label) = location::open(location.as_deref())?;
             read::du(&store, &label, json).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -591,7 +459,7 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
             json,
             deep,
         } => {
-            let (store, _) = open(location.as_deref())?;
+            let (store, _) = location::open(location.as_deref())?;
             let content = if deep {
                 check::Content::Deep
             } else {
@@ -633,8 +501,8 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
             grace,
             yes,
         } => {
-            let (store, _) = open(location.as_deref())?;
-            gc(&store, dry_run, grace, yes).await
+            let (store, _) = location::open(location.as_deref())?;
+            tidy::gc(&store, dry_run, grace, yes).await
         }
         Command::Copy(args) => copy::run(args).await,
         Command::Clean {
@@ -656,7 +524,7 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
                 }
                 _ => return Err(Failure("expected [LOCATION] KEY".into())),
             };
-            let request = CleanRequest {
+            let request = tidy::CleanRequest {
                 key,
                 generator,
                 subdir,
@@ -664,7 +532,7 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
                 dry_run,
                 yes,
             };
-            clean(location.as_deref(), request).await
+            tidy::clean(location.as_deref(), request).await
         }
         Command::Completion { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "dman", &mut std::io::stdout());
@@ -680,215 +548,4 @@ fn split_location(args: &[String]) -> Result<(Option<&str>, &str), Failure> {
         [location, path] => Ok((Some(location.as_str()), path.as_str())),
         _ => Err(Failure("expected [LOCATION] PATH".into())),
     }
-}
-
-/// What `dman clean` was asked.
-struct CleanRequest {
-    key: String,
-    generator: Option<String>,
-    subdir: Option<String>,
-    no_cluster: bool,
-    dry_run: bool,
-    yes: bool,
-}
-
-/// `dman clean`: finds the key under any generator (or the one given),
-/// lists what it owns, asks, and deletes it.
-async fn clean(location: Option<&str>, request: CleanRequest) -> Result<ExitCode, Failure> {
-    let loc = address::Location::open(location)?;
-    let scan = keys::Scan::read(&loc.store).await?;
-    let mut candidates = address::matching(&scan, &request.key, request.generator.as_deref());
-    candidates.retain(|k| !request.no_cluster || !k.cluster);
-    if let Some(subdir) = &request.subdir {
-        let subdir = subdir.trim_matches('/');
-        candidates.retain(|k| {
-            k.generator.as_str() == subdir || k.generator.as_str().ends_with(&format!("/{subdir}"))
-        });
-    }
-    let key = match candidates.as_slice() {
-        [one] => (*one).clone(),
-        [] => match loc
-            .resolve_key(&scan, &request.key, request.generator.as_deref())
-            .await
-        {
-            Ok(key) => key,
-            Err(Failure(why)) => {
-                let mut known: Vec<String> = scan.keys.iter().take(20).map(|k| k.label()).collect();
-                if scan.keys.len() > known.len() {
-                    known.push(format!(
-                        "… ({} in all: `dman ls` lists them)",
-                        scan.keys.len()
-                    ));
-                }
-                // The path lookup's own words only when they add something.
-                let why = if why.starts_with("no file or key") {
-                    String::new()
-                } else {
-                    format!(": {why}")
-                };
-                return Err(Failure(format!(
-                    "no key `{}` in {}{}{why}; the keys there: {}",
-                    escape_control(&request.key),
-                    escape_control(&loc.label),
-                    match &request.generator {
-                        Some(g) => format!(" under `{}`", escape_control(g)),
-                        None => " under any generator".into(),
-                    },
-                    if known.is_empty() {
-                        "none".into()
-                    } else {
-                        escape_control(&known.join(", ")).into_owned()
-                    }
-                )));
-            }
-        },
-        many => return Err(address::ambiguous(&request.key, many)),
-    };
-    let owned = scan.files_of(&key);
-    let bytes: u64 = owned
-        .iter()
-        .filter_map(|p| scan.files.get(p))
-        .map(|m| m.size)
-        .sum();
-    let what = format!(
-        "key `{}` ({} file{}, {})",
-        escape_control(&key.label()),
-        owned.len(),
-        if owned.len() == 1 { "" } else { "s" },
-        dman::tree::human_size(bytes)
-    );
-    if request.dry_run {
-        for path in &owned {
-            println!("would delete {}", escape_control(path.as_str()));
-        }
-        println!("would delete {what}");
-        return Ok(ExitCode::SUCCESS);
-    }
-    if !prompt::confirm(&format!("delete {what}?"), request.yes)? {
-        eprintln!("nothing deleted");
-        return Ok(ExitCode::from(1));
-    }
-    let repo = dman::Repo::new(loc.store.clone()).with_generator(key.generator.as_str());
-    let report = repo
-        .clean(dman::Key::new(key.name.clone()).cluster(key.cluster))
-        .await?;
-    if report.deleted.is_empty() && report.warnings.is_empty() {
-        return Err(Failure(format!("no key `{}` at {}", key.name, key.file)));
-    }
-    for path in &report.deleted {
-        println!("deleted {}", escape_control(path.as_str()));
-    }
-    for warning in &report.warnings {
-        eprintln!("warning: {}", escape_control(&warning.to_string()));
-    }
-    Ok(if report.warnings.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
-}
-
-/// `dman gc`: deletes the garbage `check` finds that is older than `grace`,
-/// again until none is left (deleting an orphan JSON file orphans what it
-/// pointed at), then the backend's leftovers older than `grace`.
-async fn gc(
-    store: &Arc<dyn StorageBackend>,
-    dry_run: bool,
-    grace: std::time::Duration,
-    yes: bool,
-) -> Result<ExitCode, Failure> {
-    let now = std::time::SystemTime::now();
-    // Unknown times count as young, unless the grace period is zero.
-    let old_enough = |modified: Option<std::time::SystemTime>| {
-        grace.is_zero()
-            || modified
-                .and_then(|t| now.duration_since(t).ok())
-                .is_some_and(|age| age >= grace)
-    };
-    let mut deleted = 0usize;
-    let mut young: std::collections::BTreeSet<String> = Default::default();
-    // Garbage is decided by what reaches a file, not by what it holds:
-    // no content reads, round after round.
-    let mut first = Some(check::check(store, check::Content::Skip).await?);
-    let leftovers = store.leftovers().await?;
-    if !dry_run {
-        let garbage = first.as_ref().map_or(0, |checked| {
-            checked
-                .findings
-                .iter()
-                .filter(|f| f.kind.is_garbage())
-                .filter(|f| {
-                    StoragePath::parse(&f.file)
-                        .ok()
-                        .and_then(|p| checked.files.get(&p))
-                        .is_some_and(|m| old_enough(m.last_modified))
-                })
-                .count()
-        }) + leftovers
-            .iter()
-            .filter(|l| old_enough(l.last_modified))
-            .count();
-        let question = format!(
-            "delete {garbage} file{} of garbage (and what deleting them leaves unreached)?",
-            if garbage == 1 { "" } else { "s" }
-        );
-        if garbage > 0 && !prompt::confirm(&question, yes)? {
-            eprintln!("nothing deleted");
-            return Ok(ExitCode::from(1));
-        }
-    }
-    for _round in 0..GC_ROUNDS {
-        let checked = match first.take() {
-            Some(checked) => checked,
-            None => check::check(store, check::Content::Skip).await?,
-        };
-        let mut this_round = 0;
-        for finding in checked.findings.iter().filter(|f| f.kind.is_garbage()) {
-            let path = StoragePath::parse(&finding.file)?;
-            let modified = checked.files.get(&path).and_then(|m| m.last_modified);
-            if !old_enough(modified) {
-                young.insert(finding.file.clone());
-                continue;
-            }
-            let shown = escape_control(path.as_str());
-            if dry_run {
-                println!("would delete {shown}");
-            } else {
-                store.delete(&path).await?;
-                println!("deleted {shown}");
-            }
-            this_round += 1;
-        }
-        deleted += this_round;
-        if this_round == 0 || dry_run {
-            break;
-        }
-    }
-    for leftover in leftovers {
-        let shown = escape_control(&leftover.to_string()).into_owned();
-        if !old_enough(leftover.last_modified) {
-            young.insert(shown);
-            continue;
-        }
-        if dry_run {
-            println!("would delete {shown}");
-        } else {
-            store.remove_leftover(&leftover).await?;
-            println!("deleted {shown}");
-        }
-        deleted += 1;
-    }
-    store.flush().await?;
-    if deleted == 0 {
-        println!("no garbage");
-    }
-    if !young.is_empty() {
-        println!(
-            "kept {} file{} younger than {} (a save may be in progress; --grace 0 deletes them)",
-            young.len(),
-            if young.len() == 1 { "" } else { "s" },
-            humantime::format_duration(grace)
-        );
-    }
-    Ok(ExitCode::SUCCESS)
 }
