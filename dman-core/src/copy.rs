@@ -503,16 +503,12 @@ pub async fn verify_tree(
 /// Whether the file `a` of `from` and the file `b` of `to` hold the same
 /// bytes.
 ///
-/// Compared: the sizes, then the MD5 of the contents. An S3 object's
-/// `ETag` ([`ObjectMeta::e_tag`]) stands for the MD5 of its side when it is
-/// a plain MD5 (32 hex digits: an object uploaded in one request), so that
-/// S3 to S3 reads nothing and a local file is compared with an S3 object
-/// by reading the local file only. Other sides have no checksum the backend
-/// keeps (a folder, memory; a zip entry's CRC-32 is too weak to skip a
-/// copy on) and are read and hashed, streamed. An `ETag` that is not the
-/// MD5 of the content although it looks like one (SSE-KMS or SSE-C
-/// encryption) only makes identical files look different, so they are
-/// copied again: never the other way round.
+/// Compared: the sizes, then the MD5 of the contents. A side whose backend
+/// gives the MD5 without a read ([`ObjectMeta::content_md5`]: S3) is not
+/// read, so S3 to S3 reads nothing and a local file is compared with an S3
+/// object by reading the local file only. The other sides are read and
+/// hashed, streamed (a folder and memory keep no checksum; a zip entry's
+/// CRC-32 is too weak to skip a copy on).
 ///
 /// # Errors
 ///
@@ -526,8 +522,7 @@ pub async fn identical(
     if a.size != b.size {
         return Ok(false);
     }
-    let (tag_a, tag_b) = (md5_e_tag(from, a), md5_e_tag(to, b));
-    let (md5_a, md5_b) = match (tag_a, tag_b) {
+    let (md5_a, md5_b) = match (a.content_md5.clone(), b.content_md5.clone()) {
         (Some(x), Some(y)) => (x, y),
         (Some(x), None) => (x, md5_of(to, &b.path).await?),
         (None, Some(y)) => (md5_of(from, &a.path).await?, y),
@@ -536,20 +531,6 @@ pub async fn identical(
         }
     };
     Ok(md5_a == md5_b)
-}
-
-/// The MD5 an S3 object's `ETag` stands for, in lowercase hex: only on an
-/// S3 location, and only a plain one (a multipart upload's `ETag` is the
-/// MD5 of its parts' MD5s, with `-<parts>` at the end, and other stores'
-/// tags are versions, not checksums).
-fn md5_e_tag(backend: &dyn StorageBackend, meta: &ObjectMeta) -> Option<String> {
-    if !backend.location().starts_with("s3://") {
-        return None;
-    }
-    let tag = meta.e_tag.as_deref()?;
-    let tag = tag.strip_prefix("W/").unwrap_or(tag).trim_matches('"');
-    (tag.len() == 32 && tag.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then(|| tag.to_ascii_lowercase())
 }
 
 /// The MD5 of a file's content, in lowercase hex, streamed.

@@ -27,12 +27,14 @@ pub struct ObjectMeta {
     /// (zip; the archive file's when the entry has none). `None` when the
     /// backend cannot tell. Housekeeping (`gc`'s grace period) relies on it.
     pub last_modified: Option<SystemTime>,
-    /// The store's entity tag of the file, when it has one (S3's `ETag`,
-    /// as the server sent it, quotes included); `None` on the local
-    /// folder, memory and zip backends. For an S3 object uploaded in one
-    /// request without SSE-KMS or SSE-C encryption it is the MD5 of the
-    /// content: [`copy`](crate::copy) compares files by it.
-    pub e_tag: Option<String>,
+    /// The MD5 of the content (lowercase hex) when the store gives it
+    /// without a read: on S3, the `ETag` of an object uploaded in one
+    /// request. `None` when the backend cannot tell (the local folder,
+    /// memory, zip, a multipart upload). An encrypted S3 object's `ETag`
+    /// is not its MD5: comparing by it then finds a difference where there
+    /// is none, never the other way round. [`copy`](crate::copy) compares
+    /// files by it before reading them.
+    pub content_md5: Option<String>,
 }
 
 /// The bytes of a file, in chunks, from [`StorageBackend::read_stream`].

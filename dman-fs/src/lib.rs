@@ -585,7 +585,7 @@ impl FsBackend {
                     path,
                     size: stat.size,
                     last_modified: stat.modified,
-                    e_tag: None,
+                    content_md5: None,
                 });
             }
         }

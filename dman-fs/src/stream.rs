@@ -58,7 +58,7 @@ impl FsBackend {
                 path: path.clone(),
                 size: stat.size,
                 last_modified: stat.modified,
-                e_tag: None,
+                content_md5: None,
             }),
             None => Err(self.not_found(path)),
         }

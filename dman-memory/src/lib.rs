@@ -187,7 +187,7 @@ impl StorageBackend for MemoryBackend {
             path: path.clone(),
             size: e.data.len() as u64,
             last_modified: Some(e.written),
-            e_tag: None,
+            content_md5: None,
         };
         if prefix.is_root() {
             return Ok(files.iter().map(meta).collect());
@@ -211,7 +211,7 @@ impl StorageBackend for MemoryBackend {
             path: path.clone(),
             size: e.data.len() as u64,
             last_modified: Some(e.written),
-            e_tag: None,
+            content_md5: None,
         })
     }
 

@@ -115,6 +115,19 @@ impl ObjectStoreBackend {
         self
     }
 
+    /// The MD5 an object's `ETag` stands for, in lowercase hex: on S3 only
+    /// (the backends made by [`S3Builder`](crate::S3Builder)), and only a
+    /// plain one. A multipart upload's `ETag` is the MD5 of its parts'
+    /// MD5s with `-<parts>` at the end, and other stores' tags are
+    /// versions, not checksums.
+    fn content_md5(&self, e_tag: Option<&str>) -> Option<String> {
+        self.uploads.as_ref()?;
+        let tag = e_tag?;
+        let tag = tag.strip_prefix("W/").unwrap_or(tag).trim_matches('"');
+        (tag.len() == 32 && tag.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| tag.to_ascii_lowercase())
+    }
+
     /// The start every key of this backend has (`prefix/`, or nothing).
     fn key_start(&self) -> String {
         if self.prefix.is_root() {
@@ -441,7 +454,7 @@ impl StorageBackend for ObjectStoreBackend {
                 path: path.clone(),
                 size: meta.size,
                 last_modified: Some(meta.last_modified.into()),
-                e_tag: meta.e_tag,
+                content_md5: self.content_md5(meta.e_tag.as_deref()),
             }),
             Err(err @ object_store::Error::NotFound { .. }) => {
                 self.not_found(path, Operation::Head, err).await?;
@@ -682,7 +695,7 @@ impl StorageBackend for ObjectStoreBackend {
                         path,
                         size: meta.size,
                         last_modified: Some(meta.last_modified.into()),
-                        e_tag: meta.e_tag,
+                        content_md5: self.content_md5(meta.e_tag.as_deref()),
                     })
                 }
                 // `dman check` and `dman copy` report these (`dman::skipped`).

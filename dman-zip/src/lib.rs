@@ -778,7 +778,7 @@ impl StorageBackend for ZipBackend {
             path: path.clone(),
             size,
             last_modified,
-            e_tag: None,
+            content_md5: None,
         })
     }
 
@@ -991,7 +991,7 @@ impl StorageBackend for ZipBackend {
                     path: path.strip_prefix(root)?,
                     size,
                     last_modified,
-                    e_tag: None,
+                    content_md5: None,
                 })
             })
             .collect())
