@@ -7,11 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use dman::core::copy::identical;
 use dman::core::json::{self, Map, Value};
+use dman::core::storage::ObjectMeta;
 use dman::tree::{escape_control, human_size};
 use dman::{StorageBackend, StoragePath};
 use futures::StreamExt;
-use sha2::{Digest, Sha256};
 
 use crate::address::Location;
 use crate::keys::{KeyInfo, Scan};
@@ -26,8 +27,8 @@ const KEY_FILE: &str = "(key file)";
 struct Side {
     label: String,
     store: Arc<dyn StorageBackend>,
-    /// Files by the name they are compared under, with their path and size.
-    files: BTreeMap<String, (StoragePath, u64)>,
+    /// Files by the name they are compared under.
+    files: BTreeMap<String, ObjectMeta>,
     /// Keys by label, with their file (empty when comparing two keys).
     keys: BTreeMap<String, StoragePath>,
 }
@@ -38,7 +39,7 @@ impl Side {
             files: scan
                 .files
                 .iter()
-                .map(|(p, m)| (p.to_string(), (p.clone(), m.size)))
+                .map(|(p, m)| (p.to_string(), m.clone()))
                 .collect(),
             keys: scan
                 .keys
@@ -56,14 +57,14 @@ impl Side {
             .files_of(key)
             .into_iter()
             .filter_map(|p| {
-                let size = scan.files.get(&p)?.size;
+                let meta = scan.files.get(&p)?.clone();
                 let name = if p == key.file {
                     KEY_FILE.to_string()
                 } else {
                     p.strip_prefix(&base)
                         .map_or_else(|| p.to_string(), |r| r.to_string())
                 };
-                Some((name, (p, size)))
+                Some((name, meta))
             })
             .collect();
         Side {
@@ -155,16 +156,6 @@ async fn two_keys(
 /// How many files are hashed at once.
 const HASH_CONCURRENCY: usize = 8;
 
-/// The SHA-256 of a file, read as a stream.
-async fn digest(store: &Arc<dyn StorageBackend>, path: &StoragePath) -> Result<[u8; 32], Failure> {
-    let mut stream = store.read_stream(path).await?;
-    let mut hasher = Sha256::new();
-    while let Some(chunk) = stream.next().await {
-        hasher.update(&chunk?);
-    }
-    Ok(hasher.finalize().into())
-}
-
 async fn compare(a: &Side, b: &Side, size_only: bool, as_json: bool) -> Result<ExitCode, Failure> {
     let added_keys: Vec<&String> = b.keys.keys().filter(|k| !a.keys.contains_key(*k)).collect();
     let removed_keys: Vec<&String> = a.keys.keys().filter(|k| !b.keys.contains_key(*k)).collect();
@@ -172,38 +163,39 @@ async fn compare(a: &Side, b: &Side, size_only: bool, as_json: bool) -> Result<E
         .files
         .iter()
         .filter(|(n, _)| !a.files.contains_key(*n))
-        .map(|(n, (_, s))| (n, *s))
+        .map(|(n, m)| (n, m.size))
         .collect();
     let removed: Vec<(&String, u64)> = a
         .files
         .iter()
         .filter(|(n, _)| !b.files.contains_key(*n))
-        .map(|(n, (_, s))| (n, *s))
+        .map(|(n, m)| (n, m.size))
         .collect();
     let mut changed = Vec::new();
     let mut same_size = Vec::new();
-    for (name, (pa, sa)) in &a.files {
-        if let Some((pb, sb)) = b.files.get(name) {
-            if sa != sb {
+    for (name, ma) in &a.files {
+        if let Some(mb) = b.files.get(name) {
+            if ma.size != mb.size {
                 changed.push(Changed {
                     name: name.clone(),
-                    a: *sa,
-                    b: *sb,
+                    a: ma.size,
+                    b: mb.size,
                 });
             } else if !size_only {
-                same_size.push((name, pa, pb, *sa));
+                same_size.push((name, ma, mb));
             }
         }
     }
     let compared = same_size.len() + changed.len();
     let bar = progress::bar(same_size.len() as u64, "files compared");
+    // `copy`'s comparison: an S3 side's MD5 comes with its listing.
     let hashed: Vec<Result<Option<Changed>, Failure>> = futures::stream::iter(same_size)
-        .map(|(name, pa, pb, size)| async move {
-            let (da, db) = futures::future::join(digest(&a.store, pa), digest(&b.store, pb)).await;
-            Ok((da? != db?).then(|| Changed {
+        .map(|(name, ma, mb)| async move {
+            let same = identical(a.store.as_ref(), ma, b.store.as_ref(), mb).await?;
+            Ok((!same).then(|| Changed {
                 name: name.clone(),
-                a: size,
-                b: size,
+                a: ma.size,
+                b: mb.size,
             }))
         })
         .buffered(HASH_CONCURRENCY)
