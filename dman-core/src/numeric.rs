@@ -759,9 +759,20 @@ fn declared_data<A: Element, D: Dimension>(header: &NpyHeader) -> Result<usize> 
             ndim_text(D::NDIM)
         )));
     }
+    // ndarray refuses a shape whose non-zero axis lengths, times the
+    // element size, pass `isize::MAX`, even when another axis is empty
+    // (`(18446744073709551615, 0)` holds no data), and ndarray-npy's view
+    // panics on it: such a header is refused here, before either sees it.
+    let addressable = header
+        .shape
+        .iter()
+        .filter(|&&d| d != 0)
+        .try_fold(A::SIZE.max(1), |n, &d| n.checked_mul(d))
+        .is_some_and(|n| isize::try_from(n).is_ok());
     header
         .len()
         .and_then(|n| n.checked_mul(A::SIZE))
+        .filter(|_| addressable)
         .ok_or_else(|| {
             Error::decode(format!(
                 "the .npy header declares shape {}, too large for memory",

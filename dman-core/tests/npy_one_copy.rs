@@ -165,6 +165,49 @@ fn a_header_that_declares_more_than_the_file_holds_costs_no_memory() {
     );
 }
 
+/// A `.npy` file (version 1.0) with `header` padded as numpy pads it, and
+/// `data` after it.
+fn npy_file(header: &str, data: &[u8]) -> Vec<u8> {
+    let mut text = format!("{header}{}", " ".repeat(117 - header.len()));
+    text.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&u16::try_from(text.len()).expect("short").to_le_bytes());
+    bytes.extend_from_slice(text.as_bytes());
+    bytes.extend_from_slice(data);
+    bytes
+}
+
+#[test]
+fn an_empty_shape_too_large_to_address_is_refused_not_a_panic() {
+    // Found by the `npy` fuzz target: `(18446744073709551615, 0)` declares
+    // no data, but ndarray cannot address the shape, and ndarray-npy's view
+    // panicked on it.
+    let shape = "'shape': (18446744073709551615, 0), }";
+    let bytes = npy_file(
+        &format!("{{'descr': '<c16', 'fortran_order': False, {shape}"),
+        &[0; 16],
+    );
+    assert_eq!(bytes.len(), 128 + 16, "numpy's 64-byte alignment");
+    let whole = decode_npy::<Complex<f64>, IxDyn>(&bytes)
+        .expect_err("refused")
+        .to_string();
+    assert!(whole.contains("too large for memory"), "{whole}");
+    for piece in PIECES {
+        let pieces = in_pieces::<Complex<f64>, IxDyn>(&bytes, piece)
+            .expect_err("refused")
+            .to_string();
+        assert!(pieces.contains("too large for memory"), "{pieces}");
+    }
+    let bytes = npy_file(
+        &format!("{{'descr': '<f8', 'fortran_order': False, {shape}"),
+        &[],
+    );
+    let f64s = decode_npy::<f64, Ix2>(&bytes)
+        .expect_err("refused")
+        .to_string();
+    assert!(f64s.contains("too large for memory"), "{f64s}");
+}
+
 #[test]
 fn bools_other_than_0_and_1_are_refused_in_pieces() {
     let mut bytes = encode_npy(&array![true, false, true]).expect("encode");
